@@ -1,0 +1,19 @@
+# The README's test command is `make test`; .ci/run runs exactly that.
+GO ?= go
+
+.PHONY: test build vet fuzz bench
+test: vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# Fuzz every parser for FUZZTIME each (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	@for f in $$($(GO) test -list 'Fuzz.*' ./share | grep ^Fuzz); do \
+		echo "== $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./share || exit 1; done
