@@ -67,7 +67,9 @@ func TestStateTransitions(t *testing.T) {
 		op   func(tx *Tx) error
 		want map[State]outcome
 	}{
-		{"AddNewShare", func(tx *Tx) error { return tx.AddNewShare(bg, si, 0, 20, sharestore.ShareTypeMutable, t0.Add(time.Hour)) }, map[State]outcome{
+		{"AddNewShare", func(tx *Tx) error {
+			return tx.AddNewShare(bg, si, 0, 20, sharestore.ShareTypeMutable, t0.Add(time.Hour))
+		}, map[State]outcome{
 			none: {StateComing, 0}, StateComing: {StateComing, 0}, StateStable: {StateComing, 0}, StateGoing: {StateGoing, sharestore.ErrConflict}}},
 		{"AddDiscoveredShare", func(tx *Tx) error { return tx.AddDiscoveredShare(bg, si, 0, 20, sharestore.ShareTypeMutable) }, map[State]outcome{
 			none: {StateStable, 0}, StateComing: {StateComing, sharestore.ErrConflict}, StateStable: {StateStable, sharestore.ErrConflict}, StateGoing: {StateGoing, sharestore.ErrConflict}}},
@@ -330,10 +332,10 @@ func TestRemoveExpiredLeases(t *testing.T) {
 			}
 			old := now.Add(-3000 * time.Second)
 			must(t, tx.AddOrRenewLease(bg, sis[0], 0, AccountAnonymous, old, old.Add(DefaultLeaseDuration))) // renewed 3000 s ago, not yet expired
-			must(t, tx.AddOrRenewLease(bg, sis[1], 0, AccountAnonymous, now, now.Add(DefaultLeaseDuration)))  // fresh
+			must(t, tx.AddOrRenewLease(bg, sis[1], 0, AccountAnonymous, now, now.Add(DefaultLeaseDuration))) // fresh
 			must(t, tx.AddOrRenewLease(bg, sis[2], 0, AccountStarter, now.Add(-61*Day), now.Add(-Day)))      // expired yesterday
 			must(t, tx.AddOrRenewLease(bg, sis[3], 0, AccountAnonymous, now.Add(-400*Day), time.Time{}))     // never expires, renewed long ago
-			return tx.AddOrRenewLease(bg, sis[4], 0, AccountAnonymous, now.Add(-1000*time.Second), now)     // expires exactly now
+			return tx.AddOrRenewLease(bg, sis[4], 0, AccountAnonymous, now.Add(-1000*time.Second), now)      // expires exactly now
 		})
 		return db, sis
 	}
