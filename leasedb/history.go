@@ -24,7 +24,7 @@ func (tx *Tx) AddHistoryEntry(ctx context.Context, cycle int, entry json.RawMess
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, entry); err != nil {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: history entry for cycle %d is not JSON: %w", cycle, err)
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: history entry for cycle %d is not JSON: %v", cycle, err)
 	}
 	if _, err := tx.exec(ctx, "add history entry",
 		"INSERT INTO `crawler_history` (`cycle`, `json`) VALUES (?, ?) ON CONFLICT (`cycle`) DO UPDATE SET `json` = excluded.`json`",

@@ -86,7 +86,7 @@ func NewExpirationPolicy(enabled bool, mode, overrideLeaseDuration, cutoffDate s
 	if overrideLeaseDuration != "" {
 		d, err := ParseDuration(overrideLeaseDuration)
 		if err != nil {
-			return p, sharestore.Errorf(sharestore.ErrInvalidArgument, "expire.override_lease_duration: %w", err)
+			return p, sharestore.Errorf(sharestore.ErrInvalidArgument, "expire.override_lease_duration: %v", err)
 		}
 		if d <= 0 {
 			return p, sharestore.Errorf(sharestore.ErrInvalidArgument, "expire.override_lease_duration: '%s' must be positive", overrideLeaseDuration)
@@ -96,7 +96,7 @@ func NewExpirationPolicy(enabled bool, mode, overrideLeaseDuration, cutoffDate s
 	if cutoffDate != "" {
 		t, err := ParseDate(cutoffDate)
 		if err != nil {
-			return p, sharestore.Errorf(sharestore.ErrInvalidArgument, "expire.cutoff_date: %w", err)
+			return p, sharestore.Errorf(sharestore.ErrInvalidArgument, "expire.cutoff_date: %v", err)
 		}
 		p.CutoffDate = t
 	}

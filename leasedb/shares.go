@@ -391,7 +391,7 @@ func (tx *Tx) shares(ctx context.Context, op, query string, args ...any) ([]Shar
 func (db *DB) parseSI(s string) (sharestore.StorageIndex, error) {
 	si, err := sharestore.ParseStorageIndex(s)
 	if err != nil {
-		return si, sharestore.Errorf(sharestore.ErrCorrupt, "leasedb %s: bad storage_index %q in the database: %w", db.path, s, err)
+		return si, sharestore.Errorf(sharestore.ErrCorrupt, "leasedb %s: bad storage_index %q in the database: %v", db.path, s, err)
 	}
 	return si, nil
 }
