@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -79,8 +83,9 @@ const (
 	sqlClearComing        = "DELETE FROM `share_coming` WHERE `storage_index` = ? AND `shnum` = ?"
 	sqlAddDiscoveredShare = "INSERT INTO `shares` (`storage_index`, `shnum`, `prefix`, `backend_key`, `used_space`, `sharetype`, `state`)" +
 		" VALUES (?, ?, ?, NULL, ?, ?, 1) ON CONFLICT DO NOTHING"
+	// A lease for a missing share or account fails the foreign key check.
 	sqlLeaseOne = "INSERT INTO `leases` (`storage_index`, `shnum`, `account_id`, `renewal_time`, `expiration_time`)" +
-		" SELECT `storage_index`, `shnum`, ?, ?, ? FROM `shares` WHERE `storage_index` = ? AND `shnum` = ?" +
+		" VALUES (?, ?, ?, ?, ?)" +
 		" ON CONFLICT (`storage_index`, `shnum`, `account_id`) DO UPDATE SET" +
 		" `renewal_time` = excluded.`renewal_time`, `expiration_time` = excluded.`expiration_time`"
 	sqlLeaseSI = "INSERT INTO `leases` (`storage_index`, `shnum`, `account_id`, `renewal_time`, `expiration_time`)" +
@@ -185,15 +190,14 @@ func (tx *Tx) AddOrRenewLease(ctx context.Context, si sharestore.StorageIndex, s
 	if err != nil {
 		return err
 	}
-	res, err := s.ExecContext(ctx, account, renewal.Unix(), unixOrNull(expiration), si.String(), shnum)
-	if err != nil {
+	if _, err := s.ExecContext(ctx, si.String(), shnum, account, renewal.Unix(), unixOrNull(expiration)); err != nil {
 		if isFKError(err) {
+			if _, lerr := tx.LookupShare(ctx, si, shnum); lerr != nil {
+				return lerr
+			}
 			return sharestore.Errorf(sharestore.ErrNotFound, "leasedb: account %d does not exist", account)
 		}
 		return tx.db.classify(err, "add or renew lease")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound(si, shnum)
 	}
 	return nil
 }
@@ -475,4 +479,106 @@ func (tx *Tx) leases(ctx context.Context, op, query string, args ...any) ([]Leas
 		return nil, tx.db.classify(err, op)
 	}
 	return out, nil
+}
+
+// bulkRows is how many rows one statement of AddDiscoveredShares inserts.
+const bulkRows = 100
+
+// AddDiscoveredShares is the bulk form of AddDiscoveredShare followed by
+// AddStarterLease(now) for each share, for the accounting crawler's new
+// shares of one prefix (and for rebuilding a lost database). The State
+// field of each Share is ignored: every row is STABLE. It inserts many rows
+// per statement, which is several times faster than the per-share calls.
+// If any share already has a row, or appears twice, it fails with
+// sharestore.ErrConflict naming one such share; the batch may then be
+// partly applied, so roll the transaction back.
+func (tx *Tx) AddDiscoveredShares(ctx context.Context, shares []Share, now time.Time) error {
+	if err := tx.checkWritable("add discovered shares"); err != nil {
+		return err
+	}
+	for _, sh := range shares {
+		if err := checkShare(sh.SI, sh.Shnum); err != nil {
+			return err
+		}
+	}
+	sis := make([]string, len(shares))
+	for i, sh := range shares {
+		sis[i] = sh.SI.String()
+	}
+	renewal, expiration := now.Unix(), now.Add(StarterLeaseDuration).Unix()
+	for lo := 0; lo < len(shares); lo += bulkRows {
+		hi := min(lo+bulkRows, len(shares))
+		n := hi - lo
+		args := make([]any, 0, 5*n)
+		for i := lo; i < hi; i++ {
+			args = append(args, sis[i], shares[i].Shnum, sis[i][:2], shares[i].UsedSpace, int(shares[i].Type))
+		}
+		res, err := tx.exec(ctx, "add discovered shares", bulkShareSQL(n), args...)
+		if err != nil {
+			return err
+		}
+		if got, _ := res.RowsAffected(); got != int64(n) {
+			return tx.bulkConflict(ctx, shares[lo:hi])
+		}
+		args = append(args[:0], renewal, expiration)
+		for i := lo; i < hi; i++ {
+			args = append(args, sis[i], shares[i].Shnum)
+		}
+		if _, err := tx.exec(ctx, "add discovered shares", bulkLeaseSQL(n), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bulkConflict finds a share of batch that was already recorded, or is
+// repeated in the batch, for AddDiscoveredShares' error.
+func (tx *Tx) bulkConflict(ctx context.Context, batch []Share) error {
+	seen := make(map[sharestore.ShareID]bool, len(batch))
+	for _, sh := range batch {
+		if seen[sh.ID()] {
+			return sharestore.Errorf(sharestore.ErrConflict, "leasedb: share %s/%d appears twice in the batch", sh.SI, sh.Shnum)
+		}
+		seen[sh.ID()] = true
+	}
+	return sharestore.Errorf(sharestore.ErrConflict, "leasedb: a share of the batch starting at %s/%d is already in the shares table", batch[0].SI, batch[0].Shnum)
+}
+
+var bulkSQL sync.Map // string key "s<n>" or "l<n>" → query
+
+func bulkShareSQL(n int) string {
+	key := "s" + strconv.Itoa(n)
+	if q, ok := bulkSQL.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO `shares` (`storage_index`, `shnum`, `prefix`, `backend_key`, `used_space`, `sharetype`, `state`) VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, NULL, ?, ?, 1)")
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	bulkSQL.Store(key, b.String())
+	return b.String()
+}
+
+func bulkLeaseSQL(n int) string {
+	key := "l" + strconv.Itoa(n)
+	if q, ok := bulkSQL.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO `leases` (`storage_index`, `shnum`, `account_id`, `renewal_time`, `expiration_time`) VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(?%d, ?%d, 1, ?1, ?2)", 3+2*i, 4+2*i)
+	}
+	b.WriteString(" ON CONFLICT (`storage_index`, `shnum`, `account_id`) DO UPDATE SET" +
+		" `renewal_time` = excluded.`renewal_time`, `expiration_time` = excluded.`expiration_time`")
+	bulkSQL.Store(key, b.String())
+	return b.String()
 }
