@@ -647,3 +647,52 @@ func TestContextCanceled(t *testing.T) {
 		t.Errorf("SharesForPrefix with a canceled context: %v", err)
 	}
 }
+
+func TestAddDiscoveredSharesBulk(t *testing.T) {
+	db := openTest(t)
+	var batch []Share
+	for i := 0; i < 250; i++ { // three statements: 100, 100, 50
+		batch = append(batch, Share{SI: mkSI(0, i/2), Shnum: i % 2, UsedSpace: int64(i), Type: sharestore.ShareTypeMutable, State: StateGoing})
+	}
+	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShares(bg, batch, t0) })
+	rows, err := db.SharesForPrefix(bg, "aa")
+	must(t, err)
+	if len(rows) != 250 {
+		t.Fatalf("%d rows, want 250", len(rows))
+	}
+	byID := map[sharestore.ShareID]Share{}
+	for _, r := range rows {
+		byID[r.ID()] = r
+	}
+	for _, want := range batch {
+		got := byID[want.ID()]
+		want.State = StateStable // State is ignored
+		if got != want {
+			t.Errorf("row %+v, want %+v", got, want)
+		}
+	}
+	leases, err := db.LeasesForPrefix(bg, "aa")
+	must(t, err)
+	if len(leases) != 250 {
+		t.Fatalf("%d leases, want 250", len(leases))
+	}
+	for _, l := range leases {
+		if l.Account != AccountStarter || !l.Renewal.Equal(t0) || !l.Expiration.Equal(t0.Add(StarterLeaseDuration)) {
+			t.Errorf("lease %+v", l)
+		}
+	}
+	// An existing row, or a repeat in the batch, is a conflict.
+	err = db.Update(bg, func(tx *Tx) error {
+		return tx.AddDiscoveredShares(bg, []Share{{SI: mkSI(1, 0)}, {SI: mkSI(0, 0), Shnum: 0}}, t0)
+	})
+	wantCode(t, err, sharestore.ErrConflict)
+	err = db.Update(bg, func(tx *Tx) error {
+		return tx.AddDiscoveredShares(bg, []Share{{SI: mkSI(2, 0)}, {SI: mkSI(2, 0)}}, t0)
+	})
+	wantCode(t, err, sharestore.ErrConflict)
+	if rows, _ := db.SharesForPrefix(bg, "ae"); len(rows) != 0 {
+		t.Errorf("a failed batch left rows: %v", rows)
+	}
+	err = db.Update(bg, func(tx *Tx) error { return tx.AddDiscoveredShares(bg, nil, t0) })
+	must(t, err)
+}
