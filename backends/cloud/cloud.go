@@ -1,0 +1,407 @@
+package cloud
+
+import (
+	"context"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/silock"
+)
+
+// Version is the cloud layer's implementation version.
+const Version = "1.0.0"
+
+// DefaultChunkSize is the chunk size of new shares: 512 KiB, as Tahoe's
+// cloud backend writes.
+const DefaultChunkSize = 512 * 1024
+
+// Options configure a cloud backend.
+type Options struct {
+	// Name is the backend kind reported by Capabilities, such as "s3".
+	Name string
+	// KeyPrefix is put in front of every key, so that several stores can
+	// share one bucket (Tahoe S4's s3.prefix). A non-empty prefix that
+	// does not end in "/" gets one. The backend never lists, reads or
+	// deletes anything outside KeyPrefix+"shares/".
+	KeyPrefix string
+	// ChunkSize is the chunk size of new shares; zero means
+	// DefaultChunkSize. Existing shares keep the size of their chunk 0.
+	ChunkSize int64
+	// NodeID is recorded in new mutable containers.
+	NodeID sharestore.NodeID
+	// ContainerVersion is the version of new containers, 1 or 2 (0 means
+	// 1).
+	ContainerVersion int
+	// Retry bounds the retries of every request.
+	Retry RetryPolicy
+	// MaxObjectSize is reported by Capabilities (0: no limit).
+	MaxObjectSize int64
+	// ConditionalWrites is reported by Capabilities.
+	ConditionalWrites bool
+}
+
+// Backend is a sharestore.Backend over an ObjectStore. It is safe for
+// concurrent use. See the package documentation for the key layout and
+// the order of writes.
+type Backend struct {
+	store ObjectStore
+	opts  Options
+	kp    string
+	locks silock.Map[sharestore.StorageIndex]
+
+	mu       sync.Mutex
+	incoming map[sharestore.ShareID]bool
+	closed   bool
+}
+
+var _ sharestore.Backend = (*Backend)(nil)
+
+// New returns a backend that keeps its shares in store. It does no I/O.
+// An invalid option is ErrInvalidArgument.
+func New(store ObjectStore, opts Options) (*Backend, error) {
+	if store == nil {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "cloud: nil object store")
+	}
+	if opts.Name == "" {
+		opts.Name = "cloud"
+	}
+	if opts.ChunkSize == 0 {
+		opts.ChunkSize = DefaultChunkSize
+	}
+	if opts.ChunkSize < 1 {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "cloud: chunk size %d must be positive", opts.ChunkSize)
+	}
+	if opts.ContainerVersion == 0 {
+		opts.ContainerVersion = 1
+	}
+	if opts.ContainerVersion != 1 && opts.ContainerVersion != 2 {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "cloud: container version %d: must be 1 or 2", opts.ContainerVersion)
+	}
+	kp, err := NormalizeKeyPrefix(opts.KeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	opts.KeyPrefix = kp
+	return &Backend{store: store, opts: opts, kp: kp, incoming: map[sharestore.ShareID]bool{}}, nil
+}
+
+// NormalizeKeyPrefix returns prefix with a trailing "/" added when it is
+// non-empty and lacks one. A prefix that starts with "/" or contains an
+// empty, "." or ".." component is ErrInvalidArgument.
+func NormalizeKeyPrefix(prefix string) (string, error) {
+	if prefix == "" {
+		return "", nil
+	}
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	for _, c := range strings.Split(strings.TrimSuffix(prefix, "/"), "/") {
+		if c == "" || c == "." || c == ".." {
+			return "", sharestore.Errorf(sharestore.ErrInvalidArgument, "cloud: key prefix %q has an empty, '.' or '..' component", prefix)
+		}
+	}
+	return prefix, nil
+}
+
+// Store returns the object store the backend uses.
+func (b *Backend) Store() ObjectStore { return b.store }
+
+// KeyPrefix returns the normalized key prefix ("" or ending in "/").
+func (b *Backend) KeyPrefix() string { return b.kp }
+
+// Options returns the backend's options after defaults were applied.
+func (b *Backend) Options() Options { return b.opts }
+
+func (b *Backend) check(ctx context.Context) error {
+	if err := sharestore.CtxErr(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: backend is closed", b.opts.Name)
+	}
+	return nil
+}
+
+// --- requests, each with the retry policy ---
+
+func (b *Backend) get(ctx context.Context, rel string, off, n int64) ([]byte, error) {
+	var out []byte
+	err := b.opts.Retry.Do(ctx, b.opts.Name+": get "+b.kp+rel, func(ctx context.Context) error {
+		var err error
+		out, err = b.store.Get(ctx, b.kp+rel, off, n)
+		return err
+	})
+	return out, err
+}
+
+func (b *Backend) put(ctx context.Context, rel string, data []byte) error {
+	return b.opts.Retry.Do(ctx, b.opts.Name+": put "+b.kp+rel, func(ctx context.Context) error {
+		return b.store.Put(ctx, b.kp+rel, data)
+	})
+}
+
+// del deletes one object; a missing object is success.
+func (b *Backend) del(ctx context.Context, rel string) error {
+	err := b.opts.Retry.Do(ctx, b.opts.Name+": delete "+b.kp+rel, func(ctx context.Context) error {
+		return b.store.Delete(ctx, b.kp+rel)
+	})
+	if sharestore.CodeOf(err) == sharestore.ErrNotFound {
+		return nil
+	}
+	return err
+}
+
+func (b *Backend) head(ctx context.Context, rel string) (Object, error) {
+	var o Object
+	err := b.opts.Retry.Do(ctx, b.opts.Name+": head "+b.kp+rel, func(ctx context.Context) error {
+		var err error
+		o, err = b.store.Head(ctx, b.kp+rel)
+		return err
+	})
+	return o, err
+}
+
+// listObjects pages through every object under rel (relative to the key
+// prefix) and calls fn with each key relative to the key prefix. Each
+// page is retried on its own. A page that does not advance (the same
+// token again, or keys that do not strictly increase) is ErrInternal.
+func (b *Backend) listObjects(ctx context.Context, rel string, fn func(rel string, o Object) error) error {
+	token, last := "", ""
+	for page := 1; ; page++ {
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return err
+		}
+		var pg Page
+		err := b.opts.Retry.Do(ctx, b.opts.Name+": list "+b.kp+rel, func(ctx context.Context) error {
+			var err error
+			pg, err = b.store.List(ctx, b.kp+rel, token)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range pg.Objects {
+			if last != "" && o.Key <= last {
+				return sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (key %q after %q)", b.opts.Name, b.kp, rel, page, o.Key, last)
+			}
+			last = o.Key
+			k, ok := strings.CutPrefix(o.Key, b.kp)
+			if !ok || !strings.HasPrefix(k, rel) {
+				continue
+			}
+			if err := fn(k, o); err != nil {
+				return err
+			}
+		}
+		if pg.Next == "" {
+			return nil
+		}
+		if pg.Next == token {
+			return sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (the same page token again)", b.opts.Name, b.kp, rel, page)
+		}
+		token = pg.Next
+	}
+}
+
+// --- share layouts from listings ---
+
+// layout is a share's chunks as a listing shows them. The share's chunk
+// size is the length of chunk 0. The share is chunk 0 followed by the
+// contiguous run of chunks 1, 2, … up to and including the first one
+// whose length differs from chunk 0's (the short last chunk). Chunk
+// objects outside that run are stale leftovers of an interrupted write
+// or delete: never counted, deleted by the next write of the share.
+type layout struct {
+	sizes   []int64 // lengths of the counted chunks, index = chunk number
+	stale   []int64 // chunk numbers present but not counted
+	size    int64
+	modTime time.Time
+}
+
+type chunkSet map[int64]Object
+
+// layoutOf returns the layout of a share's chunk objects, and false if
+// chunk 0 is missing (then the share does not exist and every chunk is
+// stale).
+func layoutOf(cs chunkSet) (layout, bool) {
+	var l layout
+	c0, ok := cs[0]
+	if !ok {
+		for i := range cs {
+			l.stale = append(l.stale, i)
+		}
+		return l, false
+	}
+	l.sizes = append(l.sizes, c0.Size)
+	l.size, l.modTime = c0.Size, c0.ModTime
+	if c0.Size > 0 {
+		for i := int64(1); ; i++ {
+			o, ok := cs[i]
+			if !ok {
+				break
+			}
+			l.sizes = append(l.sizes, o.Size)
+			l.size += o.Size
+			if o.ModTime.After(l.modTime) {
+				l.modTime = o.ModTime
+			}
+			if o.Size != c0.Size {
+				break
+			}
+		}
+	}
+	for i := range cs {
+		if i >= int64(len(l.sizes)) {
+			l.stale = append(l.stale, i)
+		}
+	}
+	sort.Slice(l.stale, func(a, b int) bool { return l.stale[a] < l.stale[b] })
+	return l, true
+}
+
+// sharesetListing groups the chunk objects of one storage index by shnum.
+type sharesetListing map[int]chunkSet
+
+func (sl sharesetListing) add(ref chunkRef, o Object) {
+	cs := sl[ref.shnum]
+	if cs == nil {
+		cs = chunkSet{}
+		sl[ref.shnum] = cs
+	}
+	cs[ref.chunk] = o
+}
+
+// infos returns the ShareInfo of every share with a chunk 0, by shnum.
+func (sl sharesetListing) infos(si sharestore.StorageIndex) []sharestore.ShareInfo {
+	out := make([]sharestore.ShareInfo, 0, len(sl))
+	for shnum, cs := range sl {
+		l, ok := layoutOf(cs)
+		if !ok {
+			continue
+		}
+		out = append(out, sharestore.ShareInfo{SI: si, Shnum: shnum, Size: l.size, UsedSpace: l.size, ModTime: l.modTime})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Shnum < out[j].Shnum })
+	return out
+}
+
+// ListPrefix implements sharestore.Backend with one paged listing of
+// shares/PP/: chunk sizes are summed per share, shares without chunk 0
+// are skipped, and nothing is read. Keys list in text order, which is
+// not storage index order (base32 puts digits after letters), so the
+// prefix's ShareInfos (not its objects) are gathered and sorted before fn
+// sees them: the working set is one prefix's shares.
+func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
+	if !p.Valid() {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: invalid prefix %q", b.opts.Name, string(p))
+	}
+	var cur sharestore.StorageIndex
+	var all []sharestore.ShareInfo
+	group := sharesetListing{}
+	flush := func() {
+		if len(group) > 0 {
+			all = append(all, group.infos(cur)...)
+			group = sharesetListing{}
+		}
+	}
+	err := b.listObjects(ctx, prefixKey(p), func(rel string, o Object) error {
+		ref, ok := parseChunkKey(rel)
+		if !ok {
+			return nil
+		}
+		if ref.si != cur {
+			flush()
+			cur = ref.si
+		}
+		group.add(ref, o)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	flush()
+	sort.SliceStable(all, func(i, j int) bool {
+		if c := all[i].SI.Compare(all[j].SI); c != 0 {
+			return c < 0
+		}
+		return all[i].Shnum < all[j].Shnum
+	})
+	for _, info := range all {
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return err
+		}
+		if err := fn(info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SharesetsForPrefix implements sharestore.Backend: the storage indexes
+// under the prefix that have at least one share with a chunk 0.
+func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
+	var out []sharestore.StorageIndex
+	err := b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
+		if len(out) == 0 || out[len(out)-1] != info.SI {
+			out = append(out, info.SI)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []sharestore.StorageIndex{}
+	}
+	return out, nil
+}
+
+// Shareset implements sharestore.Backend.
+func (b *Backend) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+	return &shareset{b: b, si: si}
+}
+
+// AvailableSpace implements sharestore.Backend: object stores have no
+// meaningful limit, so it is math.MaxInt64.
+func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
+	if err := b.check(ctx); err != nil {
+		return 0, err
+	}
+	return math.MaxInt64, nil
+}
+
+// Capabilities implements sharestore.Backend.
+func (b *Backend) Capabilities() sharestore.Capabilities {
+	return sharestore.Capabilities{
+		Name:                  b.opts.Name,
+		Version:               Version,
+		MaxObjectSize:         b.opts.MaxObjectSize,
+		ChunkSize:             b.opts.ChunkSize,
+		ConditionalWrites:     b.opts.ConditionalWrites,
+		StrongListConsistency: true,
+	}
+}
+
+// Close implements sharestore.Backend. It closes the store if the store
+// is an io.Closer.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	already := b.closed
+	b.closed = true
+	b.mu.Unlock()
+	if c, ok := b.store.(io.Closer); ok && !already {
+		return c.Close()
+	}
+	return nil
+}

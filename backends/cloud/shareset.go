@@ -1,0 +1,346 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/share"
+)
+
+type shareset struct {
+	b  *Backend
+	si sharestore.StorageIndex
+}
+
+func (s *shareset) StorageIndex() sharestore.StorageIndex { return s.si }
+
+func (s *shareset) what(shnum int) string {
+	return fmt.Sprintf("%s: share %s/%d", s.b.opts.Name, s.si, shnum)
+}
+
+func (s *shareset) lock(ctx context.Context) (func(), error) {
+	return s.b.locks.Lock(ctx, s.si)
+}
+
+func (s *shareset) checkShnum(shnum int) error {
+	if shnum < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: negative share number %d", s.b.opts.Name, shnum)
+	}
+	return nil
+}
+
+// listAll lists shares/PP/SI/ once and groups the chunks by shnum.
+func (s *shareset) listAll(ctx context.Context) (sharesetListing, error) {
+	sl := sharesetListing{}
+	err := s.b.listObjects(ctx, siKey(s.si), func(rel string, o Object) error {
+		if ref, ok := parseChunkKey(rel); ok && ref.si == s.si {
+			sl.add(ref, o)
+		}
+		return nil
+	})
+	return sl, err
+}
+
+// listShare lists the chunks of exactly shnum: the listing prefix
+// shares/PP/SI/N also matches N0…N9…, which are filtered out.
+func (s *shareset) listShare(ctx context.Context, shnum int) (chunkSet, error) {
+	cs := chunkSet{}
+	err := s.b.listObjects(ctx, siKey(s.si)+strconv.Itoa(shnum), func(rel string, o Object) error {
+		if ref, ok := parseChunkKey(rel); ok && ref.si == s.si && ref.shnum == shnum {
+			cs[ref.chunk] = o
+		}
+		return nil
+	})
+	return cs, err
+}
+
+// openShare lists shnum and opens it, or returns ErrNotFound.
+func (s *shareset) openShare(ctx context.Context, shnum int) (*chunkFile, layout, error) {
+	cs, err := s.listShare(ctx, shnum)
+	if err != nil {
+		return nil, layout{}, err
+	}
+	l, ok := layoutOf(cs)
+	if !ok {
+		return nil, l, sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(shnum))
+	}
+	return s.b.openChunkFile(ctx, s.si, shnum, l), l, nil
+}
+
+// classify reads at most the header of f and parses it.
+func (s *shareset) classify(f *chunkFile, shnum int) (share.Header, error) {
+	head := make([]byte, min(f.size, share.HeaderReadSize))
+	if _, err := f.ReadAt(head, 0); err != nil && !(errors.Is(err, io.EOF) && f.size <= share.HeaderReadSize) {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return share.Header{}, sharestore.Errorf(sharestore.ErrCorrupt, "%s: chunks shorter than listed", s.what(shnum))
+		}
+		return share.Header{}, err
+	}
+	h, err := share.Classify(head, f.size)
+	if err != nil {
+		return h, sharestore.Wrap(sharestore.CodeOf(err), err, s.what(shnum))
+	}
+	return h, nil
+}
+
+func toShare(si sharestore.StorageIndex, shnum int, l layout, h share.Header) sharestore.Share {
+	return sharestore.Share{
+		ShareInfo:  sharestore.ShareInfo{SI: si, Shnum: shnum, Size: l.size, UsedSpace: l.size, ModTime: l.modTime},
+		Type:       h.Type,
+		Version:    h.Version,
+		DataLength: h.DataLength,
+	}
+}
+
+// Shares implements sharestore.Shareset: one listing of the storage
+// index, then a ranged read of each share's header.
+func (s *shareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
+	if err := s.b.check(ctx); err != nil {
+		return nil, nil, err
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	return s.sharesLocked(ctx)
+}
+
+func (s *shareset) sharesLocked(ctx context.Context) ([]sharestore.Share, []int, error) {
+	sl, err := s.listAll(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var shares []sharestore.Share
+	var corrupt []int
+	for _, info := range sl.infos(s.si) {
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return nil, nil, err
+		}
+		l, _ := layoutOf(sl[info.Shnum])
+		f := s.b.openChunkFile(ctx, s.si, info.Shnum, l)
+		h, err := s.classify(f, info.Shnum)
+		switch {
+		case errors.Is(err, sharestore.ErrCorrupt):
+			corrupt = append(corrupt, info.Shnum)
+		case errors.Is(err, sharestore.ErrNotFound):
+			// deleted since listed
+		case err != nil:
+			return nil, nil, err
+		default:
+			shares = append(shares, toShare(s.si, info.Shnum, l, h))
+		}
+	}
+	return shares, corrupt, nil
+}
+
+// Share implements sharestore.Shareset.
+func (s *shareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
+	if err := s.b.check(ctx); err != nil {
+		return sharestore.Share{}, err
+	}
+	if err := s.checkShnum(shnum); err != nil {
+		return sharestore.Share{}, err
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return sharestore.Share{}, err
+	}
+	defer unlock()
+	f, l, err := s.openShare(ctx, shnum)
+	if err != nil {
+		return sharestore.Share{}, err
+	}
+	h, err := s.classify(f, shnum)
+	if err != nil {
+		return sharestore.Share{}, err
+	}
+	return toShare(s.si, shnum, l, h), nil
+}
+
+// ReadShareData implements sharestore.Shareset with ranged reads of the
+// chunks that hold the range.
+func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
+	if err := s.b.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkShnum(shnum); err != nil {
+		return nil, err
+	}
+	if _, _, err := share.Clamp(0, offset, length); err != nil {
+		return nil, err
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	f, _, err := s.openShare(ctx, shnum)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.classify(f, shnum)
+	if err != nil {
+		return nil, err
+	}
+	data, err := share.ReadData(f, h, offset, length)
+	if err != nil {
+		return nil, sharestore.Wrap(sharestore.CodeOf(err), err, s.what(shnum))
+	}
+	return data, nil
+}
+
+// DeleteShare implements sharestore.Shareset. Chunk 0 goes first, so the
+// share disappears at once; the other chunks follow. A delete that is
+// interrupted leaves only invisible, uncounted chunks, which the next
+// write of that shnum removes.
+func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
+	if err := s.b.check(ctx); err != nil {
+		return err
+	}
+	if err := s.checkShnum(shnum); err != nil {
+		return err
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if guard != nil {
+		if err := guard(ctx); err != nil {
+			return err
+		}
+	}
+	if err := sharestore.CtxErr(ctx); err != nil {
+		return err
+	}
+	return s.deleteLocked(ctx, shnum)
+}
+
+func (s *shareset) deleteLocked(ctx context.Context, shnum int) error {
+	cs, err := s.listShare(ctx, shnum)
+	if err != nil {
+		return err
+	}
+	return s.deleteChunks(ctx, shnum, cs, 0)
+}
+
+// deleteChunks deletes the chunks of cs numbered from or above, chunk 0
+// first.
+func (s *shareset) deleteChunks(ctx context.Context, shnum int, cs chunkSet, from int64) error {
+	if _, ok := cs[0]; ok && from == 0 {
+		if err := s.b.del(ctx, ChunkKey(s.si, shnum, 0)); err != nil {
+			return err
+		}
+	}
+	for i := range cs {
+		if i == 0 || i < from {
+			continue
+		}
+		if err := s.b.del(ctx, ChunkKey(s.si, shnum, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OpenRaw implements sharestore.Shareset: the chunks are fetched one at
+// a time as the reader advances.
+func (s *shareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
+	if err := s.b.check(ctx); err != nil {
+		return nil, 0, err
+	}
+	if err := s.checkShnum(shnum); err != nil {
+		return nil, 0, err
+	}
+	f, l, err := s.openShare(ctx, shnum)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &rawReader{f: f, l: l}, l.size, nil
+}
+
+type rawReader struct {
+	f   *chunkFile
+	l   layout
+	i   int64
+	buf []byte
+}
+
+func (r *rawReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.i >= int64(len(r.l.sizes)) {
+			return 0, io.EOF
+		}
+		c, err := r.f.b.get(r.f.ctx, r.f.key(r.i), 0, -1)
+		if err != nil {
+			return 0, err
+		}
+		if int64(len(c)) != r.l.sizes[r.i] {
+			return 0, sharestore.Errorf(sharestore.ErrUnavailable, "%s: chunk %d changed while being read (%d bytes, listed %d)", r.f.b.opts.Name, r.i, len(c), r.l.sizes[r.i])
+		}
+		r.buf = c
+		r.i++
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+func (r *rawReader) Close() error { r.buf = nil; return nil }
+
+// TestAndReadAndWrite implements sharestore.Shareset with the shared slot
+// algorithm of package share over chunked files, under the storage
+// index's lock.
+func (s *shareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tw []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
+	if err := s.b.check(ctx); err != nil {
+		return false, nil, err
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	defer unlock()
+	return share.TestAndReadAndWrite(ctx, &slotStore{s: s}, share.SlotOptions{NodeID: s.b.opts.NodeID, Version: s.b.opts.ContainerVersion}, we, tw, reads)
+}
+
+type slotStore struct{ s *shareset }
+
+func (st *slotStore) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
+	return st.s.sharesLocked(ctx)
+}
+
+func (st *slotStore) Open(ctx context.Context, shnum int) (share.MutableFile, error) {
+	f, _, err := st.s.openShare(ctx, shnum)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Create starts a new share whose chunks are written by Commit. Stale
+// chunks of an earlier share with the same shnum are deleted by Commit.
+func (st *slotStore) Create(ctx context.Context, shnum int, container []byte) (share.MutableFile, error) {
+	cs, err := st.s.listShare(ctx, shnum)
+	if err != nil {
+		return nil, err
+	}
+	l, exists := layoutOf(cs)
+	if exists {
+		return nil, sharestore.Errorf(sharestore.ErrConflict, "%s already exists", st.s.what(shnum))
+	}
+	f := st.s.b.openChunkFile(ctx, st.s.si, shnum, layout{stale: l.stale})
+	f.cs = st.s.b.opts.ChunkSize
+	if _, err := f.WriteAt(container, 0); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (st *slotStore) Delete(ctx context.Context, shnum int) error {
+	return st.s.deleteLocked(ctx, shnum)
+}

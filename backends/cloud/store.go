@@ -1,0 +1,72 @@
+package cloud
+
+import (
+	"context"
+	"time"
+)
+
+// Object is one listed or inspected object.
+type Object struct {
+	// Key is the object's full key in the bucket or container.
+	Key string
+	// Size is the object's length in bytes.
+	Size int64
+	// ModTime is the last-modified time the store reports.
+	ModTime time.Time
+}
+
+// Page is one page of a listing.
+type Page struct {
+	// Objects are the page's objects in ascending key order.
+	Objects []Object
+	// Next is the opaque token of the next page, or "" when this page is
+	// the last.
+	Next string
+}
+
+// ObjectStore is the small interface every object store adapter (S3, GCS,
+// Azure) implements; everything else (keys, chunking, listing, retries,
+// locking) lives once in this package.
+//
+// Keys are full keys: the layer has already applied its key prefix.
+// Every method honours ctx and does exactly one attempt at the request
+// (SDK-internal retries turned down), because the layer retries. Errors
+// are classified into the sharestore vocabulary with ClassifyHTTP or a
+// richer adapter-specific mapping:
+// ErrNotFound for a missing object or bucket (404),
+// ErrThrottled for throttling (S3 SlowDown/503, GCS 429, Azure
+// ServerBusy/503), ErrUnavailable for other 5xx and network failures,
+// ErrPermissionDenied for 401/403, and ErrCanceled/ErrDeadlineExceeded
+// when ctx ended. Error messages must never contain a secret.
+type ObjectStore interface {
+	// List returns one page of the objects whose keys start with
+	// prefix, starting after the page that token names ("" for the
+	// first page). Keys are in ascending byte order within and across
+	// pages.
+	List(ctx context.Context, prefix, token string) (Page, error)
+
+	// Get returns length bytes of key starting at offset, or every byte
+	// from offset to the end if length is negative. A range that passes
+	// the end of the object is truncated. A missing key is ErrNotFound.
+	Get(ctx context.Context, key string, offset, length int64) ([]byte, error)
+
+	// Put stores data as the whole content of key, replacing any
+	// object with that key. The object appears atomically.
+	Put(ctx context.Context, key string, data []byte) error
+
+	// Delete removes key. A missing key may be reported as ErrNotFound;
+	// the layer treats that as success.
+	Delete(ctx context.Context, key string) error
+
+	// Head returns the size and modification time of key, or
+	// ErrNotFound.
+	Head(ctx context.Context, key string) (Object, error)
+}
+
+// BucketCreator is implemented by adapters that can create their bucket
+// or container (sharestore mkbucket).
+type BucketCreator interface {
+	// CreateBucket creates the bucket or container. One that already
+	// exists and is owned by the caller is not an error.
+	CreateBucket(ctx context.Context) error
+}
