@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -178,4 +179,53 @@ func ClassifyTransport(err error) sharestore.Code {
 		return sharestore.ErrUnavailable
 	}
 	return sharestore.ErrInternal
+}
+
+// AdapterError returns an error of class code for an adapter: its
+// message is msg followed by err's text with anything that looks like a
+// credential removed (Redact), and it wraps err so that errors.As still
+// finds the SDK's error.
+func AdapterError(code sharestore.Code, msg string, err error) error {
+	if err == nil {
+		return sharestore.Errorf(code, "%s", msg)
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		code = sharestore.ErrCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = sharestore.ErrDeadlineExceeded
+	}
+	return sharestore.Errorf(code, "%s: %s%w", msg, Redact(err.Error()), quiet{err})
+}
+
+// quiet prints as nothing but unwraps to the error it holds.
+type quiet struct{ err error }
+
+func (q quiet) Error() string { return "" }
+func (q quiet) Unwrap() error { return q.err }
+
+// secretMarkers are query parameters and fields whose values are
+// credentials: signed-URL signatures, SAS signatures, account keys.
+var secretMarkers = []string{"X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=", "Signature=", "sig=", "AccountKey=", "SharedAccessSignature=", "access_token=", "private_key"}
+
+// Redact removes the value after every credential marker in s, up to the
+// next '&', ';', space or quote.
+func Redact(s string) string {
+	for _, m := range secretMarkers {
+		from := 0
+		for {
+			i := strings.Index(s[from:], m)
+			if i < 0 {
+				break
+			}
+			start := from + i + len(m)
+			end := start
+			for end < len(s) && !strings.ContainsRune("&; \"'\n", rune(s[end])) {
+				end++
+			}
+			s = s[:start] + "REDACTED" + s[end:]
+			from = start + len("REDACTED")
+		}
+	}
+	return s
 }

@@ -1,0 +1,76 @@
+package s3_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/sharestore/sharestore/backends/cloud"
+	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
+	"github.com/sharestore/sharestore/backends/s3"
+	"github.com/sharestore/sharestore/internal/emulators"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulators.Run(m)) }
+
+const bucket = "sharestore-test"
+
+var makeBucket sync.Once
+
+// minio returns the configuration of the test bucket on MinIO, creating
+// it once.
+func minio(t testing.TB) s3.Config {
+	srv := emulators.Get(t, emulators.MinIO)
+	c := s3.Config{
+		Bucket:          bucket,
+		Region:          "us-east-1",
+		Endpoint:        srv.Endpoint,
+		PathStyle:       true,
+		AccessKeyID:     emulators.MinIOUser,
+		SecretAccessKey: emulators.MinIOPassword,
+	}
+	var err error
+	makeBucket.Do(func() {
+		var st *s3.Store
+		if st, err = s3.NewStore(context.Background(), c); err == nil {
+			err = st.CreateBucket(context.Background())
+		}
+	})
+	if err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	return c
+}
+
+func factory() cloudtest.Factory {
+	return cloudtest.Factory{
+		PageSize: 1000,
+		Open: func(t testing.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
+			c := minio(t)
+			c.KeyPrefix, c.HTTPClient, c.Backend = keyPrefix, client, opts
+			b, err := s3.Open(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+	}
+}
+
+// TestMinIO runs the conformance suite and the cloud acceptance tests
+// against MinIO.
+func TestMinIO(t *testing.T) { cloudtest.Run(t, factory()) }
+
+// CreateBucket twice succeeds: the bucket is already ours.
+func TestCreateBucketIdempotent(t *testing.T) {
+	c := minio(t)
+	st, err := s3.NewStore(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
