@@ -1,0 +1,272 @@
+// Package azure is the Azure Blob Storage share backend: a thin
+// cloud.ObjectStore adapter over azblob, with the SDK's own retries turned
+// off (backends/cloud retries).
+package azure
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/cloud"
+)
+
+// Config configures an Azure backend. Credentials are taken from the
+// first of ConnectionString, AccountKey, or else DefaultAzureCredential.
+type Config struct {
+	// Account is the storage account name (not needed with a connection
+	// string).
+	Account string
+	// Container is the container name. Required.
+	Container string
+	// KeyPrefix is put in front of every key (see cloud.Options).
+	KeyPrefix string
+	// Endpoint is the blob service URL; empty means
+	// https://ACCOUNT.blob.core.windows.net/. For Azurite it is
+	// http://127.0.0.1:PORT/ACCOUNT.
+	Endpoint string
+	// AccountKey is the base64 shared key.
+	AccountKey string
+	// ConnectionString is a storage connection string.
+	ConnectionString string
+	// HTTPClient, if set, carries every request (tests inject faults
+	// with it).
+	HTTPClient *http.Client
+	// Backend holds the options of the cloud layer.
+	Backend cloud.Options
+}
+
+// String describes the configuration without any credential.
+func (c Config) String() string {
+	return fmt.Sprintf("azblob://%s/%s (account %q, endpoint %q)", c.Container, c.KeyPrefix, c.Account, c.Endpoint)
+}
+
+// Store is the Azure cloud.ObjectStore.
+type Store struct {
+	cc   *container.Client
+	name string
+}
+
+var _ cloud.ObjectStore = (*Store)(nil)
+var _ cloud.BucketCreator = (*Store)(nil)
+
+// NewStore builds the container client. It does no I/O.
+func NewStore(ctx context.Context, c Config) (*Store, error) {
+	if c.Container == "" {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "azure: container name is required")
+	}
+	opts := &azblob.ClientOptions{}
+	opts.Retry = policy.RetryOptions{MaxRetries: -1} // one try: backends/cloud retries
+	if c.HTTPClient != nil {
+		opts.Transport = c.HTTPClient
+	}
+	endpoint := c.Endpoint
+	if endpoint == "" && c.Account != "" {
+		endpoint = fmt.Sprintf("https://%s.blob.core.windows.net/", c.Account)
+	}
+	var client *azblob.Client
+	var err error
+	switch {
+	case c.ConnectionString != "":
+		client, err = azblob.NewClientFromConnectionString(c.ConnectionString, opts)
+		if err != nil {
+			// Never echo the connection string: it holds the key.
+			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "azure: the connection string is malformed")
+		}
+	case endpoint == "":
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "azure: an account name, an endpoint or a connection string is required")
+	case c.AccountKey != "":
+		cred, cerr := azblob.NewSharedKeyCredential(c.Account, c.AccountKey)
+		if cerr != nil {
+			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "azure: the account key for %q is not valid base64", c.Account)
+		}
+		client, err = azblob.NewClientWithSharedKeyCredential(endpoint, cred, opts)
+	default:
+		cred, cerr := azidentity.NewDefaultAzureCredential(nil)
+		if cerr != nil {
+			return nil, cloud.AdapterError(sharestore.ErrPermissionDenied, "azure: default credential", cerr)
+		}
+		client, err = azblob.NewClient(endpoint, cred, opts)
+	}
+	if err != nil {
+		return nil, cloud.AdapterError(sharestore.ErrInvalidArgument, "azure: create client", err)
+	}
+	return &Store{cc: client.ServiceClient().NewContainerClient(c.Container), name: c.Container}, nil
+}
+
+// Open returns the Azure share backend described by c.
+func Open(ctx context.Context, c Config) (*cloud.Backend, error) {
+	st, err := NewStore(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	o := c.Backend
+	o.Name, o.KeyPrefix = "azure", c.KeyPrefix
+	o.MaxObjectSize = 190 << 40
+	return cloud.New(st, o)
+}
+
+// Container returns the container client.
+func (s *Store) Container() *container.Client { return s.cc }
+
+// List implements cloud.ObjectStore with List Blobs (5000 keys a page).
+func (s *Store) List(ctx context.Context, prefix, token string) (cloud.Page, error) {
+	o := &container.ListBlobsFlatOptions{Prefix: &prefix}
+	if token != "" {
+		o.Marker = &token
+	}
+	resp, err := s.cc.NewListBlobsFlatPager(o).NextPage(ctx)
+	if err != nil {
+		return cloud.Page{}, classify(err, "list "+prefix)
+	}
+	var p cloud.Page
+	if resp.Segment != nil {
+		p.Objects = make([]cloud.Object, 0, len(resp.Segment.BlobItems))
+		for _, it := range resp.Segment.BlobItems {
+			if it == nil || it.Name == nil {
+				continue
+			}
+			obj := cloud.Object{Key: *it.Name}
+			if pr := it.Properties; pr != nil {
+				if pr.ContentLength != nil {
+					obj.Size = *pr.ContentLength
+				}
+				if pr.LastModified != nil {
+					obj.ModTime = *pr.LastModified
+				}
+			}
+			p.Objects = append(p.Objects, obj)
+		}
+	}
+	if resp.NextMarker != nil {
+		p.Next = *resp.NextMarker
+	}
+	return p, nil
+}
+
+// Get implements cloud.ObjectStore with a ranged download.
+func (s *Store) Get(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if n == 0 {
+		if _, err := s.Head(ctx, key); err != nil {
+			return nil, err
+		}
+		return []byte{}, nil
+	}
+	o := &blob.DownloadStreamOptions{}
+	if n > 0 {
+		o.Range = blob.HTTPRange{Offset: off, Count: n}
+	} else if off > 0 {
+		o.Range = blob.HTTPRange{Offset: off}
+	}
+	resp, err := s.cc.NewBlobClient(key).DownloadStream(ctx, o)
+	if err != nil {
+		if bloberror.HasCode(err, bloberror.InvalidRange) {
+			return []byte{}, nil
+		}
+		return nil, classify(err, "get "+key)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, classify(err, "get "+key)
+	}
+	return b, nil
+}
+
+// Put implements cloud.ObjectStore with Put Blob (a block blob).
+func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+	_, err := s.cc.NewBlockBlobClient(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), nil)
+	return classify(err, "put "+key)
+}
+
+// Delete implements cloud.ObjectStore.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	_, err := s.cc.NewBlobClient(key).Delete(ctx, nil)
+	return classify(err, "delete "+key)
+}
+
+// Head implements cloud.ObjectStore with Get Blob Properties.
+func (s *Store) Head(ctx context.Context, key string) (cloud.Object, error) {
+	p, err := s.cc.NewBlobClient(key).GetProperties(ctx, nil)
+	if err != nil {
+		return cloud.Object{}, classify(err, "head "+key)
+	}
+	o := cloud.Object{Key: key}
+	if p.ContentLength != nil {
+		o.Size = *p.ContentLength
+	}
+	if p.LastModified != nil {
+		o.ModTime = *p.LastModified
+	}
+	return o, nil
+}
+
+// CreateBucket implements cloud.BucketCreator: it creates the container;
+// one that already exists is not an error.
+func (s *Store) CreateBucket(ctx context.Context) error {
+	_, err := s.cc.Create(ctx, nil)
+	if bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+		return nil
+	}
+	return classify(err, "create container "+s.name)
+}
+
+// classify maps an SDK error: 404 NotFound, ServerBusy/503 Throttled
+// (and 429), other 5xx and network failures Unavailable, 401/403
+// PermissionDenied. azcore's error text includes the request URL, whose
+// query azcore redacts; cloud.AdapterError redacts signatures anyway.
+func classify(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	status, code := 0, ""
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		status, code = re.StatusCode, re.ErrorCode
+	}
+	var c sharestore.Code
+	switch {
+	case code == string(bloberror.ServerBusy) || code == string(bloberror.OperationTimedOut) && status == 503:
+		c = sharestore.ErrThrottled
+	case code == string(bloberror.BlobNotFound) || code == string(bloberror.ContainerNotFound):
+		c = sharestore.ErrNotFound
+	case status != 0:
+		c = cloud.ClassifyStatus(status, status == 503)
+	default:
+		c = cloud.ClassifyTransport(err)
+	}
+	msg := "azure: " + what
+	if status != 0 {
+		msg += fmt.Sprintf(" (HTTP %d %s)", status, code)
+		// The SDK's text is a multi-line dump of the response; the
+		// status and code say what matters.
+		return cloud.AdapterError(c, msg, quietErr{err})
+	}
+	return cloud.AdapterError(c, msg, err)
+}
+
+// quietErr keeps err for errors.As with a one-line text.
+type quietErr struct{ err error }
+
+func (q quietErr) Error() string {
+	s := q.err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+func (q quietErr) Unwrap() error { return q.err }
