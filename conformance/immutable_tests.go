@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance/fixture"
@@ -59,7 +60,18 @@ func (e *env) expectNoShares(si sharestore.StorageIndex, shnums ...int) {
 	for _, n := range shnums {
 		e.expectAbsent(si, n)
 	}
-	e.expectListing(si.Prefix(), nil)
+	err := e.settle(func() error {
+		l, err := e.list(si.Prefix())
+		for _, in := range l {
+			if in.SI == si {
+				return fmt.Errorf("lists %s", in.ID())
+			}
+		}
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("ListPrefix(%q): %v", si.Prefix(), err)
+	}
 }
 
 // A share being written is invisible to Shares, Share, ReadShareData,
