@@ -239,3 +239,18 @@ func (tx *Tx) RemoveExpiredLeases(ctx context.Context, p ExpirationPolicy, now t
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// Expired reports whether RemoveExpiredLeases(p, now) would remove l. A
+// disabled or invalid policy expires nothing.
+func (p ExpirationPolicy) Expired(l Lease, now time.Time) bool {
+	if !p.Enabled || p.Validate() != nil {
+		return false
+	}
+	switch {
+	case p.mode() == ModeCutoffDate:
+		return l.Renewal.Unix() < p.CutoffDate.Unix()
+	case p.Override > 0:
+		return l.Renewal.Unix() < now.Add(-p.Override).Unix()
+	}
+	return !l.Expiration.IsZero() && l.Expiration.Unix() < now.Unix()
+}

@@ -127,3 +127,28 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiredMatchesRemoveExpiredLeases(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	leases := []Lease{
+		{Renewal: now.Add(-3000 * time.Second), Expiration: now.Add(-time.Second)},
+		{Renewal: now.Add(-1000 * time.Second), Expiration: now.Add(time.Hour)},
+		{Renewal: now.Add(-40 * Day)},
+	}
+	cases := []struct {
+		p    ExpirationPolicy
+		want []bool
+	}{
+		{ExpirationPolicy{}, []bool{false, false, false}},
+		{ExpirationPolicy{Enabled: true, Mode: ModeAge}, []bool{true, false, false}},
+		{ExpirationPolicy{Enabled: true, Mode: ModeAge, Override: 2000 * time.Second}, []bool{true, false, true}},
+		{ExpirationPolicy{Enabled: true, Mode: ModeCutoffDate, CutoffDate: now.Add(-2000 * time.Second)}, []bool{true, false, true}},
+	}
+	for _, c := range cases {
+		for i, l := range leases {
+			if got := c.p.Expired(l, now); got != c.want[i] {
+				t.Errorf("%+v lease %d: %v", c.p, i, got)
+			}
+		}
+	}
+}

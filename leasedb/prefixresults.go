@@ -69,3 +69,22 @@ func (tx *Tx) ClearPrefixResults(ctx context.Context, crawler, keepCycleID strin
 	_, err := tx.exec(ctx, "clear prefix results", "DELETE FROM `crawler_prefix_results` WHERE `crawler` = ? AND `cycle_id` != ?", crawler, keepCycleID)
 	return err
 }
+
+// PrefixesWithShares returns the set of prefixes that have at least one
+// share row, in any state.
+func (tx *Tx) PrefixesWithShares(ctx context.Context) (map[sharestore.Prefix]bool, error) {
+	rows, err := tx.query(ctx, "list prefixes", "SELECT DISTINCT `prefix` FROM `shares`")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[sharestore.Prefix]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, tx.db.classify(err, "list prefixes")
+		}
+		out[sharestore.Prefix(p)] = true
+	}
+	return out, tx.db.classify(rows.Err(), "list prefixes")
+}

@@ -47,8 +47,8 @@ type Options struct {
 	// ReadOnly makes every mutation fail with ErrPermissionDenied and
 	// AvailableSpace report 0.
 	ReadOnly bool
-	// Create makes Open create ROOT/shares when it is missing. Without
-	// it, a directory without shares/ is refused.
+	// Create makes Open create ROOT and ROOT/shares when they are
+	// missing. Without it, a directory without shares/ is refused.
 	Create bool
 	// ContainerVersion is the version of new containers, 1 or 2. Zero
 	// means 1, which every Tahoe release reads.
@@ -84,6 +84,11 @@ func Open(root string, opts Options) (*Backend, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: storage directory %q: %w", root, err)
+	}
+	if opts.Create && !opts.ReadOnly {
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, mapErr(err, "disk: create "+abs)
+		}
 	}
 	st, err := os.Stat(abs)
 	if err != nil {
