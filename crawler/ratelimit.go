@@ -101,4 +101,3 @@ func (s *limitedSet) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int
 	}
 	return s.Shareset.OpenRaw(ctx, shnum)
 }
-
