@@ -146,16 +146,16 @@ type Error struct {
 
 // Error returns Msg, followed by the cause when there is one.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		if e.Msg == "" {
-			return e.Err.Error()
-		}
-		return e.Msg + ": " + e.Err.Error()
-	}
-	if e.Msg == "" {
+	_, inMsg := e.Err.(hidden)
+	switch {
+	case e.Err == nil && e.Msg == "":
 		return e.Code.Error()
+	case e.Err == nil || inMsg:
+		return e.Msg
+	case e.Msg == "":
+		return e.Err.Error()
 	}
-	return e.Msg
+	return e.Msg + ": " + e.Err.Error()
 }
 
 // Unwrap returns the cause.

@@ -42,6 +42,15 @@ func TestErrorfKeepsCause(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) || !errors.Is(err, ErrNotFound) {
 		t.Fatal("cause lost")
 	}
+	if err.Error() != "open share x/1: open /nonexistent/file: no such file or directory" {
+		t.Fatalf("message %q", err)
+	}
+	if got := Errorf(ErrCorrupt, "plain %d", 1).Error(); got != "plain 1" {
+		t.Fatalf("plain message %q", got)
+	}
+	if got := Wrap(ErrInternal, errors.New("cause"), "doing x").Error(); got != "doing x: cause" {
+		t.Fatalf("wrap message %q", got)
+	}
 	if strings.Count(err.Error(), "no such file") != 1 {
 		t.Fatalf("message repeats cause: %q", err)
 	}

@@ -1,0 +1,421 @@
+// Package disk is the local-filesystem backend: Tahoe-LAFS's own storage
+// directory layout,
+//
+//	ROOT/shares/PP/SI/N             completed shares
+//	ROOT/shares/incoming/PP/SI/N    immutable uploads in progress
+//
+// where ROOT is the storage directory (the one that contains shares/), PP
+// the two-character prefix of the storage index SI, and N the decimal share
+// number. Existing Tahoe storage directories are read as they are.
+//
+// The backend never removes anything it did not create or was not asked
+// to delete: opening, listing and crawling leave incoming/ alone, because a
+// running Tahoe server may own it. Leftover uploads are removed only by
+// CleanIncoming.
+package disk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/silock"
+	"github.com/sharestore/sharestore/share"
+)
+
+// Version is the disk backend's implementation version.
+const Version = "1.0.0"
+
+// Options configure a disk backend.
+type Options struct {
+	// NodeID is recorded in new mutable containers next to the write
+	// enabler. The zero value is allowed.
+	NodeID sharestore.NodeID
+	// ReservedSpace is subtracted from the free space the file system
+	// reports.
+	ReservedSpace int64
+	// ReadOnly makes every mutation fail with ErrPermissionDenied and
+	// AvailableSpace report 0.
+	ReadOnly bool
+	// Create makes Open create ROOT and ROOT/shares when they are
+	// missing. Without it, a directory without shares/ is refused.
+	Create bool
+	// ContainerVersion is the version of new containers, 1 or 2. Zero
+	// means 1, which every Tahoe release reads.
+	ContainerVersion int
+}
+
+// Backend is a share store in a Tahoe storage directory. It is safe for
+// concurrent use.
+type Backend struct {
+	root   string
+	shares string
+	opts   Options
+	locks  silock.Map[sharestore.StorageIndex]
+
+	mu       sync.Mutex
+	incoming map[sharestore.ShareID]bool
+	closed   bool
+}
+
+var _ sharestore.Backend = (*Backend)(nil)
+
+// Open opens the storage directory root: the directory that contains
+// shares/. A missing root, a root that is not a directory, or (without
+// Options.Create) a root with no shares/ directory is an error wrapping
+// ErrNotFound or ErrInvalidArgument that names the path.
+func Open(root string, opts Options) (*Backend, error) {
+	if opts.ContainerVersion == 0 {
+		opts.ContainerVersion = 1
+	}
+	if opts.ContainerVersion != 1 && opts.ContainerVersion != 2 {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: container version %d: must be 1 or 2", opts.ContainerVersion)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: storage directory %q: %w", root, err)
+	}
+	if opts.Create && !opts.ReadOnly {
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, mapErr(err, "disk: create "+abs)
+		}
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, sharestore.Errorf(sharestore.ErrNotFound, "disk: storage directory %s does not exist", abs)
+		}
+		return nil, mapErr(err, "disk: storage directory "+abs)
+	}
+	if !st.IsDir() {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: %s is not a directory", abs)
+	}
+	shares := filepath.Join(abs, "shares")
+	st, err = os.Stat(shares)
+	switch {
+	case err == nil && !st.IsDir():
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: %s is not a directory, so %s is not a Tahoe storage directory", shares, abs)
+	case errors.Is(err, fs.ErrNotExist) && opts.Create && !opts.ReadOnly:
+		if err := os.MkdirAll(shares, 0o755); err != nil {
+			return nil, mapErr(err, "disk: create "+shares)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		hint := ""
+		if st, err := os.Stat(filepath.Join(abs, "storage", "shares")); err == nil && st.IsDir() {
+			hint = fmt.Sprintf(" (did you mean %s?)", filepath.Join(abs, "storage"))
+		}
+		return nil, sharestore.Errorf(sharestore.ErrNotFound, "disk: %s is not a Tahoe storage directory: it has no shares/ folder%s", abs, hint)
+	case err != nil:
+		return nil, mapErr(err, "disk: "+shares)
+	}
+	return &Backend{root: abs, shares: shares, opts: opts, incoming: map[sharestore.ShareID]bool{}}, nil
+}
+
+// Root returns the absolute path of the storage directory.
+func (b *Backend) Root() string { return b.root }
+
+func (b *Backend) prefixDir(p sharestore.Prefix) string { return filepath.Join(b.shares, string(p)) }
+
+func (b *Backend) siDir(si sharestore.StorageIndex) string {
+	s := si.String()
+	return filepath.Join(b.shares, s[:2], s)
+}
+
+func (b *Backend) sharePath(si sharestore.StorageIndex, shnum int) string {
+	return filepath.Join(b.siDir(si), strconv.Itoa(shnum))
+}
+
+func (b *Backend) incomingPath(si sharestore.StorageIndex, shnum int) string {
+	s := si.String()
+	return filepath.Join(b.shares, "incoming", s[:2], s, strconv.Itoa(shnum))
+}
+
+func (b *Backend) check(ctx context.Context) error {
+	if err := sharestore.CtxErr(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: backend %s is closed", b.root)
+	}
+	return nil
+}
+
+func (b *Backend) checkWrite(ctx context.Context) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
+	if b.opts.ReadOnly {
+		return sharestore.Errorf(sharestore.ErrPermissionDenied, "disk: %s is read-only", b.root)
+	}
+	return nil
+}
+
+func checkShnum(shnum int) error {
+	if shnum < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: negative share number %d", shnum)
+	}
+	return nil
+}
+
+// mapErr classifies a file-system error into the vocabulary, keeping it as
+// the cause.
+func mapErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	code := sharestore.ErrInternal
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		code = sharestore.ErrNotFound
+	case errors.Is(err, fs.ErrPermission):
+		code = sharestore.ErrPermissionDenied
+	case errors.Is(err, fs.ErrExist):
+		code = sharestore.ErrConflict
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		code = sharestore.ErrOutOfRange
+	case errors.Is(err, syscall.EIO):
+		code = sharestore.ErrUnavailable
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		// The message names the thing; the path is already in what.
+		err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return sharestore.Wrap(code, err, what)
+}
+
+// parseShnum accepts only canonical decimal share numbers ("0", "17"),
+// the names Tahoe writes; anything else in an SI directory is ignored.
+func parseShnum(name string) (int, bool) {
+	if name == "" || len(name) > 9 || (len(name) > 1 && name[0] == '0') {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func usedSpace(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int64(st.Blocks) * 512
+	}
+	return fi.Size()
+}
+
+// readDirNames returns the names in dir, or nil if dir does not exist.
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// sharesetNames returns the sorted storage indexes named in the prefix
+// directory; other names are ignored.
+func (b *Backend) sharesetNames(p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
+	names, err := readDirNames(b.prefixDir(p))
+	if err != nil {
+		return nil, mapErr(err, "disk: list "+b.prefixDir(p))
+	}
+	sort.Strings(names)
+	out := make([]sharestore.StorageIndex, 0, len(names))
+	for _, n := range names {
+		if len(n) != sharestore.StorageIndexTextSize || n[:2] != string(p) {
+			continue
+		}
+		si, err := sharestore.ParseStorageIndex(n)
+		if err != nil {
+			continue
+		}
+		out = append(out, si)
+	}
+	return out, nil
+}
+
+// listShares returns the ShareInfo of every share file in si's directory,
+// sorted by shnum, using directory reads and lstat only.
+func (b *Backend) listShares(si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+	dir := b.siDir(si)
+	names, err := readDirNames(dir)
+	if err != nil {
+		return nil, mapErr(err, "disk: list "+dir)
+	}
+	out := make([]sharestore.ShareInfo, 0, len(names))
+	for _, n := range names {
+		shnum, ok := parseShnum(n)
+		if !ok {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(dir, n))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted since the readdir
+			}
+			return nil, mapErr(err, "disk: stat "+filepath.Join(dir, n))
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		out = append(out, sharestore.ShareInfo{SI: si, Shnum: shnum, Size: fi.Size(), UsedSpace: usedSpace(fi), ModTime: fi.ModTime()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Shnum < out[j].Shnum })
+	return out, nil
+}
+
+// ListPrefix implements sharestore.Backend. It reads the prefix directory
+// and each storage index directory, and stats each share file; it opens
+// no share.
+func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
+	if !p.Valid() {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: invalid prefix %q", string(p))
+	}
+	sis, err := b.sharesetNames(p)
+	if err != nil {
+		return err
+	}
+	for _, si := range sis {
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return err
+		}
+		infos, err := b.listShares(si)
+		if err != nil {
+			return err
+		}
+		for _, info := range infos {
+			if err := fn(info); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SharesetsForPrefix implements sharestore.Backend: the storage index
+// directories under the prefix, sorted.
+func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
+	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	if !p.Valid() {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: invalid prefix %q", string(p))
+	}
+	return b.sharesetNames(p)
+}
+
+// Shareset implements sharestore.Backend.
+func (b *Backend) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+	return &shareset{b: b, si: si}
+}
+
+// AvailableSpace implements sharestore.Backend: the file system's space
+// available to unprivileged users minus the reserved space, never below
+// 0, and 0 when read-only.
+func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
+	if err := b.check(ctx); err != nil {
+		return 0, err
+	}
+	if b.opts.ReadOnly {
+		return 0, nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(b.root, &st); err != nil {
+		return 0, mapErr(err, "disk: statfs "+b.root)
+	}
+	avail := uint64(st.Bavail) * uint64(st.Frsize)
+	if avail > math.MaxInt64 {
+		avail = math.MaxInt64
+	}
+	return max(int64(avail)-b.opts.ReservedSpace, 0), nil
+}
+
+// Capabilities implements sharestore.Backend.
+func (b *Backend) Capabilities() sharestore.Capabilities {
+	return sharestore.Capabilities{
+		Name:                  "disk",
+		Version:               Version,
+		ConditionalWrites:     true,
+		StrongListConsistency: true,
+		ReadOnly:              b.opts.ReadOnly,
+	}
+}
+
+// Close implements sharestore.Backend. Uploads still open keep their
+// incoming files; CleanIncoming removes them later.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return nil
+}
+
+// syncDir fsyncs a directory so that a rename or unlink in it is durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// removeIfEmpty removes dir if it is empty, ignoring "not empty" and
+// "missing". It never removes a non-empty directory.
+func removeIfEmpty(dir string) {
+	if err := syscall.Rmdir(dir); err == nil {
+		_ = syncDir(filepath.Dir(dir))
+	}
+}
+
+// headerReadHook, when set by tests, sees every header read.
+var headerReadHook func(path string, n int)
+
+// readHeader opens path and classifies it from at most its first
+// share.HeaderReadSize bytes.
+func readHeader(f *os.File) (share.Header, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return share.Header{}, err
+	}
+	head := make([]byte, min(fi.Size(), share.HeaderReadSize))
+	if headerReadHook != nil {
+		headerReadHook(f.Name(), len(head))
+	}
+	if _, err := io.ReadFull(f, head); err != nil {
+		return share.Header{}, err
+	}
+	return share.Classify(head, fi.Size())
+}

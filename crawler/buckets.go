@@ -1,0 +1,102 @@
+package crawler
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+
+	"github.com/sharestore/sharestore"
+)
+
+// BucketsName is the bucket-counting crawler's name.
+const BucketsName = "bucket-counter"
+
+// Buckets is the bucket-counting crawler (Tahoe's BucketCountingCrawler):
+// it counts the sharesets under each prefix, and when a cycle completes
+// with all 1024 prefixes counted it publishes the total and forgets the
+// per-prefix counts. The count is published only after a complete cycle.
+type Buckets struct {
+	b sharestore.Backend
+
+	mu    sync.Mutex
+	state BucketsState
+}
+
+// BucketsState is the bucket counter's state that outlives a cycle.
+type BucketsState struct {
+	// LastCompleteCount is the number of sharesets counted by the last
+	// complete cycle, or nil before the first one completes.
+	LastCompleteCount *int64 `json:"last-complete-bucket-count"`
+	// LastCompleteCycle is the cycle that produced it.
+	LastCompleteCycle *int `json:"last-complete-cycle,omitempty"`
+}
+
+// NewBuckets returns a bucket counter over b. Restore its persistent state
+// with Restore when resuming from a state file.
+func NewBuckets(b sharestore.Backend) *Buckets { return &Buckets{b: b} }
+
+// Name implements Crawler.
+func (c *Buckets) Name() string { return BucketsName }
+
+// StartedCycle implements Crawler.
+func (c *Buckets) StartedCycle(ctx context.Context, cycle Cycle) error { return nil }
+
+// ProcessPrefix counts the prefix's sharesets; the result is the count.
+func (c *Buckets) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestore.Prefix) (json.RawMessage, error) {
+	sis, err := c.b.SharesetsForPrefix(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(strconv.Itoa(len(sis))), nil
+}
+
+// FinishedCycle publishes the total if every prefix was counted.
+func (c *Buckets) FinishedCycle(ctx context.Context, cycle Cycle, results map[sharestore.Prefix]json.RawMessage) error {
+	if len(results) != sharestore.NumPrefixes {
+		return nil
+	}
+	var total int64
+	for _, r := range results {
+		n, err := strconv.ParseInt(string(r), 10, 64)
+		if err != nil {
+			return sharestore.Errorf(sharestore.ErrCorrupt, "bucket counter: bad count %q in state", r)
+		}
+		total += n
+	}
+	c.mu.Lock()
+	n := cycle.Number
+	c.state = BucketsState{LastCompleteCount: &total, LastCompleteCycle: &n}
+	c.mu.Unlock()
+	return nil
+}
+
+// State returns the published state.
+func (c *Buckets) State() BucketsState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// MarshalExtra and Restore move the published state in and out of the
+// engine's state file.
+func (c *Buckets) MarshalExtra() (json.RawMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return json.Marshal(c.state)
+}
+
+// Restore loads state saved by MarshalExtra. Empty input is a no-op.
+func (c *Buckets) Restore(extra json.RawMessage) error {
+	if len(extra) == 0 {
+		return nil
+	}
+	var s BucketsState
+	if err := json.Unmarshal(extra, &s); err != nil {
+		return sharestore.Errorf(sharestore.ErrCorrupt, "bucket counter state: %w", err)
+	}
+	c.mu.Lock()
+	c.state = s
+	c.mu.Unlock()
+	return nil
+}

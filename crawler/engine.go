@@ -1,0 +1,460 @@
+// Package crawler runs rate-limited, resumable walks over the 1024
+// storage-index prefixes of a backend. The Engine owns the schedule (slow
+// start, time slices, a duty cycle, a minimum cycle time, prefixes in
+// flight), the state file and progress; a Crawler says what to do with
+// each prefix. Two crawlers are provided: Accounting, which reconciles
+// the lease database with what is stored and collects garbage, and
+// Buckets, which counts sharesets.
+//
+// Everything reads time from an injected Clock, so tests drive crawlers
+// with a FakeClock and never sleep for real. Crawlers see only the
+// sharestore.Backend contract, so they behave identically on every
+// backend.
+package crawler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sharestore/sharestore"
+)
+
+// Crawler is the work an Engine schedules.
+type Crawler interface {
+	// Name identifies the crawler in its state file.
+	Name() string
+	// StartedCycle is called when a cycle begins.
+	StartedCycle(ctx context.Context, cycle Cycle) error
+	// ProcessPrefix does the crawler's work on one prefix and returns
+	// its result, which the engine keeps in the state file for the rest
+	// of the cycle (nil keeps nothing). It may run again for the same
+	// prefix after a crash, so it must be idempotent, and its result
+	// replaces the earlier one. With PrefixesInFlight > 1 it runs
+	// concurrently for different prefixes.
+	ProcessPrefix(ctx context.Context, cycle Cycle, prefix sharestore.Prefix) (json.RawMessage, error)
+	// FinishedCycle is called once every prefix of the cycle is done,
+	// with each prefix's result.
+	FinishedCycle(ctx context.Context, cycle Cycle, results map[sharestore.Prefix]json.RawMessage) error
+}
+
+// Persister is implemented by crawlers whose state outlives cycles (a
+// published total, say). The engine keeps it in the state file.
+type Persister interface {
+	// MarshalExtra returns the state to save.
+	MarshalExtra() (json.RawMessage, error)
+	// Restore loads state saved by MarshalExtra; empty input is a no-op.
+	Restore(extra json.RawMessage) error
+}
+
+// Cycle identifies one cycle.
+type Cycle struct {
+	// Number counts cycles from 0.
+	Number int
+	// ID is unique to this cycle: its number and start time.
+	ID string
+	// Start is when the cycle started.
+	Start time.Time
+}
+
+// Config is the engine's schedule. Zero fields take the defaults in
+// brackets, which are Tahoe's.
+type Config struct {
+	// SlowStart delays the first slice after Run starts [0].
+	SlowStart time.Duration
+	// CPUSlice is how long a slice works before it yields [1s].
+	CPUSlice time.Duration
+	// AllowedCPUProportion is the duty cycle on wall time: after a
+	// slice that took t, the engine sleeps t/p − t, capped at MaxSleep
+	// [0.1]. 1 turns the duty cycle off.
+	AllowedCPUProportion float64
+	// MaxSleep caps the pause between slices [299s].
+	MaxSleep time.Duration
+	// MinimumCycleTime is the least pause after a cycle [0].
+	MinimumCycleTime time.Duration
+	// PrefixesInFlight is how many prefixes are processed at once [1].
+	// More hides backend latency; results are still completed in
+	// prefix order.
+	PrefixesInFlight int
+	// OneShot makes Run return after one complete cycle.
+	OneShot bool
+	// Logger receives progress and error messages [slog.Default()].
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.CPUSlice <= 0 {
+		c.CPUSlice = time.Second
+	}
+	if c.AllowedCPUProportion <= 0 || c.AllowedCPUProportion > 1 {
+		c.AllowedCPUProportion = 0.1
+	}
+	if c.MaxSleep <= 0 {
+		c.MaxSleep = 299 * time.Second
+	}
+	if c.PrefixesInFlight <= 0 {
+		c.PrefixesInFlight = 1
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Hooks let tests observe the engine. Each is optional and runs on the
+// engine's goroutine.
+type Hooks struct {
+	// AfterPrefix runs after a prefix's result is recorded.
+	AfterPrefix func(cycle int, prefix sharestore.Prefix)
+	// AfterCycle runs after a cycle finished and the state was saved.
+	AfterCycle func(cycle int)
+	// OnYield runs when the engine is about to sleep for d.
+	OnYield func(d time.Duration)
+}
+
+// Engine schedules a Crawler over the 1024 prefixes.
+type Engine struct {
+	c         Crawler
+	statePath string
+	clock     Clock
+	cfg       Config
+	hooks     Hooks
+
+	mu    sync.Mutex // guards st for Progress/State readers
+	st    *State
+	warns []error
+}
+
+// recentPrefixes is how many prefix intervals feed the ETA median.
+const recentPrefixes = 16
+
+// New returns an engine for c whose state lives at statePath. A damaged
+// state file is moved aside and reported by Warnings (and logged at error
+// level); the engine then starts a fresh cycle. Other load failures are
+// returned.
+func New(c Crawler, statePath string, clock Clock, cfg Config, hooks Hooks) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	st, err := LoadState(statePath, c.Name(), clock.Now())
+	e := &Engine{c: c, statePath: statePath, clock: clock, cfg: cfg, hooks: hooks}
+	if err != nil {
+		if st == nil {
+			return nil, err
+		}
+		cfg.Logger.Error("crawler state damaged", "crawler", c.Name(), "err", err)
+		e.warns = append(e.warns, err)
+	}
+	if p, ok := c.(Persister); ok {
+		if err := p.Restore(st.Extra); err != nil {
+			return nil, fmt.Errorf("crawler state %s: %w", statePath, err)
+		}
+	}
+	e.st = st
+	return e, nil
+}
+
+// Warnings returns problems the engine recovered from, such as a damaged
+// state file that was moved aside.
+func (e *Engine) Warnings() []error { return append([]error(nil), e.warns...) }
+
+// State returns a deep copy of the current state.
+func (e *Engine) State() State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	b, _ := json.Marshal(e.st)
+	var out State
+	json.Unmarshal(b, &out)
+	return out
+}
+
+// Save writes the state file now.
+func (e *Engine) Save() error {
+	var extra json.RawMessage
+	if p, ok := e.c.(Persister); ok {
+		var err error
+		if extra, err = p.MarshalExtra(); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.st.Extra = extra
+	return e.st.Save(e.statePath)
+}
+
+// Run works until ctx ends or, in one-shot mode, until a cycle completes.
+// It sleeps SlowStart first, then alternates slices and pauses. A failing
+// slice is logged, the state saved, and the same prefix retried after the
+// pause, so a crawler never stops silently. It saves the state before it
+// returns; it returns nil for one-shot completion and ctx's error when
+// ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.cfg.SlowStart > 0 {
+		e.setNextWake(e.cfg.SlowStart)
+		if err := e.clock.Sleep(ctx, e.cfg.SlowStart); err != nil {
+			return errors.Join(err, e.Save())
+		}
+	}
+	for {
+		sleep, finished, err := e.RunSlice(ctx)
+		if ctx.Err() != nil {
+			return errors.Join(sharestore.CtxErr(ctx), e.Save())
+		}
+		if err != nil {
+			e.cfg.Logger.Error("crawler slice failed; will retry", "crawler", e.c.Name(), "err", err)
+			if sleep < e.cfg.CPUSlice {
+				sleep = e.cfg.CPUSlice
+			}
+		}
+		if finished && e.cfg.OneShot {
+			return e.Save()
+		}
+		e.setNextWake(sleep)
+		if err := e.Save(); err != nil {
+			return err
+		}
+		if e.hooks.OnYield != nil {
+			e.hooks.OnYield(sleep)
+		}
+		if err := e.clock.Sleep(ctx, sleep); err != nil {
+			return errors.Join(err, e.Save())
+		}
+	}
+}
+
+func (e *Engine) setNextWake(d time.Duration) {
+	e.mu.Lock()
+	t := e.clock.Now().Add(d)
+	e.st.NextWake = &t
+	e.mu.Unlock()
+}
+
+// RunSlice works for one slice: it starts a cycle if none is in progress,
+// processes prefixes in order until CPUSlice has passed or the cycle is
+// complete, and saves the state. It returns the pause the duty cycle asks
+// for (at least MinimumCycleTime after a completed cycle), whether the
+// cycle completed, and the first error. Prefixes completed before an
+// error stay completed.
+func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bool, err error) {
+	start := e.clock.Now()
+	defer func() {
+		if serr := e.Save(); serr != nil && err == nil {
+			err = serr
+		}
+		elapsed := e.clock.Now().Sub(start)
+		p := e.cfg.AllowedCPUProportion
+		sleep = time.Duration(float64(elapsed)/p) - elapsed
+		sleep = min(max(sleep, 0), e.cfg.MaxSleep)
+		if finished {
+			sleep = max(sleep, e.cfg.MinimumCycleTime)
+		}
+	}()
+	e.mu.Lock()
+	e.st.NextWake = nil
+	if e.st.CurrentCycle == nil {
+		n := 0
+		if e.st.LastCycleFinished != nil {
+			n = *e.st.LastCycleFinished + 1
+		}
+		e.st.CurrentCycle = &n
+		e.st.CycleStart = &start
+		e.st.CycleID = fmt.Sprintf("%d@%d", n, start.UnixNano())
+		e.st.LastCompletePrefix = -1
+		e.st.LastPrefixFinished = nil
+		e.st.RecentPrefixSeconds = nil
+		e.st.Results = map[string]json.RawMessage{}
+		e.mu.Unlock()
+		if err := e.c.StartedCycle(ctx, e.cycle()); err != nil {
+			e.mu.Lock()
+			e.st.CurrentCycle = nil // start again next slice
+			e.mu.Unlock()
+			return 0, false, err
+		}
+		if err := e.Save(); err != nil {
+			return 0, false, err
+		}
+	} else {
+		e.mu.Unlock()
+	}
+	cycle := e.cycle()
+	for {
+		e.mu.Lock()
+		next := e.st.LastCompletePrefix + 1
+		e.mu.Unlock()
+		if next >= sharestore.NumPrefixes {
+			break
+		}
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return 0, false, err
+		}
+		n := min(e.cfg.PrefixesInFlight, sharestore.NumPrefixes-next)
+		results, errs := e.processWindow(ctx, cycle, next, n)
+		for i := 0; i < n; i++ {
+			if errs[i] != nil {
+				return 0, false, fmt.Errorf("crawler %s: prefix %s: %w", e.c.Name(), sharestore.PrefixAt(next+i), errs[i])
+			}
+			e.completePrefix(next+i, results[i])
+		}
+		if e.clock.Now().Sub(start) >= e.cfg.CPUSlice {
+			return 0, false, nil
+		}
+	}
+	// Every prefix is done: finish the cycle.
+	res := map[sharestore.Prefix]json.RawMessage{}
+	e.mu.Lock()
+	for p, r := range e.st.Results {
+		res[sharestore.Prefix(p)] = r
+	}
+	e.mu.Unlock()
+	if err := e.c.FinishedCycle(ctx, cycle, res); err != nil {
+		return 0, false, err
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	n := cycle.Number
+	e.st.LastCycleFinished = &n
+	e.st.LastCycleStart = e.st.CycleStart
+	e.st.LastCycleEnd = &now
+	e.st.CurrentCycle = nil
+	e.st.CycleID = ""
+	e.st.CycleStart = nil
+	e.st.LastCompletePrefix = -1
+	e.st.LastPrefixFinished = nil
+	e.st.Results = nil
+	e.mu.Unlock()
+	if err := e.Save(); err != nil {
+		return 0, true, err
+	}
+	if e.hooks.AfterCycle != nil {
+		e.hooks.AfterCycle(n)
+	}
+	return 0, true, nil
+}
+
+func (e *Engine) cycle() Cycle {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := Cycle{ID: e.st.CycleID}
+	if e.st.CurrentCycle != nil {
+		c.Number = *e.st.CurrentCycle
+	}
+	if e.st.CycleStart != nil {
+		c.Start = *e.st.CycleStart
+	}
+	return c
+}
+
+// processWindow runs ProcessPrefix for prefixes [first, first+n)
+// concurrently and returns their results in order.
+func (e *Engine) processWindow(ctx context.Context, cycle Cycle, first, n int) ([]json.RawMessage, []error) {
+	results := make([]json.RawMessage, n)
+	errs := make([]error, n)
+	if n == 1 {
+		results[0], errs[0] = e.c.ProcessPrefix(ctx, cycle, sharestore.PrefixAt(first))
+		return results, errs
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i], errs[i] = e.c.ProcessPrefix(ctx, cycle, sharestore.PrefixAt(first+i))
+		}(i)
+	}
+	wg.Wait()
+	return results, errs
+}
+
+func (e *Engine) completePrefix(idx int, result json.RawMessage) {
+	now := e.clock.Now()
+	p := sharestore.PrefixAt(idx)
+	e.mu.Lock()
+	if result != nil {
+		e.st.Results[string(p)] = result
+	} else {
+		delete(e.st.Results, string(p))
+	}
+	if e.st.LastPrefixFinished != nil {
+		d := now.Sub(*e.st.LastPrefixFinished).Seconds()
+		e.st.RecentPrefixSeconds = append(e.st.RecentPrefixSeconds, d)
+		if len(e.st.RecentPrefixSeconds) > recentPrefixes {
+			e.st.RecentPrefixSeconds = e.st.RecentPrefixSeconds[len(e.st.RecentPrefixSeconds)-recentPrefixes:]
+		}
+	}
+	e.st.LastPrefixFinished = &now
+	e.st.LastCompletePrefix = idx
+	cycle := *e.st.CurrentCycle
+	e.mu.Unlock()
+	if e.hooks.AfterPrefix != nil {
+		e.hooks.AfterPrefix(cycle, p)
+	}
+}
+
+// Progress describes where a crawler is, as Tahoe's get_progress does,
+// with its off-by-one fixed: the percentage counts completed prefixes.
+type Progress struct {
+	// CycleInProgress reports whether a cycle is running.
+	CycleInProgress bool `json:"cycle-in-progress"`
+	// CompletePrefixes is the number of prefixes completed this cycle.
+	CompletePrefixes int `json:"complete-prefixes"`
+	// Percentage is 100 × CompletePrefixes / 1024.
+	Percentage float64 `json:"cycle-complete-percentage"`
+	// ETA is the estimated time left in the cycle: the median of recent
+	// prefix intervals times the prefixes left. Nil until two prefixes
+	// have completed in this cycle.
+	ETA *time.Duration `json:"estimated-cycle-complete-time-left,omitempty"`
+	// NextWake is when the crawler next does work, if it is sleeping.
+	NextWake *time.Time `json:"next-wake-time,omitempty"`
+	// RemainingWait is NextWake minus now.
+	RemainingWait *time.Duration `json:"remaining-wait-time,omitempty"`
+	// CycleTime estimates a whole cycle: the last cycle's duration, or
+	// 1024 × the median prefix interval.
+	CycleTime *time.Duration `json:"estimated-time-per-cycle,omitempty"`
+}
+
+// ProgressOf computes the Progress of state st at time now.
+func ProgressOf(st State, now time.Time) Progress {
+	p := Progress{CycleInProgress: st.CurrentCycle != nil}
+	if p.CycleInProgress {
+		p.CompletePrefixes = st.LastCompletePrefix + 1
+		p.Percentage = 100 * float64(p.CompletePrefixes) / sharestore.NumPrefixes
+	}
+	med, ok := median(st.RecentPrefixSeconds)
+	if p.CycleInProgress && ok {
+		d := time.Duration(med * float64(sharestore.NumPrefixes-p.CompletePrefixes) * float64(time.Second))
+		p.ETA = &d
+	}
+	if st.NextWake != nil {
+		t := *st.NextWake
+		w := t.Sub(now)
+		p.NextWake, p.RemainingWait = &t, &w
+	}
+	switch {
+	case st.LastCycleStart != nil && st.LastCycleEnd != nil:
+		d := st.LastCycleEnd.Sub(*st.LastCycleStart)
+		p.CycleTime = &d
+	case ok:
+		d := time.Duration(med * sharestore.NumPrefixes * float64(time.Second))
+		p.CycleTime = &d
+	}
+	return p
+}
+
+// Progress returns the engine's progress now.
+func (e *Engine) Progress() Progress { return ProgressOf(e.State(), e.clock.Now()) }
+
+func median(xs []float64) (float64, bool) {
+	if len(xs) == 0 {
+		return 0, false
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2], true
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
+}

@@ -1,0 +1,396 @@
+package leasedb
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sharestore/sharestore"
+)
+
+// Share states, equal to Tahoe's STATE_* constants.
+const (
+	StateComing State = 0
+	StateStable State = 1
+	StateGoing  State = 2
+)
+
+// Well-known accounts, equal to Tahoe's ANONYMOUS_ACCOUNTID and
+// STARTER_LEASE_ACCOUNTID. Every database has both.
+const (
+	AccountAnonymous int64 = 0
+	AccountStarter   int64 = 1
+)
+
+// Lease durations and retention defaults, as in Tahoe.
+const (
+	// StarterLeaseDuration is how long a starter lease runs: 60 days.
+	StarterLeaseDuration = 60 * 24 * time.Hour
+	// DefaultLeaseDuration is how long a client lease runs: 31 days.
+	DefaultLeaseDuration = 31 * 24 * time.Hour
+	// DefaultRetainedHistory is how many crawler cycles the history keeps.
+	DefaultRetainedHistory = 10
+)
+
+// State is the state of a share row.
+type State int
+
+// String returns "coming", "stable", "going", or "state(N)" for anything
+// else.
+func (s State) String() string {
+	switch s {
+	case StateComing:
+		return "coming"
+	case StateStable:
+		return "stable"
+	case StateGoing:
+		return "going"
+	}
+	return "state(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Options tunes Open. The zero value gives sensible defaults.
+type Options struct {
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process before it fails with sharestore.ErrUnavailable. Zero means 5s.
+	BusyTimeout time.Duration
+	// MaxReaders is the size of the read-only connection pool. Zero means 4.
+	MaxReaders int
+	// CacheSizeKiB is SQLite's page cache per connection, in KiB. Zero
+	// means 65536 (64 MiB) for the writer and 8192 for each reader.
+	CacheSizeKiB int
+}
+
+// DB is an open lease database. It is safe for concurrent use. Writes are
+// serialized on one connection; reads use a separate pool and see the last
+// committed state.
+type DB struct {
+	path string
+	w    *sql.DB // one connection; BEGIN IMMEDIATE
+	r    *sql.DB // read-only pool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// sqliteMagic is the first 16 bytes of every SQLite 3 database file.
+var sqliteMagic = []byte("SQLite format 3\x00")
+
+// Open opens the lease database at path, creating it (and nothing else: the
+// directory must exist) if the file is missing or empty. It applies any
+// pending migrations in one transaction and sets WAL mode.
+//
+// A file that is not a SQLite database, a database without the lease
+// tables, or a lease database with an unknown schema version makes Open
+// fail with an error that wraps sharestore.ErrCorrupt, names path and says
+// how to rebuild (see the package documentation); the file is left exactly
+// as it was. Other failures wrap sharestore.ErrInternal, or the context's
+// class.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: empty path")
+	}
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	readers := opts.MaxReaders
+	if readers <= 0 {
+		readers = 4
+	}
+	wcache, rcache := 65536, 8192
+	if opts.CacheSizeKiB > 0 {
+		wcache, rcache = opts.CacheSizeKiB, opts.CacheSizeKiB
+	}
+	common := func(cacheKiB int) url.Values {
+		q := url.Values{}
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
+		q.Add("_pragma", "temp_store(MEMORY)")
+		return q
+	}
+	wq := common(wcache)
+	wq.Set("_txlock", "immediate")
+	rq := common(rcache)
+	rq.Add("_pragma", "query_only(1)")
+	uri := func(q url.Values) string {
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	}
+
+	w, err := sql.Open("sqlite", uri(wq))
+	if err != nil {
+		return nil, sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+path+": open")
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{path: path, w: w}
+	if err := db.init(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", uri(rq))
+	if err != nil {
+		w.Close()
+		return nil, sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+path+": open")
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	db.r = r
+	return db, nil
+}
+
+// checkHeader refuses, before SQLite ever sees it, a non-empty file that
+// does not start with the SQLite magic. A missing or empty file is fine.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+path+": cannot read the file")
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+path+": cannot read the file")
+	}
+	if st.IsDir() {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb %s: is a directory, not a database file", path)
+	}
+	if st.Size() == 0 {
+		return nil
+	}
+	head := make([]byte, len(sqliteMagic))
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+path+": cannot read the file")
+	}
+	if !bytes.Equal(head[:n], sqliteMagic) {
+		return damaged(path, "file is not a database")
+	}
+	return nil
+}
+
+// damaged returns the ErrCorrupt error for a file that must be rebuilt.
+func damaged(path, what string) error {
+	return sharestore.Errorf(sharestore.ErrCorrupt,
+		"leasedb %s: %s; stop the server, move it aside (mv %s %s.corrupt, with any -wal and -shm files) "+
+			"and the accounting crawler will rebuild it with starter leases", path, what, path, path)
+}
+
+// Path returns the file name the database was opened with.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both connection pools. Open transactions must be finished
+// first. Closing twice returns the first result.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		var errs []error
+		if db.r != nil {
+			errs = append(errs, db.r.Close())
+		}
+		errs = append(errs, db.w.Close())
+		if err := errors.Join(errs...); err != nil {
+			db.closeErr = sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+db.path+": close")
+		}
+	})
+	return db.closeErr
+}
+
+// classify turns a driver error into the error vocabulary. op says what
+// was being done. Context errors keep their class; SQLITE_BUSY and
+// SQLITE_LOCKED become ErrUnavailable; a constraint violation becomes
+// ErrConflict; a damaged file becomes ErrCorrupt naming the file.
+func (db *DB) classify(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	var se *sharestore.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	code := sharestore.ErrInternal
+	var le *sqlite.Error
+	if errors.As(err, &le) {
+		switch le.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			code = sharestore.ErrUnavailable
+		case sqlite3.SQLITE_CONSTRAINT:
+			code = sharestore.ErrConflict
+		case sqlite3.SQLITE_NOTADB:
+			return damaged(db.path, "file is not a database")
+		case sqlite3.SQLITE_CORRUPT:
+			return damaged(db.path, "database disk image is malformed")
+		}
+	}
+	return sharestore.Wrap(code, err, "leasedb "+db.path+": "+op)
+}
+
+// Tx is a write transaction, begun with BEGIN IMMEDIATE so that it holds
+// the database's write lock from the start. A Tx must be used by one
+// goroutine at a time and ended with Commit or Rollback.
+type Tx struct {
+	db    *DB
+	tx    *sql.Tx
+	ro    bool
+	stmts map[string]*sql.Stmt
+	done  bool
+}
+
+// Begin starts a write transaction. Only one write transaction exists at a
+// time: Begin waits for the current one to end, or for ctx to end. Do not
+// call Begin or Update while holding a Tx in the same goroutine: it would
+// wait for ever (until ctx ends).
+func (db *DB) Begin(ctx context.Context) (*Tx, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, db.classify(err, "begin")
+	}
+	return &Tx{db: db, tx: tx}, nil
+}
+
+// beginRead starts a read-only snapshot transaction on the reader pool.
+func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, db.classify(err, "begin read")
+	}
+	return &Tx{db: db, tx: tx, ro: true}, nil
+}
+
+// Commit makes the transaction's changes durable (as synchronous=NORMAL
+// allows in WAL mode) and visible to readers. On failure the transaction is
+// rolled back and nothing is changed.
+func (tx *Tx) Commit() error {
+	if tx.done {
+		return sharestore.Errorf(sharestore.ErrConflict, "leasedb %s: commit: transaction already ended", tx.db.path)
+	}
+	tx.done = true
+	tx.closeStmts()
+	return tx.db.classify(tx.tx.Commit(), "commit")
+}
+
+// Rollback discards the transaction's changes. Calling it after Commit or
+// Rollback is a no-op that returns nil, so it can be deferred.
+func (tx *Tx) Rollback() error {
+	if tx.done {
+		return nil
+	}
+	tx.done = true
+	tx.closeStmts()
+	err := tx.tx.Rollback()
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return tx.db.classify(err, "rollback")
+}
+
+func (tx *Tx) closeStmts() {
+	for _, s := range tx.stmts {
+		s.Close()
+	}
+	tx.stmts = nil
+}
+
+// stmt returns a prepared statement for query bound to this transaction,
+// preparing it on first use.
+func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if tx.done {
+		return nil, sharestore.Errorf(sharestore.ErrConflict, "leasedb %s: transaction already ended", tx.db.path)
+	}
+	if s, ok := tx.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := tx.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, tx.db.classify(err, "prepare")
+	}
+	if tx.stmts == nil {
+		tx.stmts = make(map[string]*sql.Stmt)
+	}
+	tx.stmts[query] = s
+	return s, nil
+}
+
+func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.ExecContext(ctx, args...)
+	if err != nil {
+		return nil, tx.db.classify(err, op)
+	}
+	return res, nil
+}
+
+func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Rows, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, tx.db.classify(err, op)
+	}
+	return rows, nil
+}
+
+// Update runs fn in a write transaction and commits it if fn returns nil.
+// If fn returns an error or panics, the transaction is rolled back and the
+// error (or panic) is passed on unchanged.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) (err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// View runs fn in a read-only transaction: every read inside it sees one
+// consistent snapshot, the last state committed before View began. Write
+// methods called on the Tx fail. View never waits for a writer.
+func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// checkWritable refuses writes inside View.
+func (tx *Tx) checkWritable(op string) error {
+	if tx.ro {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb %s: %s: read-only transaction", tx.db.path, op)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+// Package leasedb is the SQLite lease database: the authority on which
+// shares are still wanted.
+//
+// # Engine
+//
+// The database is one SQLite file (by convention storage/leasedb.sqlite)
+// opened through database/sql with the pure-Go driver modernc.org/sqlite, so
+// binaries stay static. It runs in WAL mode with foreign keys on and
+// synchronous=NORMAL. A DB holds two connection pools: one writer connection,
+// on which every write transaction starts with BEGIN IMMEDIATE, and a small
+// pool of read-only connections, so readers see the last committed state
+// while a writer's transaction is open.
+//
+// # Schema
+//
+// The tables and columns are exactly those of Tahoe-LAFS's leasedb schema V1
+// (version, shares, leases, accounts, account_attributes, crawler_history),
+// created with Tahoe's own DDL, with the accounts anonymous (0) and starter
+// (1) seeded. Later versions are reached through an ordered list of
+// migrations that Open applies in one transaction. Version 2 adds one side
+// table, share_coming(storage_index, shnum, coming_since), that records when
+// a share row entered the COMING state, which V1 cannot tell; the V1 tables
+// are left untouched. A Tahoe V1 file is migrated on open: its existing
+// COMING rows get coming_since 0 ("before the migration"), so StaleComing
+// reports them at once. The migration is one-way: the version row becomes
+// 2, and Tahoe refuses such a file.
+//
+// # State machine
+//
+// A share row is COMING (being written), STABLE (complete) or GOING (being
+// deleted); no row means NONE. The transitions are:
+//
+//	NONE   → COMING  AddNewShare (upload or mutable write begins)
+//	NONE   → STABLE  AddDiscoveredShare (the crawler found a complete share)
+//	STABLE → COMING  AddNewShare (mutable modify)
+//	COMING → COMING  AddNewShare (a retried write; the grace clock restarts)
+//	COMING → STABLE  MarkStable (all data written)
+//	STABLE → GOING   MarkGoing (unleased; about to delete)
+//	GOING  → STABLE  MarkStable (the backend delete failed)
+//	any    → NONE    RemoveDeletedShare (objects gone)
+//
+// Refused, with an error wrapping sharestore.ErrConflict: AddNewShare or
+// AddDiscoveredShare on a GOING row (re-creation during deletion),
+// AddDiscoveredShare on any existing row, and MarkGoing on a COMING or GOING
+// row. Transitions on a missing row fail with sharestore.ErrNotFound.
+// Tahoe's defects are fixed: discovered shares are STABLE, a failed delete
+// returns to STABLE, and abandoned COMING rows are found by StaleComing.
+//
+// # Transactions
+//
+// Begin starts a write transaction and Update runs a function in one; the
+// accounting crawler commits one prefix's reconciliation as one transaction.
+// View runs a function in a read-only snapshot. The read methods of DB run
+// on the reader pool. All times are passed in by the caller; the package
+// never reads the clock.
+//
+// # Damage and rebuilding
+//
+// Open refuses a file that is not a SQLite database, a SQLite database that
+// is not a lease database, and a lease database whose schema version this
+// package does not know. The error wraps sharestore.ErrCorrupt, names the
+// file and says what to do. Open never deletes, truncates or rewrites such a
+// file. To recover, stop the server and move the file aside, for example
+//
+//	mv storage/leasedb.sqlite storage/leasedb.sqlite.corrupt
+//
+// (together with any leasedb.sqlite-wal and leasedb.sqlite-shm next to it).
+// The next Open creates an empty database, and the next cycle of the
+// accounting crawler finds every stored share missing from it, records it as
+// STABLE and gives it a starter lease (account 1, 60 days). Leases that
+// clients held are lost, but no share is: the starter leases keep every
+// share for 60 days, long enough for clients to renew.
+package leasedb

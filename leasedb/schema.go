@@ -1,0 +1,185 @@
+package leasedb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/sharestore/sharestore"
+)
+
+// SchemaVersion is the schema version this package writes and the newest it
+// reads. Version 1 is Tahoe's leasedb V1; version 2 adds the share_coming
+// side table; version 3 adds crawler_prefix_results. Open migrates older
+// versions up to this one.
+const SchemaVersion = 3
+
+// schemaV1 is Tahoe-LAFS's LEASE_SCHEMA_V1 (src/allmydata/storage/leasedb.py
+// on the 1819-cloud-merge branch), statement for statement, so that the SQL
+// recorded in sqlite_master is Tahoe's. The seed rows use single quotes;
+// their values are Tahoe's.
+var schemaV1 = []string{
+	"CREATE TABLE `version`\n(\n version INTEGER -- contains one row, set to 1\n)",
+	"CREATE TABLE `shares`\n(\n `storage_index` VARCHAR(26) not null,\n `shnum` INTEGER not null,\n `prefix` VARCHAR(2) not null,\n" +
+		" `backend_key` VARCHAR,         -- not used by current backends; NULL means '$prefix/$storage_index/$shnum'\n" +
+		" `used_space` INTEGER not null,\n `sharetype` INTEGER not null,  -- SHARETYPE_*\n `state` INTEGER not null,      -- STATE_*\n" +
+		" PRIMARY KEY (`storage_index`, `shnum`)\n)",
+	"CREATE INDEX `prefix` ON `shares` (`prefix`)",
+	"CREATE TABLE `leases`\n(\n `storage_index` VARCHAR(26) not null,\n `shnum` INTEGER not null,\n `account_id` INTEGER not null,\n" +
+		" `renewal_time` INTEGER not null, -- duration is implicit: expiration-renewal\n" +
+		" `expiration_time` INTEGER,       -- seconds since epoch; NULL means the end of time\n" +
+		" FOREIGN KEY (`storage_index`, `shnum`) REFERENCES `shares` (`storage_index`, `shnum`),\n" +
+		" FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`)\n" +
+		" PRIMARY KEY (`storage_index`, `shnum`, `account_id`)\n)",
+	"CREATE INDEX `account_id` ON `leases` (`account_id`)",
+	"CREATE INDEX `expiration_time` ON `leases` (`expiration_time`)",
+	"CREATE TABLE accounts\n(\n `id` INTEGER PRIMARY KEY AUTOINCREMENT,\n `pubkey_vs` VARCHAR(52),\n `creation_time` INTEGER\n)",
+	"CREATE UNIQUE INDEX `pubkey_vs` ON `accounts` (`pubkey_vs`)",
+	"CREATE TABLE account_attributes\n(\n `id` INTEGER PRIMARY KEY AUTOINCREMENT,\n `account_id` INTEGER,\n `name` VARCHAR(20),\n" +
+		" `value` VARCHAR(20) -- actually anything: usually string, unicode, integer\n)",
+	"CREATE UNIQUE INDEX `account_attr` ON `account_attributes` (`account_id`, `name`)",
+	"INSERT INTO `accounts` VALUES (0, 'anonymous', 0)",
+	"INSERT INTO `accounts` VALUES (1, 'starter', 0)",
+	"CREATE TABLE crawler_history\n(\n `cycle` INTEGER,\n `json` TEXT\n)",
+	"CREATE UNIQUE INDEX `cycle` ON `crawler_history` (`cycle`)",
+	"INSERT INTO `version` VALUES (1)",
+}
+
+// migration moves a database from version from to version from+1. It runs
+// inside the transaction that Open uses to initialise the file, and must
+// not touch the version table: Open does that.
+type migration struct {
+	from int
+	name string
+	stmt []string
+}
+
+// migrations lists every step from version 1 up to SchemaVersion, in order.
+// To add version N+1, append a migration with from N and raise
+// SchemaVersion.
+var migrations = []migration{
+	{
+		from: 1,
+		name: "share_coming: when each COMING row entered COMING",
+		stmt: []string{
+			// No foreign key: the row is kept in step with `shares` by this
+			// package, and Tahoe's V1 tables stay exactly as they were.
+			"CREATE TABLE `share_coming`\n(\n `storage_index` VARCHAR(26) not null,\n `shnum` INTEGER not null,\n" +
+				" `coming_since` INTEGER not null, -- seconds since epoch; 0 means before the migration to version 2\n" +
+				" PRIMARY KEY (`storage_index`, `shnum`)\n)",
+			"CREATE INDEX `coming_since` ON `share_coming` (`coming_since`)",
+			"INSERT INTO `share_coming` SELECT `storage_index`, `shnum`, 0 FROM `shares` WHERE `state` = 0",
+		},
+	},
+	{
+		from: 2,
+		name: "crawler_prefix_results: each prefix's result, committed with the prefix's work",
+		stmt: []string{
+			"CREATE TABLE `crawler_prefix_results`\n(\n `crawler` VARCHAR(32) not null,\n `prefix` VARCHAR(2) not null,\n" +
+				" `cycle_id` VARCHAR(64) not null,\n `json` TEXT not null,\n PRIMARY KEY (`crawler`, `prefix`)\n)",
+		},
+	},
+}
+
+// init creates or checks the schema and turns on WAL mode. It is careful to
+// read before it writes, so a file that turns out not to be a lease
+// database is never modified.
+func (db *DB) init(ctx context.Context) error {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return db.classify(err, "open")
+	}
+	defer conn.Close()
+
+	// Read-only probe: is this an empty file, or which version is it?
+	if _, err := db.inspect(ctx, conn); err != nil {
+		return err
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return db.classify(err, "set WAL mode")
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return sharestore.Errorf(sharestore.ErrInternal, "leasedb %s: cannot turn on WAL mode (journal_mode is %q)", db.path, mode)
+	}
+
+	// Create or migrate under the write lock. Another process may have
+	// done it meanwhile, so look again inside the transaction.
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see _txlock)
+	if err != nil {
+		return db.classify(err, "begin")
+	}
+	defer tx.Rollback()
+	version, err := db.inspect(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if version == SchemaVersion {
+		return nil
+	}
+	if version == 0 {
+		for _, s := range schemaV1 {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return db.classify(err, "create schema")
+			}
+		}
+		version = 1
+	}
+	for _, m := range migrations {
+		if m.from != version {
+			continue
+		}
+		for _, s := range m.stmt {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return db.classify(err, fmt.Sprintf("migrate from version %d (%s)", m.from, m.name))
+			}
+		}
+		version = m.from + 1
+	}
+	if version != SchemaVersion {
+		return sharestore.Errorf(sharestore.ErrInternal, "leasedb %s: no migration from version %d", db.path, version)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE `version` SET `version` = ?", SchemaVersion); err != nil {
+		return db.classify(err, "set version")
+	}
+	return db.classify(tx.Commit(), "commit schema")
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inspect returns 0 for a database with no tables at all, or the schema
+// version of a lease database this package can open (1..SchemaVersion). It
+// returns an ErrCorrupt error for anything else.
+func (db *DB) inspect(ctx context.Context, q queryRower) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+		return 0, db.classify(err, "read schema")
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var hasVersion int
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'version'").Scan(&hasVersion); err != nil {
+		return 0, db.classify(err, "read schema")
+	}
+	if hasVersion == 0 {
+		return 0, damaged(db.path, "SQLite database without a `version` table, so not a lease database")
+	}
+	var rows int
+	var v sql.NullInt64
+	err := q.QueryRowContext(ctx, "SELECT count(*), max(`version`) FROM `version`").Scan(&rows, &v)
+	if err != nil {
+		return 0, db.classify(err, "read version")
+	}
+	if rows != 1 || !v.Valid {
+		return 0, damaged(db.path, fmt.Sprintf("the `version` table has %d rows instead of one", rows))
+	}
+	if v.Int64 < 1 || v.Int64 > SchemaVersion {
+		return 0, damaged(db.path, fmt.Sprintf("unknown schema version %d (this program reads versions 1 to %d; "+
+			"if a newer sharestore wrote it, run that instead)", v.Int64, SchemaVersion))
+	}
+	return int(v.Int64), nil
+}
