@@ -243,7 +243,10 @@ func (e *env) expectListing(p sharestore.Prefix, want []listed) {
 	}
 }
 
-// listed is one expected ListPrefix entry.
+// listed is one expected ListPrefix entry. Entries sort by the bytewise
+// order of the SI's text form (Tahoe sorts by si_s), which is not the
+// order of the raw bytes: digits 2–7 come after z in base32 values but
+// before a in text.
 type listed struct {
 	si    sharestore.StorageIndex
 	shnum int
@@ -252,8 +255,8 @@ type listed struct {
 
 func sortListed(l []listed) {
 	sort.Slice(l, func(i, j int) bool {
-		if c := l[i].si.Compare(l[j].si); c != 0 {
-			return c < 0
+		if a, b := l[i].si.String(), l[j].si.String(); a != b {
+			return a < b
 		}
 		return l[i].shnum < l[j].shnum
 	})

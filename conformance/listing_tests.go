@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"testing"
 
 	"github.com/sharestore/sharestore"
@@ -239,10 +240,8 @@ func testPrefixIsolation(e *env) {
 	}
 }
 
+// sortSIs sorts by the text form, as Tahoe's get_sharesets_for_prefix
+// does.
 func sortSIs(s []sharestore.StorageIndex) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].Compare(s[j-1]) < 0; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	sort.Slice(s, func(i, j int) bool { return s[i].String() < s[j].String() })
 }

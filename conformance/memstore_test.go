@@ -87,8 +87,8 @@ func (m *memBackend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn fun
 	}
 	m.mu.Unlock()
 	sort.Slice(infos, func(i, j int) bool {
-		if c := infos[i].SI.Compare(infos[j].SI); c != 0 {
-			return c < 0
+		if a, b := infos[i].SI.String(), infos[j].SI.String(); a != b {
+			return a < b
 		}
 		return infos[i].Shnum < infos[j].Shnum
 	})
