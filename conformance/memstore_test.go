@@ -20,13 +20,15 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/conformance/fixture"
+	"github.com/sharestore/sharestore/internal/silock"
 )
 
 // memBackend is a minimal in-memory reference backend, written from the
 // contract, that the suite is checked against. It stores containers as
 // whole objects under "shares/PP/SI/N" keys, like an unchunked object
-// store, and serializes everything with one mutex.
+// store. A per-SI lock serializes shareset operations; mu guards the maps.
 type memBackend struct {
+	locks    silock.Map[sharestore.StorageIndex]
 	mu       sync.Mutex
 	objects  map[string][]byte
 	incoming map[sharestore.ShareID]bool
@@ -153,6 +155,23 @@ type memShareset struct {
 
 func (s *memShareset) StorageIndex() sharestore.StorageIndex { return s.si }
 
+// lock takes the SI lock (waiting no longer than ctx allows), then mu.
+func (s *memShareset) lock(ctx context.Context) (func(), error) {
+	unlock, err := s.m.locks.Lock(ctx, s.si)
+	if err != nil {
+		return nil, err
+	}
+	s.m.mu.Lock()
+	return func() { s.m.mu.Unlock(); unlock() }, nil
+}
+
+func badShnum(shnum int) error {
+	if shnum < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "negative share number %d", shnum)
+	}
+	return nil
+}
+
 // parsed is one classified container.
 type parsed struct {
 	share   sharestore.Share
@@ -213,8 +232,11 @@ func (s *memShareset) all() (map[int]parsed, map[int]bool) {
 }
 
 func (s *memShareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
 	if err := s.m.check(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -244,8 +266,11 @@ func (s *memShareset) get(ctx context.Context, shnum int) (parsed, error) {
 }
 
 func (s *memShareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return sharestore.Share{}, err
+	}
+	defer unlock()
 	p, err := s.get(ctx, shnum)
 	return p.share, err
 }
@@ -265,8 +290,11 @@ func (s *memShareset) ReadShareData(ctx context.Context, shnum int, off, n int64
 	if off < 0 || n < 0 {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative range")
 	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	p, err := s.get(ctx, shnum)
 	if err != nil {
 		return nil, err
@@ -275,9 +303,15 @@ func (s *memShareset) ReadShareData(ctx context.Context, shnum int, off, n int64
 }
 
 func (s *memShareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
+	unlock, err := s.m.locks.Lock(ctx, s.si)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	if err := s.m.check(ctx); err != nil {
+	err = s.m.check(ctx)
+	s.m.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	if guard != nil {
@@ -285,11 +319,16 @@ func (s *memShareset) DeleteShare(ctx context.Context, shnum int, guard sharesto
 			return err
 		}
 	}
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
 	delete(s.m.objects, key(s.si, shnum))
 	return nil
 }
 
 func (s *memShareset) WriteImmutable(ctx context.Context, shnum int, allocated int64) (sharestore.ImmutableWriter, error) {
+	if err := badShnum(shnum); err != nil {
+		return nil, err
+	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
 	if err := s.m.check(ctx); err != nil {
@@ -372,6 +411,9 @@ func compare(op sharestore.TestOp, a, b []byte) bool {
 
 func (s *memShareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tws []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
 	for _, tw := range tws {
+		if err := badShnum(tw.Shnum); err != nil {
+			return false, nil, err
+		}
 		for _, t := range tw.Tests {
 			if t.Offset < 0 || t.Length < 0 {
 				return false, nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative test vector")
@@ -391,8 +433,11 @@ func (s *memShareset) TestAndReadAndWrite(ctx context.Context, we sharestore.Wri
 			return false, nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative read vector")
 		}
 	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	defer unlock()
 	if err := s.m.check(ctx); err != nil {
 		return false, nil, err
 	}
@@ -479,6 +524,9 @@ func (s *memShareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, in
 }
 
 func (s *memShareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
+	if err := badShnum(shnum); err != nil {
+		return err
+	}
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return err
 	}
@@ -489,8 +537,11 @@ func (s *memShareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size i
 	if n, _ := r.Read(make([]byte, 1)); n > 0 {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "reader longer than %d", size)
 	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := s.m.check(ctx); err != nil {
 		return err
 	}
