@@ -557,6 +557,18 @@ func tahoeData() []byte {
 	return b
 }
 
+// chunk is the size a share is split at: the backend's declared
+// ChunkSize, or Tahoe's 512 KiB when the backend stores shares whole (so
+// that whole-object backends are exercised with the sizes a cloud chunk
+// boundary would split). It is capped at 4 MiB to keep tests fast.
+func (e *env) chunk() int {
+	c := int64(512 << 10)
+	if e.caps.ChunkSize > 0 {
+		c = e.caps.ChunkSize
+	}
+	return int(min(c, 4<<20))
+}
+
 // run runs fn as a subtest that shares e's backend.
 func (e *env) run(name string, fn func(e *env)) {
 	e.t.Run(name, func(t *testing.T) {

@@ -33,6 +33,7 @@ type memBackend struct {
 	objects  map[string][]byte
 	incoming map[sharestore.ShareID]bool
 	closed   bool
+	chunk    int64 // declared ChunkSize; objects are stored whole anyway
 }
 
 func newMem() *memBackend {
@@ -135,7 +136,7 @@ func (m *memBackend) AvailableSpace(ctx context.Context) (int64, error) {
 }
 
 func (m *memBackend) Capabilities() sharestore.Capabilities {
-	return sharestore.Capabilities{Name: "memory", StrongListConsistency: true, ConditionalWrites: true}
+	return sharestore.Capabilities{Name: "memory", StrongListConsistency: true, ConditionalWrites: true, ChunkSize: m.chunk}
 }
 
 func (m *memBackend) Close() error {
@@ -329,6 +330,9 @@ func (s *memShareset) WriteImmutable(ctx context.Context, shnum int, allocated i
 	if err := badShnum(shnum); err != nil {
 		return nil, err
 	}
+	if allocated < 0 {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative allocated size")
+	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
 	if err := s.m.check(ctx); err != nil {
@@ -366,8 +370,11 @@ func (w *memWriter) Write(ctx context.Context, off int64, data []byte) error {
 }
 
 func (w *memWriter) Close(ctx context.Context) error {
-	w.s.m.mu.Lock()
-	defer w.s.m.mu.Unlock()
+	unlock, err := w.s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := w.s.m.check(ctx); err != nil {
 		return err
 	}
@@ -376,6 +383,9 @@ func (w *memWriter) Close(ctx context.Context) error {
 	}
 	w.done = true
 	delete(w.s.m.incoming, w.id)
+	if _, ok := w.s.m.objects[key(w.id.SI, w.id.Shnum)]; ok {
+		return sharestore.Errorf(sharestore.ErrConflict, "share %s appeared during the upload", w.id)
+	}
 	w.s.m.objects[key(w.id.SI, w.id.Shnum)] = fixture.Immutable{Version: 1, LengthField: uint32(min(w.allocated, math.MaxUint32)), Data: w.data}.Bytes()
 	return nil
 }
@@ -527,6 +537,9 @@ func (s *memShareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size i
 	if err := badShnum(shnum); err != nil {
 		return err
 	}
+	if size < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "negative size")
+	}
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return err
 	}
@@ -549,10 +562,12 @@ func (s *memShareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size i
 	return nil
 }
 
-type memHarness struct{}
+type memHarness struct{ chunk int64 }
 
-func (memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
-	return newMem(), nil
+func (h memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+	m := newMem()
+	m.chunk = h.chunk
+	return m, nil
 }
 
 func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
@@ -567,4 +582,10 @@ func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Ba
 // reference backend.
 func TestMemoryBackend(t *testing.T) {
 	conformance.RunBackend(t, memHarness{})
+}
+
+// TestMemoryBackendSmallChunks checks that the suite's chunk-relative
+// sizes work for a backend that declares a tiny chunk size.
+func TestMemoryBackendSmallChunks(t *testing.T) {
+	conformance.RunBackend(t, memHarness{chunk: 500})
 }

@@ -33,6 +33,7 @@ func mutableTests() []test {
 		{name: "PlantedV2WithExtraLeases", writes: true, fn: testMutPlantedV2},
 		{name: "NegativeOffsets", writes: true, fn: testMutNegative},
 		{name: "AllOrNothingAcrossShares", writes: true, fn: testMutAllOrNothing},
+		{name: "AcrossChunks", writes: true, fn: testMutChunks},
 	}
 }
 
@@ -594,6 +595,11 @@ func testMutPlantedV2(e *env) {
 	if h.Version != 2 {
 		e.t.Errorf("a write changed the container version from 2 to %d", h.Version)
 	}
+	// Truncate, then write past the end: the gap is zeros, not old bytes.
+	e.tarw(si, we, []sharestore.TestAndWrite{{Shnum: 0, NewLength: ptr(5)}}, nil)
+	e.expectMutable(si, 0, we, []byte("hello"))
+	e.tarw(si, we, []sharestore.TestAndWrite{{Shnum: 0, Writes: []sharestore.DataVector{dv(30, "X")}}}, nil)
+	e.expectMutable(si, 0, we, append(append([]byte("hello"), make([]byte, 25)...), 'X'))
 	_, _, err := e.b.Shareset(si).TestAndReadAndWrite(e.ctx, e.we(), nil, nil)
 	expectBadWE(e, err, sharestore.NodeID{})
 }
@@ -649,4 +655,35 @@ func testMutAllOrNothing(e *env) {
 		{Shnum: 0, Tests: []sharestore.TestVector{tv(0, 1, sharestore.OpEQ, "z"), tv(1, 1, sharestore.OpEQ, "X")}, Writes: []sharestore.DataVector{dv(0, "ZERO")}},
 	}, nil, false, map[int][][]byte{0: {}, 1: {}, 2: {}})
 	e.expectMutable(si, 0, we, []byte("zero"))
+}
+
+// A mutable share of several chunks is patched across a chunk boundary,
+// shrunk to half a chunk and grown past its old end: the data is right at
+// every step, the listing size agrees with Share and OpenRaw, and no stale
+// bytes from the old chunks show through (tahoe.md §3.5).
+func testMutChunks(e *env) {
+	si, we := e.anySI(), e.we()
+	k := int64(e.chunk())
+	cur := e.bytes(int(2*k + k/2))
+	// The second chunk boundary, as a data offset, and a patch across it.
+	boundary, patch := 2*k-fixture.MutableDataOffset, min(1000, k)
+	e.mutable(si, we, 0, cur)
+	e.expectMutable(si, 0, we, cur)
+	for _, step := range []struct {
+		writes    []sharestore.DataVector
+		newLength *int64
+	}{
+		{[]sharestore.DataVector{{Offset: boundary - patch/2, Data: e.bytes(int(patch))}}, nil},
+		{nil, ptr(k / 2)},
+		{[]sharestore.DataVector{{Offset: 3 * k, Data: []byte("tail")}}, nil},
+		{[]sharestore.DataVector{{Offset: 10, Data: []byte("head")}}, ptr(k + 1)},
+	} {
+		ok, reads := e.tarw(si, we, []sharestore.TestAndWrite{{Shnum: 0, Writes: step.writes, NewLength: step.newLength}}, []sharestore.ReadRange{{Offset: 0, Length: 4 * k}})
+		if !ok || len(reads[0]) != 1 || !bytes.Equal(reads[0][0], cur) {
+			e.t.Fatalf("TestAndReadAndWrite = %v, reads of %d bytes; want true and the %d bytes before the call", ok, len(reads[0]), len(cur))
+		}
+		cur = applyWrites(cur, step.writes, step.newLength)
+		e.expectMutable(si, 0, we, cur)
+		e.expectListing(si.Prefix(), []listed{{si, 0, e.share(si, 0).Size}})
+	}
 }

@@ -22,6 +22,7 @@ func readTests() []test {
 		{name: "PutRawShortReader", writes: true, fn: testPutRawShort},
 		{name: "PutRawLongReader", writes: true, fn: testPutRawLong},
 		{name: "PutRawShortReaderKeepsOldShare", writes: true, fn: testPutRawShortKeepsOld},
+		{name: "PutRawNegativeSize", writes: true, fn: testPutRawNegative},
 	}
 }
 
@@ -82,17 +83,17 @@ func testReadMissing(e *env) {
 	e.expectAbsent(si, 10)
 }
 
-// A share bigger than a cloud chunk (512 KiB) reads back exactly, in
-// ranges that cross chunk boundaries, and raw.
+// A share of more than two chunks (Capabilities().ChunkSize, or 512 KiB)
+// reads back exactly, in ranges that cross chunk boundaries, and raw.
 func testReadLarge(e *env) {
 	si := e.anySI()
-	data := e.bytes(1<<20 + 100<<10)
+	k := int64(e.chunk())
+	data := e.bytes(int(2*k + k/5))
 	c := fixture.ImmutableV1(data)
 	e.put(si, 0, c)
 	if s := e.share(si, 0); s.DataLength != int64(len(data)) || s.Size != int64(len(c)) {
 		e.t.Fatalf("Share = DataLength %d, Size %d; want %d, %d", s.DataLength, s.Size, len(data), len(c))
 	}
-	const k = 512 << 10
 	for _, r := range [][2]int64{{0, 100}, {k - 12 - 5, 10}, {k - 12, 1}, {k - 100, 2*k + 200}, {2*k - 12, 7}, {int64(len(data)) - 3, 100}, {0, int64(len(data))}} {
 		want := data[min(r[0], int64(len(data))):min(r[0]+r[1], int64(len(data)))]
 		if got := e.read(si, 0, r[0], r[1]); !bytes.Equal(got, want) {
@@ -131,7 +132,7 @@ func testOpenRawExact(e *env) {
 // small one leaves no trace of the large one (no stale chunks).
 func testPutRawReplaces(e *env) {
 	si := e.anySI()
-	big := fixture.ImmutableV1(e.bytes(1<<20 + 7))
+	big := fixture.ImmutableV1(e.bytes(2*e.chunk() + 7))
 	e.put(si, 0, big)
 	small := fixture.Mutable{Version: 1, Data: []byte("small")}.Bytes()
 	e.put(si, 0, small)
@@ -185,4 +186,12 @@ func testPutRawShortKeepsOld(e *env) {
 		e.t.Fatalf("after a failed PutRaw, OpenRaw = %s, want the old %s", clipq(got), clipq(old))
 	}
 	e.expectListing(si.Prefix(), []listed{{si, 0, int64(len(old))}})
+}
+
+// PutRaw with a negative size is ErrInvalidArgument and stores nothing.
+func testPutRawNegative(e *env) {
+	si := e.anySI()
+	err := e.b.Shareset(si).PutRaw(e.ctx, 0, strings.NewReader(""), -1)
+	mustErr(e.t, err, sharestore.ErrInvalidArgument, "PutRaw with size -1")
+	e.expectAbsent(si, 0)
 }
