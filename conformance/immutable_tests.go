@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance/fixture"
@@ -323,6 +324,7 @@ func testImmPastAllocated(e *env) {
 		e.t.Fatalf("WriteImmutable after Abort: %v", err)
 	}
 	mustErr(e.t, w.Write(e.ctx, 10, []byte{1}), sharestore.ErrOutOfRange, "Write at offset 10 of 10")
+	mustErr(e.t, w.Write(e.ctx, math.MaxInt64-1, []byte("0123456789")), sharestore.ErrOutOfRange, "Write whose offset+length overflows")
 	w.Abort(e.ctx)
 	e.expectNoShares(si, 0)
 }

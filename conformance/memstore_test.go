@@ -361,7 +361,7 @@ func (w *memWriter) Write(ctx context.Context, off int64, data []byte) error {
 	if off < int64(len(w.data)) {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "backwards write")
 	}
-	if off+int64(len(data)) > w.allocated {
+	if off > w.allocated || int64(len(data)) > w.allocated-off {
 		return sharestore.Errorf(sharestore.ErrOutOfRange, "past allocated")
 	}
 	w.data = append(w.data, make([]byte, off-int64(len(w.data)))...)

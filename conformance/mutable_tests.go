@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/sharestore/sharestore"
@@ -121,8 +122,8 @@ func testMutCreate(e *env) {
 // created as the 472-byte empty container (Tahoe's allocate step).
 func testMutCreateEmpty(e *env) {
 	si, we := e.anySI(), e.we()
-	e.expectTARW(si, we, []sharestore.TestAndWrite{{Shnum: 0}, {Shnum: 1, Writes: []sharestore.DataVector{dv(0, "")}}}, nil, true, map[int][][]byte{})
-	for shnum := 0; shnum < 2; shnum++ {
+	e.expectTARW(si, we, []sharestore.TestAndWrite{{Shnum: 0}, {Shnum: 1, Writes: []sharestore.DataVector{dv(0, "")}}, {Shnum: 2, NewLength: ptr(10)}}, nil, true, map[int][][]byte{})
+	for shnum := 0; shnum < 3; shnum++ {
 		raw := e.raw(si, shnum)
 		v := fixture.MutableVersionOf(raw)
 		want := fixture.Mutable{Version: max(v, 1), WriteEnabler: we}.Bytes()
@@ -131,7 +132,7 @@ func testMutCreateEmpty(e *env) {
 		}
 		e.expectMutable(si, shnum, we, nil)
 	}
-	e.expectListing(si.Prefix(), []listed{{si, 0, 472}, {si, 1, 472}})
+	e.expectListing(si.Prefix(), []listed{{si, 0, 472}, {si, 1, 472}, {si, 2, 472}})
 }
 
 func compareOp(op sharestore.TestOp, c int) bool {
@@ -371,7 +372,8 @@ func testMutGap(e *env) {
 }
 
 // Scenario 9: a write ending past MAX_MUTABLE_SHARE_SIZE fails with
-// ErrOutOfRange and changes nothing: no share is written or created.
+// ErrOutOfRange and changes nothing: no share is written or created, even
+// when the bad write is not the first, and when offset+length overflows.
 func testMutMaxSize(e *env) {
 	si, we := e.anySI(), e.we()
 	e.mutable(si, we, 0, []byte("abc"))
@@ -383,6 +385,8 @@ func testMutMaxSize(e *env) {
 		{{Shnum: 0, Writes: []sharestore.DataVector{dv(max-5, "0123456789")}}},
 		{{Shnum: 0, Writes: []sharestore.DataVector{dv(0, "ok")}}, {Shnum: 1, Writes: []sharestore.DataVector{dv(max+10, "x")}}},
 		{{Shnum: 0, Writes: []sharestore.DataVector{dv(0, "ok"), dv(max+10, "x")}}},
+		{{Shnum: 0, Writes: []sharestore.DataVector{dv(math.MaxInt64-1, "0123456789")}}},
+		{{Shnum: 7, Writes: []sharestore.DataVector{dv(math.MaxInt64, "x")}}},
 	} {
 		_, _, err := e.b.Shareset(si).TestAndReadAndWrite(e.ctx, we, tw, nil)
 		mustErr(e.t, err, sharestore.ErrOutOfRange, fmt.Sprintf("case %d: TestAndReadAndWrite past the maximum size", i))
@@ -434,7 +438,8 @@ func testMutReadOnlyCall(e *env) {
 	e.expectNoShares(si, 0)
 	e.mutable(si, we, 0, []byte("hello"))
 	before := e.raw(si, 0)
-	e.expectTARW(si, we, nil, []sharestore.ReadRange{rr(0, 2), rr(3, 10), rr(10, 1), rr(0, 0)}, true, map[int][][]byte{0: rv("he", "lo", "", "")})
+	e.expectTARW(si, we, nil, []sharestore.ReadRange{rr(0, 2), rr(3, 10), rr(10, 1), rr(0, 0), rr(1, math.MaxInt64), rr(math.MaxInt64, math.MaxInt64)}, true, map[int][][]byte{0: rv("he", "lo", "", "", "ello", "")})
+	e.expectTARW(si, we, []sharestore.TestAndWrite{{Shnum: 0, Tests: []sharestore.TestVector{tv(1, math.MaxInt64, sharestore.OpEQ, "ello"), tv(math.MaxInt64, 1, sharestore.OpEQ, "")}}}, nil, true, map[int][][]byte{0: {}})
 	e.expectTARW(si, we, []sharestore.TestAndWrite{}, nil, true, map[int][][]byte{0: {}})
 	if got := e.raw(si, 0); !bytes.Equal(got, before) {
 		e.t.Fatalf("a read-only call changed the share to %s", clipq(got))

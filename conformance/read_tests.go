@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/sharestore/sharestore"
@@ -38,7 +39,7 @@ func testScenario4(e *env) {
 	for _, r := range []struct {
 		off, n int64
 		want   string
-	}{{0, 74, "a"}, {2, 3, ""}, {1, 10, ""}, {0, 1, "a"}, {0, 0, ""}, {1 << 40, 1, ""}, {0, 1 << 40, "a"}} {
+	}{{0, 74, "a"}, {2, 3, ""}, {1, 10, ""}, {0, 1, "a"}, {0, 0, ""}, {1 << 40, 1, ""}, {0, 1 << 40, "a"}, {0, math.MaxInt64, "a"}, {1, math.MaxInt64, ""}, {math.MaxInt64, math.MaxInt64, ""}} {
 		if got := e.read(si, 0, r.off, r.n); string(got) != r.want {
 			e.t.Errorf("ReadShareData(%d, %d) = %q, want %q", r.off, r.n, got, r.want)
 		}
@@ -48,8 +49,8 @@ func testScenario4(e *env) {
 	}
 }
 
-// Mutable reads clamp to the data length too, and never return the extra
-// lease count or extra leases.
+// Mutable reads clamp to the data length too (without overflowing
+// offset+length), and never return the extra lease count or extra leases.
 func testClampMutable(e *env) {
 	si := e.anySI()
 	data := []byte("0123456789")
@@ -57,7 +58,7 @@ func testClampMutable(e *env) {
 	for _, r := range []struct {
 		off, n int64
 		want   string
-	}{{0, 10, "0123456789"}, {0, 100, "0123456789"}, {5, 100, "56789"}, {9, 1, "9"}, {10, 5, ""}, {11, 5, ""}, {3, 0, ""}} {
+	}{{0, 10, "0123456789"}, {0, 100, "0123456789"}, {5, 100, "56789"}, {9, 1, "9"}, {10, 5, ""}, {11, 5, ""}, {3, 0, ""}, {3, math.MaxInt64, "3456789"}, {math.MaxInt64 - 1, 2, ""}} {
 		if got := e.read(si, 0, r.off, r.n); string(got) != r.want {
 			e.t.Errorf("ReadShareData(%d, %d) = %q, want %q", r.off, r.n, got, r.want)
 		}
