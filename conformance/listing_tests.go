@@ -170,17 +170,20 @@ func testListStray(e *env) {
 		"shares/" + string(p) + "x/" + si.String() + "/1",
 		"other/" + string(p) + "/" + si.String() + "/2",
 		"shares/" + string(p) + "/" + si.String() + "/nested/4",
+		"shares/" + string(p) + "/" + si.String() + "/5/6",
 	} {
 		e.plant(key, fixture.ImmutableV1([]byte("stray")))
 	}
 	e.expectListing(p, []listed{{si, 0, int64(len(c))}})
 	e.expectSharesets(p, []sharestore.StorageIndex{si})
 	e.expectShnums(si, []int{0}, nil)
+	e.expectAbsent(si, 5)
 }
 
 // Entries in a prefix that are not storage indexes are ignored: a stray
-// file in the prefix, and a directory (key component) that is not
-// 26 characters of base32.
+// file in the prefix, a directory (key component) that is not 26
+// characters of base32, and an object named like a storage index that
+// holds no shares (a file on disk, not a directory).
 func testListInvalidSI(e *env) {
 	p := sharestore.Prefix("ad")
 	si := e.si(p)
@@ -189,6 +192,7 @@ func testListInvalidSI(e *env) {
 	e.plant("shares/"+string(p)+"/stray.txt", []byte("stray"))
 	e.plant("shares/"+string(p)+"/"+string(p)+"notbase32!/0", fixture.ImmutableV1([]byte("x")))
 	e.plant("shares/"+string(p)+"/"+string(p)+"AAAAAAAAAAAAAAAAAAAAAAAA/0", fixture.ImmutableV1([]byte("x")))
+	e.plant("shares/"+string(p)+"/"+e.si(p).String(), fixture.ImmutableV1([]byte("x")))
 	e.expectListing(p, []listed{{si, 0, int64(len(c))}})
 	e.expectSharesets(p, []sharestore.StorageIndex{si})
 }
