@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -178,5 +179,66 @@ func TestDumpCanonical(t *testing.T) {
 	empty := dump(openTest(t))
 	if empty != `{"schema_version":2,"accounts":[{"id":0,"pubkey_vs":"anonymous","creation_time":0},{"id":1,"pubkey_vs":"starter","creation_time":0}],"shares":[],"leases":[],"history":[]}` {
 		t.Errorf("empty dump = %s", empty)
+	}
+}
+
+// Writers in many goroutines are serialized, readers run beside them, and
+// nothing is lost (run with -race).
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	db := openTest(t)
+	const writers, perWriter = 4, 25
+	errs := make(chan error, writers+2)
+	done := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		go func(w int) {
+			for i := 0; i < perWriter; i++ {
+				si := mkSI(byte(w), i+1)
+				err := db.Update(bg, func(tx *Tx) error {
+					if err := tx.AddDiscoveredShare(bg, si, 0, 10, 0); err != nil {
+						return err
+					}
+					return tx.AddStarterLease(bg, si, 0, t0)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for r := 0; r < 2; r++ {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				st, err := db.Stats(bg)
+				if err != nil || st.LeasedShares != st.Sharesets || st.LeasedBytes != 10*st.LeasedShares {
+					errs <- fmt.Errorf("inconsistent stats %+v, %v", st, err)
+					return
+				}
+			}
+		}()
+	}
+	// Each goroutine sends exactly one result.
+	for w := 0; w < writers; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(done)
+	for r := 0; r < 2; r++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	st, err := db.Stats(bg)
+	must(t, err)
+	if st != (Stats{writers * perWriter, writers * perWriter * 10, writers * perWriter}) {
+		t.Errorf("final stats = %+v", st)
 	}
 }
