@@ -49,6 +49,20 @@ func checkShare(si sharestore.StorageIndex, shnum int) error {
 	return nil
 }
 
+// checkNew validates the fields of a new or changed share row.
+func checkNew(si sharestore.StorageIndex, shnum int, usedSpace int64, t sharestore.ShareType) error {
+	if err := checkShare(si, shnum); err != nil {
+		return err
+	}
+	if usedSpace < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: share %s/%d: negative used space %d", si, shnum, usedSpace)
+	}
+	if t < sharestore.ShareTypeImmutable || t > sharestore.ShareTypeUnknown {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: share %s/%d: share type %d is not 0..3", si, shnum, int(t))
+	}
+	return nil
+}
+
 func checkPrefix(p sharestore.Prefix) error {
 	if !p.Valid() {
 		_, err := sharestore.ParsePrefix(string(p))
@@ -132,7 +146,7 @@ func (tx *Tx) AddNewShare(ctx context.Context, si sharestore.StorageIndex, shnum
 	if err := tx.checkWritable("add new share"); err != nil {
 		return err
 	}
-	if err := checkShare(si, shnum); err != nil {
+	if err := checkNew(si, shnum, usedSpace, t); err != nil {
 		return err
 	}
 	s := si.String()
@@ -156,7 +170,7 @@ func (tx *Tx) AddDiscoveredShare(ctx context.Context, si sharestore.StorageIndex
 	if err := tx.checkWritable("add discovered share"); err != nil {
 		return err
 	}
-	if err := checkShare(si, shnum); err != nil {
+	if err := checkNew(si, shnum, usedSpace, t); err != nil {
 		return err
 	}
 	s := si.String()
@@ -305,7 +319,7 @@ func (tx *Tx) ChangeShareSpace(ctx context.Context, si sharestore.StorageIndex, 
 	if err := tx.checkWritable("change share space"); err != nil {
 		return err
 	}
-	if err := checkShare(si, shnum); err != nil {
+	if err := checkNew(si, shnum, usedSpace, sharestore.ShareTypeImmutable); err != nil {
 		return err
 	}
 	res, err := tx.exec(ctx, "change share space", sqlChangeSpace, usedSpace, si.String(), shnum)
@@ -504,7 +518,7 @@ func (tx *Tx) AddDiscoveredShares(ctx context.Context, shares []Share, now time.
 		return err
 	}
 	for _, sh := range shares {
-		if err := checkShare(sh.SI, sh.Shnum); err != nil {
+		if err := checkNew(sh.SI, sh.Shnum, sh.UsedSpace, sh.Type); err != nil {
 			return err
 		}
 	}
