@@ -18,11 +18,15 @@ import (
 
 // Share is one row of the shares table.
 type Share struct {
-	SI        sharestore.StorageIndex
-	Shnum     int
+	SI    sharestore.StorageIndex
+	Shnum int
+	// UsedSpace is the space the share takes in the backend, in bytes (for
+	// a COMING immutable share, its allocation).
 	UsedSpace int64
-	Type      sharestore.ShareType
-	State     State
+	// Type is the share's kind; the crawler records what it found.
+	Type sharestore.ShareType
+	// State is COMING, STABLE or GOING.
+	State State
 }
 
 // ID returns the share's (SI, shnum).

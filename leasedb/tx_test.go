@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -241,4 +242,30 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 	if st != (Stats{writers * perWriter, writers * perWriter * 10, writers * perWriter}) {
 		t.Errorf("final stats = %+v", st)
 	}
+}
+
+// Another process holding the write lock makes Begin fail with
+// ErrUnavailable once the busy timeout passes, rather than hang.
+func TestBusyIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leasedb.sqlite")
+	db, err := Open(bg, path, Options{BusyTimeout: time.Millisecond})
+	must(t, err)
+	defer db.Close()
+	other := rawDB(t, path)
+	conn, err := other.Conn(bg)
+	must(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(bg, "BEGIN IMMEDIATE")
+	must(t, err)
+	_, err = db.Begin(bg)
+	wantCode(t, err, sharestore.ErrUnavailable)
+	// Readers are not blocked by the other process's write lock.
+	if _, err := db.Stats(bg); err != nil {
+		t.Errorf("Stats while another process writes: %v", err)
+	}
+	_, err = conn.ExecContext(bg, "ROLLBACK")
+	must(t, err)
+	tx, err := db.Begin(bg)
+	must(t, err)
+	must(t, tx.Rollback())
 }
