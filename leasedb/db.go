@@ -41,6 +41,11 @@ const (
 	DefaultLeaseDuration = 31 * 24 * time.Hour
 	// DefaultRetainedHistory is how many crawler cycles the history keeps.
 	DefaultRetainedHistory = 10
+	// DefaultComingGrace is the suggested grace period for StaleComing: a
+	// share that has been COMING for a week is taken to be abandoned. It is
+	// long because a slow upload of a large share must not be mistaken for
+	// an abandoned one.
+	DefaultComingGrace = 7 * 24 * time.Hour
 )
 
 // State is the state of a share row.

@@ -373,8 +373,10 @@ func (tx *Tx) UnleasedSharesForPrefix(ctx context.Context, prefix sharestore.Pre
 // COMING before olderThan (pass now minus the grace period), including those
 // whose entry time is unknown because they predate the version 2 migration
 // (recorded as 0). They are
-// abandoned uploads or writes; the caller decides whether to mark them
-// stable (the share is complete in the backend) or remove them. The order
+// abandoned uploads or writes (Tahoe left them for ever). The caller
+// decides: MarkStable if the share is complete in the backend,
+// RemoveDeletedShare if the backend has no such share. The grace period is
+// the caller's to configure (DefaultComingGrace is a suggestion). The order
 // is SharesForPrefix's.
 func (tx *Tx) StaleComing(ctx context.Context, olderThan time.Time) ([]Share, error) {
 	return tx.shares(ctx, "stale coming shares", sqlStaleComing+" ORDER BY s.`storage_index`, s.`shnum`", olderThan.Unix())
