@@ -416,3 +416,29 @@ func TestOpenBadPath(t *testing.T) {
 		t.Error("Open in a missing directory succeeded")
 	}
 }
+
+// File names with characters that are special in URIs work, and nothing
+// is created under a mangled name.
+func TestOpenOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?with#odd%chars")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "lease db.sqlite")
+	db := openAt(t, path)
+	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0) })
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "lease db.sqlite") {
+			t.Errorf("unexpected file %q", e.Name())
+		}
+	}
+	db = openAt(t, path)
+	if rows, err := db.SharesForPrefix(bg, "aa"); err != nil || len(rows) != 1 {
+		t.Errorf("after reopen: %v, %v", rows, err)
+	}
+}

@@ -269,3 +269,21 @@ func TestBusyIsUnavailable(t *testing.T) {
 	must(t, err)
 	must(t, tx.Rollback())
 }
+
+// Canceling Begin's context rolls the transaction back; Commit says so.
+func TestCancelDuringTransaction(t *testing.T) {
+	db := openTest(t)
+	ctx, cancel := context.WithCancel(bg)
+	tx, err := db.Begin(ctx)
+	must(t, err)
+	must(t, tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0))
+	cancel()
+	err = tx.Commit()
+	if !errors.Is(err, sharestore.ErrCanceled) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Commit after cancel: %v", err)
+	}
+	if rows, _ := db.SharesForPrefix(bg, "aa"); len(rows) != 0 {
+		t.Errorf("canceled transaction committed: %v", rows)
+	}
+	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0) })
+}
