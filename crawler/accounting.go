@@ -329,6 +329,7 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 			}
 		}
 		examined := bucketSet{}
+		var discovered []leasedb.Share
 		for _, id := range order {
 			info := stored[id]
 			r, ok := known[id]
@@ -340,12 +341,7 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				if typ == sharestore.ShareTypeUnknown {
 					continue // vanished or unreadable since the listing
 				}
-				if err := tx.AddDiscoveredShare(ctx, id.SI, id.Shnum, info.UsedSpace, typ); err != nil {
-					return err
-				}
-				if err := tx.AddStarterLease(ctx, id.SI, id.Shnum, now); err != nil {
-					return err
-				}
+				discovered = append(discovered, leasedb.Share{SI: id.SI, Shnum: id.Shnum, UsedSpace: info.UsedSpace, Type: typ})
 				res.Counters["added"]++
 			case r.UsedSpace != info.UsedSpace && r.State != leasedb.StateComing:
 				// Its size changed: classify it again.
@@ -370,6 +366,11 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 			}
 		}
 		examined.into(res.Counters, "examined")
+		// New shares become STABLE with a starter lease, in one bulk
+		// insert per prefix.
+		if err := tx.AddDiscoveredShares(ctx, discovered, now); err != nil {
+			return err
+		}
 		// Lease ages of the stored shares.
 		leases, err := tx.LeasesForPrefix(ctx, p)
 		if err != nil {
