@@ -298,14 +298,20 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 		for _, r := range rows {
 			known[sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}] = r
 		}
-		staleBefore := now.Add(-a.cfg.ComingGrace)
 		stale := map[sharestore.ShareID]bool{}
-		staleRows, err := tx.StaleComingForPrefix(ctx, p, staleBefore)
-		if err != nil {
-			return err
-		}
-		for _, r := range staleRows {
-			stale[sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}] = true
+		for _, r := range rows {
+			if r.State != leasedb.StateComing {
+				continue
+			}
+			// Only a prefix with COMING rows needs this query.
+			staleRows, err := tx.StaleComingForPrefix(ctx, p, now.Add(-a.cfg.ComingGrace))
+			if err != nil {
+				return err
+			}
+			for _, r := range staleRows {
+				stale[sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}] = true
+			}
+			break
 		}
 		// Vanished rows: STABLE rows are removed; GOING rows are settled
 		// below (their delete may have happened before a crash); stale
@@ -320,15 +326,18 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				if err := tx.RemoveDeletedShare(ctx, id.SI, id.Shnum); err != nil {
 					return err
 				}
+				delete(known, id)
 				res.Counters["vanished"]++
 			case r.State == leasedb.StateComing && stale[id]:
 				if err := tx.RemoveDeletedShare(ctx, id.SI, id.Shnum); err != nil {
 					return err
 				}
+				delete(known, id)
 				res.Counters["coming-settled"]++
 			}
 		}
 		examined := bucketSet{}
+		var discovered []leasedb.Share
 		for _, id := range order {
 			info := stored[id]
 			r, ok := known[id]
@@ -340,12 +349,9 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				if typ == sharestore.ShareTypeUnknown {
 					continue // vanished or unreadable since the listing
 				}
-				if err := tx.AddDiscoveredShare(ctx, id.SI, id.Shnum, info.UsedSpace, typ); err != nil {
-					return err
-				}
-				if err := tx.AddStarterLease(ctx, id.SI, id.Shnum, now); err != nil {
-					return err
-				}
+				d := leasedb.Share{SI: id.SI, Shnum: id.Shnum, UsedSpace: info.UsedSpace, Type: typ, State: leasedb.StateStable}
+				discovered = append(discovered, d)
+				known[id] = d
 				res.Counters["added"]++
 			case r.UsedSpace != info.UsedSpace && r.State != leasedb.StateComing:
 				// Its size changed: classify it again.
@@ -355,12 +361,16 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				if err := tx.ChangeShareSpace(ctx, id.SI, id.Shnum, info.UsedSpace); err != nil {
 					return err
 				}
+				r.UsedSpace = info.UsedSpace
+				known[id] = r
 			}
 			if ok && r.State == leasedb.StateComing && stale[id] {
 				// Complete (it is listed) but never marked stable.
 				if err := tx.MarkStable(ctx, id.SI, id.Shnum, info.UsedSpace); err != nil {
 					return err
 				}
+				r.State, r.UsedSpace = leasedb.StateStable, info.UsedSpace
+				known[id] = r
 				res.Counters["coming-settled"]++
 			}
 			tally(res.Counters, "examined", typ, info.Size, info.UsedSpace)
@@ -370,6 +380,11 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 			}
 		}
 		examined.into(res.Counters, "examined")
+		// New shares become STABLE with a starter lease, in one bulk
+		// insert per prefix.
+		if err := tx.AddDiscoveredShares(ctx, discovered, now); err != nil {
+			return err
+		}
 		// Lease ages of the stored shares.
 		leases, err := tx.LeasesForPrefix(ctx, p)
 		if err != nil {
@@ -386,11 +401,18 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				leased[id]++
 			}
 		}
-		// Garbage: unleased STABLE shares, never corrupt ones.
-		rows, err = tx.SharesForPrefix(ctx, p)
-		if err != nil {
-			return err
+		// Garbage: unleased STABLE shares, never corrupt ones, plus GOING
+		// rows left by an interrupted run. known now mirrors the table.
+		rows = rows[:0]
+		for _, r := range known {
+			rows = append(rows, r)
 		}
+		sort.Slice(rows, func(i, j int) bool {
+			if c := rows[i].SI.Compare(rows[j].SI); c != 0 {
+				return c < 0
+			}
+			return rows[i].Shnum < rows[j].Shnum
+		})
 		configured := bucketSet{}
 		for _, r := range rows {
 			id := sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}

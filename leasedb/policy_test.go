@@ -152,3 +152,33 @@ func TestExpiredMatchesRemoveExpiredLeases(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckExpireTypeOptions(t *testing.T) {
+	for _, ok := range [][2]string{{"", ""}, {"true", ""}, {"", "True"}, {"yes", "1"}} {
+		if err := CheckExpireTypeOptions(ok[0], ok[1]); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range [][2]string{{"false", ""}, {"", "False"}, {"0", "true"}, {"maybe", ""}} {
+		err := CheckExpireTypeOptions(bad[0], bad[1])
+		if !errIs(err, sharestore.ErrInvalidArgument) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+func TestShareFieldValidation(t *testing.T) {
+	db := openTest(t)
+	si := mkSI(0, 0)
+	for name, op := range map[string]func(tx *Tx) error{
+		"negative used space":  func(tx *Tx) error { return tx.AddNewShare(bg, si, 0, -1, 0, t0) },
+		"bad share type":       func(tx *Tx) error { return tx.AddDiscoveredShare(bg, si, 0, 1, 4) },
+		"bulk negative shnum":  func(tx *Tx) error { return tx.AddDiscoveredShares(bg, []Share{{SI: si, Shnum: -2}}, t0) },
+		"change to negative":   func(tx *Tx) error { return tx.ChangeShareSpace(bg, si, 0, -5) },
+		"negative shnum lease": func(tx *Tx) error { return tx.AddStarterLease(bg, si, -1, t0) },
+	} {
+		if err := db.Update(bg, op); !errIs(err, sharestore.ErrInvalidArgument) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
