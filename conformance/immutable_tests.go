@@ -23,6 +23,7 @@ func immutableTests() []test {
 		{name: "ConflictWithExistingShare", writes: true, fn: testImmConflictExisting},
 		{name: "ConflictWithShareInProgress", writes: true, fn: testImmConflictInProgress},
 		{name: "WritePastAllocatedIsOutOfRange", writes: true, fn: testImmPastAllocated},
+		{name: "WriteOffsetOverflowIsOutOfRange", writes: true, fn: testImmOverflow},
 		{name: "BackwardsWriteIsInvalidArgument", writes: true, fn: testImmBackwards},
 		{name: "OtherSharesUnaffected", writes: true, fn: testImmOthers},
 		{name: "NegativeAllocatedIsInvalidArgument", writes: true, fn: testImmNegativeAllocated},
@@ -324,9 +325,21 @@ func testImmPastAllocated(e *env) {
 		e.t.Fatalf("WriteImmutable after Abort: %v", err)
 	}
 	mustErr(e.t, w.Write(e.ctx, 10, []byte{1}), sharestore.ErrOutOfRange, "Write at offset 10 of 10")
-	mustErr(e.t, w.Write(e.ctx, math.MaxInt64-1, []byte("0123456789")), sharestore.ErrOutOfRange, "Write whose offset+length overflows")
 	w.Abort(e.ctx)
 	e.expectNoShares(si, 0)
+}
+
+// A write whose offset+length overflows int64 is still past the allocated
+// size: ErrOutOfRange, not a file-system error.
+func testImmOverflow(e *env) {
+	si := e.anySI()
+	w, err := e.b.Shareset(si).WriteImmutable(e.ctx, 0, 10)
+	if err != nil {
+		e.t.Fatalf("WriteImmutable: %v", err)
+	}
+	defer w.Abort(e.ctx)
+	mustErr(e.t, w.Write(e.ctx, math.MaxInt64-1, []byte("0123456789")), sharestore.ErrOutOfRange, "Write at MaxInt64-1 of 10 bytes")
+	mustErr(e.t, w.Write(e.ctx, math.MaxInt64, []byte("x")), sharestore.ErrOutOfRange, "Write at MaxInt64 of 1 byte")
 }
 
 // A write that starts before the end of the previous one, or at a negative

@@ -21,6 +21,7 @@ func listingTests() []test {
 		{name: "IgnoresNonNumericNames", writes: true, fn: testListNonNumeric},
 		{name: "IgnoresStrayObjects", writes: true, fn: testListStray},
 		{name: "IgnoresInvalidStorageIndexNames", writes: true, fn: testListInvalidSI},
+		{name: "IgnoresFileNamedLikeStorageIndex", writes: true, fn: testListSIFile},
 		{name: "SharesetsForPrefixSorted", writes: true, fn: testSharesetsSorted},
 		{name: "PrefixIsolation", writes: true, fn: testPrefixIsolation},
 	}
@@ -181,9 +182,8 @@ func testListStray(e *env) {
 }
 
 // Entries in a prefix that are not storage indexes are ignored: a stray
-// file in the prefix, a directory (key component) that is not 26
-// characters of base32, and an object named like a storage index that
-// holds no shares (a file on disk, not a directory).
+// file in the prefix, and a directory (key component) that is not 26
+// characters of base32.
 func testListInvalidSI(e *env) {
 	p := sharestore.Prefix("ad")
 	si := e.si(p)
@@ -192,7 +192,6 @@ func testListInvalidSI(e *env) {
 	e.plant("shares/"+string(p)+"/stray.txt", []byte("stray"))
 	e.plant("shares/"+string(p)+"/"+string(p)+"notbase32!/0", fixture.ImmutableV1([]byte("x")))
 	e.plant("shares/"+string(p)+"/"+string(p)+"AAAAAAAAAAAAAAAAAAAAAAAA/0", fixture.ImmutableV1([]byte("x")))
-	e.plant("shares/"+string(p)+"/"+e.si(p).String(), fixture.ImmutableV1([]byte("x")))
 	e.expectListing(p, []listed{{si, 0, int64(len(c))}})
 	e.expectSharesets(p, []sharestore.StorageIndex{si})
 }
@@ -248,4 +247,17 @@ func testPrefixIsolation(e *env) {
 // does.
 func sortSIs(s []sharestore.StorageIndex) {
 	sort.Slice(s, func(i, j int) bool { return s[i].String() < s[j].String() })
+}
+
+// An object named like a storage index directly in the prefix (a file on
+// disk, where a shareset is a directory) holds no shares: it is not listed
+// and does not break the listing of the real sharesets.
+func testListSIFile(e *env) {
+	p := sharestore.Prefix("ae")
+	si := e.si(p)
+	c := fixture.ImmutableV1([]byte("real"))
+	e.put(si, 0, c)
+	e.plant("shares/"+string(p)+"/"+e.si(p).String(), fixture.ImmutableV1([]byte("x")))
+	e.expectListing(p, []listed{{si, 0, int64(len(c))}})
+	e.expectSharesets(p, []sharestore.StorageIndex{si})
 }
