@@ -116,7 +116,7 @@ func testCorruptContainers(e *env) {
 			if got := e.raw(si, 4); string(got) != string(c.Bytes) {
 				t.Fatalf("OpenRaw = %s, want %s", clipq(got), clipq(c.Bytes))
 			}
-			e.expectListing(si.Prefix(), []listed{{si, 0, int64(len(good))}, {si, 4, int64(len(c.Bytes))}})
+			e.expectListingOf(si, []listed{{si, 0, int64(len(good))}, {si, 4, int64(len(c.Bytes))}})
 		})
 	}
 }

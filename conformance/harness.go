@@ -243,6 +243,30 @@ func (e *env) expectListing(p sharestore.Prefix, want []listed) {
 	}
 }
 
+// expectListingOf checks that the entries of ListPrefix(si.Prefix()) that
+// belong to si are exactly want, for tests whose subtests share a backend
+// (and may, by chance, share a prefix).
+func (e *env) expectListingOf(si sharestore.StorageIndex, want []listed) {
+	e.t.Helper()
+	var got []sharestore.ShareInfo
+	err := e.settle(func() error {
+		all, err := e.list(si.Prefix())
+		if err != nil {
+			return err
+		}
+		got = got[:0]
+		for _, in := range all {
+			if in.SI == si {
+				got = append(got, in)
+			}
+		}
+		return compareListing(got, want)
+	})
+	if err != nil {
+		e.t.Fatalf("ListPrefix(%q) entries of %s: %v\ngot:  %s\nwant: %s", si.Prefix(), si, err, fmtInfos(got), fmtListed(want))
+	}
+}
+
 // listed is one expected ListPrefix entry. Entries sort by the bytewise
 // order of the SI's text form (Tahoe sorts by si_s), which is not the
 // order of the raw bytes: digits 2–7 come after z in base32 values but
