@@ -17,7 +17,10 @@ import (
 )
 
 // Harness adapts one backend implementation to the suite. RunBackend calls
-// it once per subtest, so every subtest starts from an empty store.
+// NewBackend once per subtest (about a hundred times), so every subtest
+// starts from an empty store; an object-store harness should make that
+// cheap, for example with a fresh key prefix in one bucket. Harness
+// methods may be called from the subtest's goroutine only.
 type Harness interface {
 	// NewBackend returns a fresh, empty backend whose mutable containers
 	// record the all-zero NodeID. The suite closes it.
