@@ -121,6 +121,17 @@ func testCorruptContainers(e *env) {
 	}
 }
 
+// corruptNamed returns the corrupt fixture with the given name.
+func corruptNamed(e *env, name string) []byte {
+	for _, c := range fixture.CorruptContainers() {
+		if c.Name == name {
+			return c.Bytes
+		}
+	}
+	e.t.Fatalf("suite bug: no corrupt fixture %q", name)
+	return nil
+}
+
 // Scenario 5 (Tahoe test_bad_container_version): a version-0 immutable
 // share is reported as corrupt and the other share is returned; once the
 // other is deleted, no valid share remains.

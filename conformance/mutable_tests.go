@@ -452,7 +452,7 @@ func testMutReadOnlyCall(e *env) {
 func testMutCorrupt(e *env) {
 	si, we := e.anySI(), e.we()
 	e.mutable(si, we, 0, []byte("valid"))
-	bad := fixture.CorruptContainers()[5].Bytes // BadMagic
+	bad := corruptNamed(e, "BadMagic")
 	e.put(si, 1, bad)
 	// The corrupt share is left out of the reads and does not disturb a
 	// write to another share.
