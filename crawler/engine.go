@@ -83,6 +83,9 @@ type Config struct {
 	PrefixesInFlight int
 	// OneShot makes Run return after one complete cycle.
 	OneShot bool
+	// CheckpointEvery, if positive, also saves the state after every
+	// that many completed prefixes, not only after each slice.
+	CheckpointEvery int
 	// Logger receives progress and error messages [slog.Default()].
 	Logger *slog.Logger
 }
@@ -298,6 +301,11 @@ func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bo
 				return 0, false, fmt.Errorf("crawler %s: prefix %s: %w", e.c.Name(), sharestore.PrefixAt(next+i), errs[i])
 			}
 			e.completePrefix(next+i, results[i])
+			if k := e.cfg.CheckpointEvery; k > 0 && (next+i+1)%k == 0 {
+				if err := e.Save(); err != nil {
+					return 0, false, err
+				}
+			}
 		}
 		if e.clock.Now().Sub(start) >= e.cfg.CPUSlice {
 			return 0, false, nil

@@ -364,3 +364,18 @@ func plant(t *testing.T, b sharestore.Backend, n int) []sharestore.StorageIndex 
 	}
 	return out
 }
+
+func TestRateLimit(t *testing.T) {
+	clock := NewFakeClock(t0)
+	b := RateLimit(newDisk(t), 10, 1, clock)
+	ctx := context.Background()
+	for i := 0; i < 21; i++ {
+		if err := b.ListPrefix(ctx, "aa", func(sharestore.ShareInfo) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 21 requests at 10/s with a burst of 1 take 2 s of (fake) time.
+	if got := clock.Now().Sub(t0); got != 2*time.Second {
+		t.Fatalf("21 requests took %v", got)
+	}
+}

@@ -244,7 +244,14 @@ func BenchmarkReconcilePrefix(b *testing.B) {
 	b.Run("view", func(b *testing.B) { run(b, db.View) })
 }
 
-// tempDir makes a directory for the shared 1M-share database. It lives
-// until the process exits (testing.B has no process-wide cleanup), under
-// the system temporary directory.
+// tempDir makes a directory for the shared 1M-share database (about
+// 260 MB). TestMain removes it when the test binary ends.
 func tempDir() (string, error) { return os.MkdirTemp("", "leasedb-bench-") }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if big.dir != "" {
+		os.RemoveAll(big.dir)
+	}
+	os.Exit(code)
+}

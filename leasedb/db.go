@@ -41,6 +41,11 @@ const (
 	DefaultLeaseDuration = 31 * 24 * time.Hour
 	// DefaultRetainedHistory is how many crawler cycles the history keeps.
 	DefaultRetainedHistory = 10
+	// DefaultComingGrace is the suggested grace period for StaleComing: a
+	// share that has been COMING for a week is taken to be abandoned. It is
+	// long because a slow upload of a large share must not be mistaken for
+	// an abandoned one.
+	DefaultComingGrace = 7 * 24 * time.Hour
 )
 
 // State is the state of a share row.
@@ -249,6 +254,7 @@ func (db *DB) classify(err error, op string) error {
 // goroutine at a time and ended with Commit or Rollback.
 type Tx struct {
 	db    *DB
+	ctx   context.Context // Begin's; when it ends, database/sql rolls back
 	tx    *sql.Tx
 	ro    bool
 	stmts map[string]*sql.Stmt
@@ -264,7 +270,7 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, db.classify(err, "begin")
 	}
-	return &Tx{db: db, tx: tx}, nil
+	return &Tx{db: db, ctx: ctx, tx: tx}, nil
 }
 
 // beginRead starts a read-only snapshot transaction on the reader pool.
@@ -273,19 +279,27 @@ func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, db.classify(err, "begin read")
 	}
-	return &Tx{db: db, tx: tx, ro: true}, nil
+	return &Tx{db: db, ctx: ctx, tx: tx, ro: true}, nil
 }
 
 // Commit makes the transaction's changes durable (as synchronous=NORMAL
 // allows in WAL mode) and visible to readers. On failure the transaction is
-// rolled back and nothing is changed.
+// rolled back and nothing is changed. If the context given to Begin ended
+// first, the transaction was already rolled back and Commit returns that
+// context's error (sharestore.ErrCanceled or ErrDeadlineExceeded).
 func (tx *Tx) Commit() error {
 	if tx.done {
 		return sharestore.Errorf(sharestore.ErrConflict, "leasedb %s: commit: transaction already ended", tx.db.path)
 	}
 	tx.done = true
 	tx.closeStmts()
-	return tx.db.classify(tx.tx.Commit(), "commit")
+	err := tx.tx.Commit()
+	if err != nil {
+		if cerr := tx.ctx.Err(); cerr != nil {
+			return sharestore.Wrap(sharestore.ErrCanceled, cerr, "leasedb "+tx.db.path+": commit: transaction rolled back")
+		}
+	}
+	return tx.db.classify(err, "commit")
 }
 
 // Rollback discards the transaction's changes. Calling it after Commit or

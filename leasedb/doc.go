@@ -46,6 +46,23 @@
 // Tahoe's defects are fixed: discovered shares are STABLE, a failed delete
 // returns to STABLE, and abandoned COMING rows are found by StaleComing.
 //
+// # Garbage collection protocol
+//
+// The accounting crawler deletes an unleased share in two phases, so that
+// neither a crash nor a racing client can cost a wanted share:
+//
+//  1. In the prefix's transaction: UnleasedSharesForPrefix, then MarkGoing
+//     for each share to delete; commit.
+//  2. For each share, under the SI lock: LeaseCount. If a lease arrived
+//     meanwhile (AddOrRenewLeasesForSI works on GOING rows), MarkStable and
+//     keep the share. Otherwise delete it from the backend, then
+//     RemoveDeletedShare, or MarkStable if the delete failed (the next
+//     cycle tries again).
+//
+// A GOING row that a crash left behind shows up in SharesForPrefix on a
+// later cycle; the crawler finishes it the same way (delete, then
+// RemoveDeletedShare, or MarkStable).
+//
 // # Transactions
 //
 // Begin starts a write transaction and Update runs a function in one; the

@@ -239,3 +239,42 @@ func (tx *Tx) RemoveExpiredLeases(ctx context.Context, p ExpirationPolicy, now t
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// Expired reports whether RemoveExpiredLeases(p, now) would remove l. A
+// disabled or invalid policy expires nothing.
+func (p ExpirationPolicy) Expired(l Lease, now time.Time) bool {
+	if !p.Enabled || p.Validate() != nil {
+		return false
+	}
+	switch {
+	case p.mode() == ModeCutoffDate:
+		return l.Renewal.Unix() < p.CutoffDate.Unix()
+	case p.Override > 0:
+		return l.Renewal.Unix() < now.Add(-p.Override).Unix()
+	}
+	return !l.Expiration.IsZero() && l.Expiration.Unix() < now.Unix()
+}
+
+// CheckExpireTypeOptions checks the raw values of Tahoe's obsolete
+// [storage] options expire.immutable and expire.mutable (pass "" for an
+// option that is not set). Per-type expiration was removed from the
+// leasedb design, so, as in Tahoe, setting either to false is an error
+// (wrapping sharestore.ErrInvalidArgument); true or unset is accepted. A
+// value that is not a boolean (true/false, yes/no, on/off, 1/0) is an
+// error too.
+func CheckExpireTypeOptions(immutable, mutable string) error {
+	for _, o := range []struct{ name, value string }{{"expire.immutable", immutable}, {"expire.mutable", mutable}} {
+		if o.value == "" {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(o.value)) {
+		case "true", "yes", "on", "1":
+		case "false", "no", "off", "0":
+			return sharestore.Errorf(sharestore.ErrInvalidArgument,
+				"[storage]%s = %s is no longer supported: leases now expire the same way for mutable and immutable shares; remove the option", o.name, o.value)
+		default:
+			return sharestore.Errorf(sharestore.ErrInvalidArgument, "[storage]%s = '%s' is not a boolean", o.name, o.value)
+		}
+	}
+	return nil
+}

@@ -127,3 +127,58 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiredMatchesRemoveExpiredLeases(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	leases := []Lease{
+		{Renewal: now.Add(-3000 * time.Second), Expiration: now.Add(-time.Second)},
+		{Renewal: now.Add(-1000 * time.Second), Expiration: now.Add(time.Hour)},
+		{Renewal: now.Add(-40 * Day)},
+	}
+	cases := []struct {
+		p    ExpirationPolicy
+		want []bool
+	}{
+		{ExpirationPolicy{}, []bool{false, false, false}},
+		{ExpirationPolicy{Enabled: true, Mode: ModeAge}, []bool{true, false, false}},
+		{ExpirationPolicy{Enabled: true, Mode: ModeAge, Override: 2000 * time.Second}, []bool{true, false, true}},
+		{ExpirationPolicy{Enabled: true, Mode: ModeCutoffDate, CutoffDate: now.Add(-2000 * time.Second)}, []bool{true, false, true}},
+	}
+	for _, c := range cases {
+		for i, l := range leases {
+			if got := c.p.Expired(l, now); got != c.want[i] {
+				t.Errorf("%+v lease %d: %v", c.p, i, got)
+			}
+		}
+	}
+}
+
+func TestCheckExpireTypeOptions(t *testing.T) {
+	for _, ok := range [][2]string{{"", ""}, {"true", ""}, {"", "True"}, {"yes", "1"}} {
+		if err := CheckExpireTypeOptions(ok[0], ok[1]); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range [][2]string{{"false", ""}, {"", "False"}, {"0", "true"}, {"maybe", ""}} {
+		err := CheckExpireTypeOptions(bad[0], bad[1])
+		if !errIs(err, sharestore.ErrInvalidArgument) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+func TestShareFieldValidation(t *testing.T) {
+	db := openTest(t)
+	si := mkSI(0, 0)
+	for name, op := range map[string]func(tx *Tx) error{
+		"negative used space":  func(tx *Tx) error { return tx.AddNewShare(bg, si, 0, -1, 0, t0) },
+		"bad share type":       func(tx *Tx) error { return tx.AddDiscoveredShare(bg, si, 0, 1, 4) },
+		"bulk negative shnum":  func(tx *Tx) error { return tx.AddDiscoveredShares(bg, []Share{{SI: si, Shnum: -2}}, t0) },
+		"change to negative":   func(tx *Tx) error { return tx.ChangeShareSpace(bg, si, 0, -5) },
+		"negative shnum lease": func(tx *Tx) error { return tx.AddStarterLease(bg, si, -1, t0) },
+	} {
+		if err := db.Update(bg, op); !errIs(err, sharestore.ErrInvalidArgument) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}

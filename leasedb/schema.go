@@ -11,8 +11,9 @@ import (
 
 // SchemaVersion is the schema version this package writes and the newest it
 // reads. Version 1 is Tahoe's leasedb V1; version 2 adds the share_coming
-// side table. Open migrates older versions up to this one.
-const SchemaVersion = 2
+// side table; version 3 adds crawler_prefix_results. Open migrates older
+// versions up to this one.
+const SchemaVersion = 3
 
 // schemaV1 is Tahoe-LAFS's LEASE_SCHEMA_V1 (src/allmydata/storage/leasedb.py
 // on the 1819-cloud-merge branch), statement for statement, so that the SQL
@@ -69,6 +70,14 @@ var migrations = []migration{
 				" PRIMARY KEY (`storage_index`, `shnum`)\n)",
 			"CREATE INDEX `coming_since` ON `share_coming` (`coming_since`)",
 			"INSERT INTO `share_coming` SELECT `storage_index`, `shnum`, 0 FROM `shares` WHERE `state` = 0",
+		},
+	},
+	{
+		from: 2,
+		name: "crawler_prefix_results: each prefix's result, committed with the prefix's work",
+		stmt: []string{
+			"CREATE TABLE `crawler_prefix_results`\n(\n `crawler` VARCHAR(32) not null,\n `prefix` VARCHAR(2) not null,\n" +
+				" `cycle_id` VARCHAR(64) not null,\n `json` TEXT not null,\n PRIMARY KEY (`crawler`, `prefix`)\n)",
 		},
 	},
 }

@@ -192,7 +192,7 @@ func TestCreateHasTahoeV1Schema(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	wantTables := []string{"account_attributes", "accounts", "crawler_history", "leases", "share_coming", "shares", "sqlite_sequence", "version"}
+	wantTables := []string{"account_attributes", "accounts", "crawler_history", "crawler_prefix_results", "leases", "share_coming", "shares", "sqlite_sequence", "version"}
 	if !reflect.DeepEqual(names, wantTables) {
 		t.Errorf("tables = %v, want %v", names, wantTables)
 	}
@@ -415,4 +415,63 @@ func TestOpenBadPath(t *testing.T) {
 		db.Close()
 		t.Error("Open in a missing directory succeeded")
 	}
+}
+
+// File names with characters that are special in URIs work, and nothing
+// is created under a mangled name.
+func TestOpenOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?with#odd%chars")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "lease db.sqlite")
+	db := openAt(t, path)
+	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0) })
+	db.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "lease db.sqlite") {
+			t.Errorf("unexpected file %q", e.Name())
+		}
+	}
+	db = openAt(t, path)
+	if rows, err := db.SharesForPrefix(bg, "aa"); err != nil || len(rows) != 1 {
+		t.Errorf("after reopen: %v, %v", rows, err)
+	}
+}
+
+// A row that is not a valid storage index (a hand-edited or damaged file)
+// is reported as corrupt, not returned as garbage; Dump still shows it.
+func TestBadRowIsCorrupt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leasedb.sqlite")
+	db := openAt(t, path)
+	r := rawDB(t, path)
+	if _, err := r.Exec("INSERT INTO shares VALUES ('aaAAAAAAAAAAAAAAAAAAAAAAAA', 0, 'aa', NULL, 1, 0, 1)"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.SharesForPrefix(bg, "aa")
+	wantCode(t, err, sharestore.ErrCorrupt)
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "aaAAAA") {
+		t.Errorf("error %q does not name the file and the row", err)
+	}
+	d, err := db.Dump(bg)
+	if err != nil || len(d.Shares) != 1 {
+		t.Errorf("Dump = %+v, %v", d, err)
+	}
+	err = db.Update(bg, func(tx *Tx) error {
+		_, err := tx.AddOrRenewLeasesForSI(bg, mkSI(0, 0), 42, t0, t0)
+		return err
+	})
+	if err != nil {
+		t.Errorf("AddOrRenewLeasesForSI on an SI without rows: %v", err)
+	}
+	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0) })
+	err = db.Update(bg, func(tx *Tx) error {
+		_, err := tx.AddOrRenewLeasesForSI(bg, mkSI(0, 0), 42, t0, t0)
+		return err
+	})
+	wantCode(t, err, sharestore.ErrNotFound)
 }

@@ -18,11 +18,15 @@ import (
 
 // Share is one row of the shares table.
 type Share struct {
-	SI        sharestore.StorageIndex
-	Shnum     int
+	SI    sharestore.StorageIndex
+	Shnum int
+	// UsedSpace is the space the share takes in the backend, in bytes (for
+	// a COMING immutable share, its allocation).
 	UsedSpace int64
-	Type      sharestore.ShareType
-	State     State
+	// Type is the share's kind; the crawler records what it found.
+	Type sharestore.ShareType
+	// State is COMING, STABLE or GOING.
+	State State
 }
 
 // ID returns the share's (SI, shnum).
@@ -45,6 +49,20 @@ func (l Lease) ID() sharestore.ShareID { return sharestore.ShareID{SI: l.SI, Shn
 func checkShare(si sharestore.StorageIndex, shnum int) error {
 	if shnum < 0 {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: share %s/%d: negative share number", si, shnum)
+	}
+	return nil
+}
+
+// checkNew validates the fields of a new or changed share row.
+func checkNew(si sharestore.StorageIndex, shnum int, usedSpace int64, t sharestore.ShareType) error {
+	if err := checkShare(si, shnum); err != nil {
+		return err
+	}
+	if usedSpace < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: share %s/%d: negative used space %d", si, shnum, usedSpace)
+	}
+	if t < sharestore.ShareTypeImmutable || t > sharestore.ShareTypeUnknown {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: share %s/%d: share type %d is not 0..3", si, shnum, int(t))
 	}
 	return nil
 }
@@ -96,24 +114,29 @@ const (
 	sqlLookup     = "SELECT " + sqlShareCols + " FROM `shares` WHERE `storage_index` = ? AND `shnum` = ?"
 	sqlMarkStable = "UPDATE `shares` SET `state` = 1, `backend_key` = NULL," +
 		" `used_space` = CASE WHEN ?1 < 0 THEN `used_space` ELSE ?1 END WHERE `storage_index` = ?2 AND `shnum` = ?3"
-	sqlMarkGoing       = "UPDATE `shares` SET `state` = 2 WHERE `storage_index` = ? AND `shnum` = ? AND `state` = 1"
-	sqlDeleteLeases    = "DELETE FROM `leases` WHERE `storage_index` = ? AND `shnum` = ?"
-	sqlDeleteShare     = "DELETE FROM `shares` WHERE `storage_index` = ? AND `shnum` = ?"
-	sqlChangeSpace     = "UPDATE `shares` SET `used_space` = ? WHERE `storage_index` = ? AND `shnum` = ?"
-	sqlSharesForPrefix = "SELECT " + sqlShareCols + " FROM `shares` WHERE `prefix` = ? ORDER BY `storage_index`, `shnum`"
-	sqlUnleased        = "SELECT " + sqlShareCols + " FROM `shares` s WHERE s.`prefix` = ? AND s.`state` = 1" +
-		" AND NOT EXISTS (SELECT 1 FROM `leases` l WHERE l.`storage_index` = s.`storage_index` AND l.`shnum` = s.`shnum`)" +
-		" ORDER BY `storage_index`, `shnum`"
-	sqlLeaseCols = "`storage_index`, `shnum`, `account_id`, `renewal_time`, `expiration_time`"
+	sqlMarkGoing    = "UPDATE `shares` SET `state` = 2 WHERE `storage_index` = ? AND `shnum` = ? AND `state` = 1"
+	sqlDeleteLeases = "DELETE FROM `leases` WHERE `storage_index` = ? AND `shnum` = ?"
+	sqlDeleteShare  = "DELETE FROM `shares` WHERE `storage_index` = ? AND `shnum` = ?"
+	sqlChangeSpace  = "UPDATE `shares` SET `used_space` = ? WHERE `storage_index` = ? AND `shnum` = ?"
 	// Every storage index of a prefix starts with the prefix and has only
-	// base32 characters after it, all below '~'.
+	// base32 characters after it, all below '~', so a range scan of the
+	// primary key finds a prefix's rows already in order; this beats
+	// Tahoe's `prefix` index, which needs a sort.
+	sqlSharesForPrefix = "SELECT " + sqlShareCols + " FROM `shares` WHERE `storage_index` >= ?1 AND `storage_index` < ?1 || '~'" +
+		" ORDER BY `storage_index`, `shnum`"
+	sqlUnleased = "SELECT " + sqlShareCols + " FROM `shares` s WHERE s.`storage_index` >= ?1 AND s.`storage_index` < ?1 || '~' AND s.`state` = 1" +
+		" AND NOT EXISTS (SELECT 1 FROM `leases` l WHERE l.`storage_index` = s.`storage_index` AND l.`shnum` = s.`shnum`)" +
+		" ORDER BY s.`storage_index`, s.`shnum`"
+	sqlLeaseCols       = "`storage_index`, `shnum`, `account_id`, `renewal_time`, `expiration_time`"
 	sqlLeasesForPrefix = "SELECT " + sqlLeaseCols + " FROM `leases` WHERE `storage_index` >= ?1 AND `storage_index` < ?1 || '~'" +
 		" ORDER BY `storage_index`, `shnum`, `account_id`"
 	sqlLeasesForSI = "SELECT " + sqlLeaseCols + " FROM `leases` WHERE `storage_index` = ? ORDER BY `shnum`, `account_id`"
 	sqlLeaseCount  = "SELECT count(*) FROM `leases` WHERE `storage_index` = ? AND `shnum` = ?"
-	sqlStaleComing = "SELECT s.`storage_index`, s.`shnum`, s.`used_space`, s.`sharetype`, s.`state` FROM `shares` s" +
-		" LEFT JOIN `share_coming` c ON c.`storage_index` = s.`storage_index` AND c.`shnum` = s.`shnum`" +
-		" WHERE s.`state` = 0 AND (c.`coming_since` IS NULL OR c.`coming_since` < ?)"
+	// Every COMING row has a share_coming row: this package writes them
+	// together, and the version 2 migration adds them for V1 files.
+	sqlStaleComing = "SELECT s.`storage_index`, s.`shnum`, s.`used_space`, s.`sharetype`, s.`state` FROM `share_coming` c" +
+		" JOIN `shares` s ON s.`storage_index` = c.`storage_index` AND s.`shnum` = c.`shnum`" +
+		" WHERE c.`coming_since` < ?1 AND s.`state` = 0"
 )
 
 // AddNewShare records that a share is being written: the row becomes
@@ -127,7 +150,7 @@ func (tx *Tx) AddNewShare(ctx context.Context, si sharestore.StorageIndex, shnum
 	if err := tx.checkWritable("add new share"); err != nil {
 		return err
 	}
-	if err := checkShare(si, shnum); err != nil {
+	if err := checkNew(si, shnum, usedSpace, t); err != nil {
 		return err
 	}
 	s := si.String()
@@ -151,7 +174,7 @@ func (tx *Tx) AddDiscoveredShare(ctx context.Context, si sharestore.StorageIndex
 	if err := tx.checkWritable("add discovered share"); err != nil {
 		return err
 	}
-	if err := checkShare(si, shnum); err != nil {
+	if err := checkNew(si, shnum, usedSpace, t); err != nil {
 		return err
 	}
 	s := si.String()
@@ -300,7 +323,7 @@ func (tx *Tx) ChangeShareSpace(ctx context.Context, si sharestore.StorageIndex, 
 	if err := tx.checkWritable("change share space"); err != nil {
 		return err
 	}
-	if err := checkShare(si, shnum); err != nil {
+	if err := checkNew(si, shnum, usedSpace, sharestore.ShareTypeImmutable); err != nil {
 		return err
 	}
 	res, err := tx.exec(ctx, "change share space", sqlChangeSpace, usedSpace, si.String(), shnum)
@@ -347,10 +370,13 @@ func (tx *Tx) UnleasedSharesForPrefix(ctx context.Context, prefix sharestore.Pre
 }
 
 // StaleComing returns the COMING rows, in the whole database, that entered
-// COMING before olderThan (pass now minus the grace period), or whose entry
-// time is unknown because they predate the version 2 migration. They are
-// abandoned uploads or writes; the caller decides whether to mark them
-// stable (the share is complete in the backend) or remove them. The order
+// COMING before olderThan (pass now minus the grace period), including those
+// whose entry time is unknown because they predate the version 2 migration
+// (recorded as 0). They are
+// abandoned uploads or writes (Tahoe left them for ever). The caller
+// decides: MarkStable if the share is complete in the backend,
+// RemoveDeletedShare if the backend has no such share. The grace period is
+// the caller's to configure (DefaultComingGrace is a suggestion). The order
 // is SharesForPrefix's.
 func (tx *Tx) StaleComing(ctx context.Context, olderThan time.Time) ([]Share, error) {
 	return tx.shares(ctx, "stale coming shares", sqlStaleComing+" ORDER BY s.`storage_index`, s.`shnum`", olderThan.Unix())
@@ -361,7 +387,8 @@ func (tx *Tx) StaleComingForPrefix(ctx context.Context, prefix sharestore.Prefix
 	if err := checkPrefix(prefix); err != nil {
 		return nil, err
 	}
-	return tx.shares(ctx, "stale coming shares", sqlStaleComing+" AND s.`prefix` = ? ORDER BY s.`storage_index`, s.`shnum`", olderThan.Unix(), string(prefix))
+	return tx.shares(ctx, "stale coming shares", sqlStaleComing+" AND c.`storage_index` >= ?2 AND c.`storage_index` < ?2 || '~'"+
+		" ORDER BY s.`storage_index`, s.`shnum`", olderThan.Unix(), string(prefix))
 }
 
 func (tx *Tx) shares(ctx context.Context, op, query string, args ...any) ([]Share, error) {
@@ -497,7 +524,7 @@ func (tx *Tx) AddDiscoveredShares(ctx context.Context, shares []Share, now time.
 		return err
 	}
 	for _, sh := range shares {
-		if err := checkShare(sh.SI, sh.Shnum); err != nil {
+		if err := checkNew(sh.SI, sh.Shnum, sh.UsedSpace, sh.Type); err != nil {
 			return err
 		}
 	}

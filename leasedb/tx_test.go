@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -163,7 +165,7 @@ func TestDumpCanonical(t *testing.T) {
 	if again := dump(build(true)); again != got {
 		t.Errorf("dump depends on insertion order:\n%s\n%s", got, again)
 	}
-	const want = `{"schema_version":2,` +
+	const want = `{"schema_version":3,` +
 		`"accounts":[{"id":0,"pubkey_vs":"anonymous","creation_time":0},{"id":1,"pubkey_vs":"starter","creation_time":0}],` +
 		`"shares":[{"storage_index":"aaaaaaaaaaaaaaaaaaaaaaaaae","shnum":0,"used_space":200,"sharetype":0,"state":0,"coming_since":1700000000},` +
 		`{"storage_index":"aaaaaaaaaaaaaaaaaaaaaaaaae","shnum":1,"used_space":100,"sharetype":1,"state":1},` +
@@ -176,7 +178,112 @@ func TestDumpCanonical(t *testing.T) {
 		t.Errorf("dump:\n got %s\nwant %s", got, want)
 	}
 	empty := dump(openTest(t))
-	if empty != `{"schema_version":2,"accounts":[{"id":0,"pubkey_vs":"anonymous","creation_time":0},{"id":1,"pubkey_vs":"starter","creation_time":0}],"shares":[],"leases":[],"history":[]}` {
+	if empty != `{"schema_version":3,"accounts":[{"id":0,"pubkey_vs":"anonymous","creation_time":0},{"id":1,"pubkey_vs":"starter","creation_time":0}],"shares":[],"leases":[],"history":[]}` {
 		t.Errorf("empty dump = %s", empty)
 	}
+}
+
+// Writers in many goroutines are serialized, readers run beside them, and
+// nothing is lost (run with -race).
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	db := openTest(t)
+	const writers, perWriter = 4, 25
+	errs := make(chan error, writers+2)
+	done := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		go func(w int) {
+			for i := 0; i < perWriter; i++ {
+				si := mkSI(byte(w), i+1)
+				err := db.Update(bg, func(tx *Tx) error {
+					if err := tx.AddDiscoveredShare(bg, si, 0, 10, 0); err != nil {
+						return err
+					}
+					return tx.AddStarterLease(bg, si, 0, t0)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for r := 0; r < 2; r++ {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				st, err := db.Stats(bg)
+				if err != nil || st.LeasedShares != st.Sharesets || st.LeasedBytes != 10*st.LeasedShares {
+					errs <- fmt.Errorf("inconsistent stats %+v, %v", st, err)
+					return
+				}
+			}
+		}()
+	}
+	// Each goroutine sends exactly one result.
+	for w := 0; w < writers; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(done)
+	for r := 0; r < 2; r++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	st, err := db.Stats(bg)
+	must(t, err)
+	if st != (Stats{writers * perWriter, writers * perWriter * 10, writers * perWriter}) {
+		t.Errorf("final stats = %+v", st)
+	}
+}
+
+// Another process holding the write lock makes Begin fail with
+// ErrUnavailable once the busy timeout passes, rather than hang.
+func TestBusyIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leasedb.sqlite")
+	db, err := Open(bg, path, Options{BusyTimeout: time.Millisecond})
+	must(t, err)
+	defer db.Close()
+	other := rawDB(t, path)
+	conn, err := other.Conn(bg)
+	must(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(bg, "BEGIN IMMEDIATE")
+	must(t, err)
+	_, err = db.Begin(bg)
+	wantCode(t, err, sharestore.ErrUnavailable)
+	// Readers are not blocked by the other process's write lock.
+	if _, err := db.Stats(bg); err != nil {
+		t.Errorf("Stats while another process writes: %v", err)
+	}
+	_, err = conn.ExecContext(bg, "ROLLBACK")
+	must(t, err)
+	tx, err := db.Begin(bg)
+	must(t, err)
+	must(t, tx.Rollback())
+}
+
+// Canceling Begin's context rolls the transaction back; Commit says so.
+func TestCancelDuringTransaction(t *testing.T) {
+	db := openTest(t)
+	ctx, cancel := context.WithCancel(bg)
+	tx, err := db.Begin(ctx)
+	must(t, err)
+	must(t, tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0))
+	cancel()
+	err = tx.Commit()
+	if !errors.Is(err, sharestore.ErrCanceled) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Commit after cancel: %v", err)
+	}
+	if rows, _ := db.SharesForPrefix(bg, "aa"); len(rows) != 0 {
+		t.Errorf("canceled transaction committed: %v", rows)
+	}
+	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0) })
 }

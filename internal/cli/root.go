@@ -90,6 +90,8 @@ with what is stored, and reports their state.`,
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newLsCmd(e))
+	root.AddCommand(newCrawlCmd(e))
+	root.AddCommand(newStatusCmd(e))
 	return root
 }
 

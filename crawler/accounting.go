@@ -1,0 +1,756 @@
+package crawler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/leasedb"
+)
+
+// AccountingName is the accounting crawler's name.
+const AccountingName = "accounting"
+
+// DefaultComingGrace is how long a COMING row may stay COMING before the
+// accounting crawler cleans it up.
+const DefaultComingGrace = 7 * 24 * time.Hour
+
+// DefaultMaxCorrupt caps the corrupt shares listed in a cycle's report;
+// all of them are still counted.
+const DefaultMaxCorrupt = 100
+
+// AccountingConfig configures the accounting crawler.
+type AccountingConfig struct {
+	// Policy says which leases expire. The zero policy removes none.
+	Policy leasedb.ExpirationPolicy
+	// DryRun reports what would be deleted and deletes nothing: no share
+	// is removed from the backend, no lease is expired and no row goes
+	// GOING. New shares are still recorded.
+	DryRun bool
+	// ComingGrace is how old a COMING row must be before it is cleaned up
+	// [DefaultComingGrace].
+	ComingGrace time.Duration
+	// RetainedHistory is how many cycles of history to keep
+	// [leasedb.DefaultRetainedHistory].
+	RetainedHistory int
+	// MaxCorrupt caps the corrupt shares listed per cycle
+	// [DefaultMaxCorrupt].
+	MaxCorrupt int
+	// Logger receives warnings [slog.Default()].
+	Logger *slog.Logger
+}
+
+// Accounting is the accounting crawler: it reconciles the lease database
+// with what the backend stores, prefix by prefix, and collects garbage.
+//
+// For each prefix it lists the backend (ListPrefix: no share is read
+// unless it is new to the database or its size changed), then in one
+// transaction it records new shares as STABLE with a starter lease,
+// removes STABLE rows whose share vanished, settles stale COMING rows,
+// computes the prefix's counters and lease-age histogram, and marks the
+// unleased STABLE shares GOING. It then deletes each GOING share, with the
+// lease re-checked under the storage index's lock just before the delete,
+// and in a second transaction removes the deleted rows (a failed delete
+// goes back to STABLE and is retried next cycle) and commits the prefix's
+// result. A crash at any point leaves a state that the next run completes
+// exactly, so counts match an undisturbed run. Corrupt shares are counted
+// and listed, never deleted.
+type Accounting struct {
+	b     sharestore.Backend
+	db    *leasedb.DB
+	clock Clock
+	cfg   AccountingConfig
+
+	mu         sync.Mutex
+	cycleStart time.Time
+	// occupied holds the prefixes that had rows at the start of the
+	// cycle; a prefix with no rows and nothing listed needs no
+	// transaction at all.
+	occupied map[sharestore.Prefix]bool
+}
+
+// NewAccounting returns the accounting crawler over b and db.
+func NewAccounting(b sharestore.Backend, db *leasedb.DB, clock Clock, cfg AccountingConfig) (*Accounting, error) {
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.ComingGrace <= 0 {
+		cfg.ComingGrace = DefaultComingGrace
+	}
+	if cfg.RetainedHistory <= 0 {
+		cfg.RetainedHistory = leasedb.DefaultRetainedHistory
+	}
+	if cfg.MaxCorrupt <= 0 {
+		cfg.MaxCorrupt = DefaultMaxCorrupt
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Accounting{b: b, db: db, clock: clock, cfg: cfg}, nil
+}
+
+// Name implements Crawler.
+func (a *Accounting) Name() string { return AccountingName }
+
+// PrefixResult is the accounting result of one prefix, stored in the
+// lease database with the prefix's work.
+type PrefixResult struct {
+	// Done is false between the two transactions of a prefix.
+	Done bool `json:"done"`
+	// Counters are the space-recovered counters (see Counter names).
+	Counters map[string]int64 `json:"counters"`
+	// Histogram counts leases by age in whole days.
+	Histogram map[int]int64 `json:"histogram,omitempty"`
+	// Corrupt lists the corrupt shares found.
+	Corrupt []CorruptShare `json:"corrupt,omitempty"`
+	// Pending lists the shares marked GOING, with their sizes, until the
+	// second transaction settles them.
+	Pending []pendingDelete `json:"pending,omitempty"`
+}
+
+// CorruptShare names one corrupt share.
+type CorruptShare struct {
+	SI    string `json:"si"`
+	Shnum int    `json:"shnum"`
+}
+
+type pendingDelete struct {
+	SI        sharestore.StorageIndex `json:"si"`
+	Shnum     int                     `json:"shnum"`
+	Type      sharestore.ShareType    `json:"type"`
+	Size      int64                   `json:"size"`
+	UsedSpace int64                   `json:"used_space"`
+}
+
+// The counters are named like Tahoe's space-recovered keys:
+// "<kind>-<unit>" plus "-<type>" variants, where kind is examined (shares
+// found), actual (deleted) or configured (what the policy would delete,
+// so dry-run shows it), unit is shares, buckets (sharesets), sharebytes
+// (container bytes) or diskbytes (used space), and type is immutable,
+// mutable or corrupt. Also: added (new shares recorded), vanished (rows
+// removed because their share disappeared), coming-settled (stale COMING
+// rows settled), delete-failed and lease-rescued (a lease appeared just
+// before the delete).
+var counterKinds = []string{"examined", "actual", "configured"}
+var counterUnits = []string{"shares", "buckets", "sharebytes", "diskbytes"}
+var counterTypes = []string{"", "-immutable", "-mutable", "-corrupt"}
+
+func newCounters() map[string]int64 {
+	m := map[string]int64{}
+	for _, k := range counterKinds {
+		for _, u := range counterUnits {
+			for _, t := range counterTypes {
+				m[k+"-"+u+t] = 0
+			}
+		}
+	}
+	for _, k := range []string{"added", "vanished", "coming-settled", "delete-failed", "lease-rescued"} {
+		m[k] = 0
+	}
+	return m
+}
+
+func typeSuffix(t sharestore.ShareType) string {
+	switch t {
+	case sharestore.ShareTypeImmutable:
+		return "-immutable"
+	case sharestore.ShareTypeMutable:
+		return "-mutable"
+	case sharestore.ShareTypeCorrupt:
+		return "-corrupt"
+	}
+	return ""
+}
+
+// tally adds one share to kind's counters; buckets are counted separately.
+func tally(c map[string]int64, kind string, t sharestore.ShareType, size, used int64) {
+	for _, suf := range suffixes(t) {
+		c[kind+"-shares"+suf]++
+		c[kind+"-sharebytes"+suf] += size
+		c[kind+"-diskbytes"+suf] += used
+	}
+}
+
+// suffixes returns the counter suffixes a share of type t adds to: the
+// total, and its type's.
+func suffixes(t sharestore.ShareType) []string {
+	if s := typeSuffix(t); s != "" {
+		return []string{"", s}
+	}
+	return []string{""}
+}
+
+// buckets counts distinct storage indexes per type into kind's counters.
+type bucketSet map[string]map[sharestore.StorageIndex]bool
+
+func (s bucketSet) add(t sharestore.ShareType, si sharestore.StorageIndex) {
+	for _, suf := range suffixes(t) {
+		if s[suf] == nil {
+			s[suf] = map[sharestore.StorageIndex]bool{}
+		}
+		s[suf][si] = true
+	}
+}
+
+func (s bucketSet) into(c map[string]int64, kind string) {
+	for suf, m := range s {
+		c[kind+"-buckets"+suf] += int64(len(m))
+	}
+}
+
+// StartedCycle expires leases under the policy (not in dry-run) and
+// forgets the previous cycle's prefix results.
+func (a *Accounting) StartedCycle(ctx context.Context, cycle Cycle) error {
+	a.mu.Lock()
+	a.cycleStart = cycle.Start
+	a.mu.Unlock()
+	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		if err := tx.ClearPrefixResults(ctx, AccountingName, cycle.ID); err != nil {
+			return err
+		}
+		occupied, err := tx.PrefixesWithShares(ctx)
+		if err != nil {
+			return err
+		}
+		a.mu.Lock()
+		a.occupied = occupied
+		a.mu.Unlock()
+		if a.cfg.DryRun {
+			return nil
+		}
+		n, err := tx.RemoveExpiredLeases(ctx, a.cfg.Policy, a.clock.Now())
+		if err == nil && n > 0 {
+			a.cfg.Logger.Info("expired leases removed", "count", n, "cycle", cycle.Number)
+		}
+		return err
+	})
+}
+
+// ProcessPrefix reconciles one prefix. Its result lives in the lease
+// database; it returns nil for the engine's state.
+func (a *Accounting) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestore.Prefix) (json.RawMessage, error) {
+	// Fast path: nothing stored and no rows (as of the cycle start, or
+	// ever, after a restart) means nothing to record or count.
+	var stored []sharestore.ShareInfo
+	err := a.b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
+		stored = append(stored, info)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	occupied, known := a.occupied[p], a.occupied != nil
+	a.mu.Unlock()
+	if len(stored) == 0 && known && !occupied {
+		return nil, nil
+	}
+	var prior *PrefixResult
+	err = a.db.View(ctx, func(tx *leasedb.Tx) error {
+		raw, ok, err := tx.PrefixResult(ctx, AccountingName, cycle.ID, p)
+		if err != nil || !ok {
+			return err
+		}
+		prior = &PrefixResult{}
+		if err := json.Unmarshal(raw, prior); err != nil {
+			return sharestore.Errorf(sharestore.ErrCorrupt, "accounting: stored result of prefix %s: %w", p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if prior != nil && prior.Done {
+		return nil, nil // committed before a restart: never redo or recount
+	}
+	res := prior
+	if res == nil {
+		if res, err = a.reconcile(ctx, cycle, p, stored); err != nil {
+			return nil, err
+		}
+	}
+	return nil, a.settle(ctx, cycle, p, res)
+}
+
+// reconcile is the first transaction of a prefix.
+func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Prefix, listing []sharestore.ShareInfo) (*PrefixResult, error) {
+	stored := make(map[sharestore.ShareID]sharestore.ShareInfo, len(listing))
+	order := make([]sharestore.ShareID, 0, len(listing))
+	for _, info := range listing {
+		stored[info.ID()] = info
+		order = append(order, info.ID())
+	}
+	now := a.clock.Now()
+	res := &PrefixResult{Counters: newCounters(), Histogram: map[int]int64{}}
+	err := a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		res.Counters, res.Histogram, res.Corrupt, res.Pending = newCounters(), map[int]int64{}, nil, nil
+		rows, err := tx.SharesForPrefix(ctx, p)
+		if err != nil {
+			return err
+		}
+		known := make(map[sharestore.ShareID]leasedb.Share, len(rows))
+		for _, r := range rows {
+			known[sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}] = r
+		}
+		stale := map[sharestore.ShareID]bool{}
+		for _, r := range rows {
+			if r.State != leasedb.StateComing {
+				continue
+			}
+			// Only a prefix with COMING rows needs this query.
+			staleRows, err := tx.StaleComingForPrefix(ctx, p, now.Add(-a.cfg.ComingGrace))
+			if err != nil {
+				return err
+			}
+			for _, r := range staleRows {
+				stale[sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}] = true
+			}
+			break
+		}
+		// Vanished rows: STABLE rows are removed; GOING rows are settled
+		// below (their delete may have happened before a crash); stale
+		// COMING rows are cleaned up; fresh COMING rows are left alone.
+		for id, r := range known {
+			if _, ok := stored[id]; ok {
+				continue
+			}
+			switch {
+			case r.State == leasedb.StateStable:
+				a.cfg.Logger.Warn("share unexpectedly disappeared", "si", id.SI.String(), "shnum", id.Shnum)
+				if err := tx.RemoveDeletedShare(ctx, id.SI, id.Shnum); err != nil {
+					return err
+				}
+				delete(known, id)
+				res.Counters["vanished"]++
+			case r.State == leasedb.StateComing && stale[id]:
+				if err := tx.RemoveDeletedShare(ctx, id.SI, id.Shnum); err != nil {
+					return err
+				}
+				delete(known, id)
+				res.Counters["coming-settled"]++
+			}
+		}
+		examined := bucketSet{}
+		var discovered []leasedb.Share
+		for _, id := range order {
+			info := stored[id]
+			r, ok := known[id]
+			typ := r.Type
+			switch {
+			case !ok:
+				// New to the database: read its header once.
+				typ = a.classify(ctx, id)
+				if typ == sharestore.ShareTypeUnknown {
+					continue // vanished or unreadable since the listing
+				}
+				d := leasedb.Share{SI: id.SI, Shnum: id.Shnum, UsedSpace: info.UsedSpace, Type: typ, State: leasedb.StateStable}
+				discovered = append(discovered, d)
+				known[id] = d
+				res.Counters["added"]++
+			case r.UsedSpace != info.UsedSpace && r.State != leasedb.StateComing:
+				// Its size changed: classify it again.
+				if t := a.classify(ctx, id); t != sharestore.ShareTypeUnknown {
+					typ = t
+				}
+				if err := tx.ChangeShareSpace(ctx, id.SI, id.Shnum, info.UsedSpace); err != nil {
+					return err
+				}
+				r.UsedSpace = info.UsedSpace
+				known[id] = r
+			}
+			if ok && r.State == leasedb.StateComing && stale[id] {
+				// Complete (it is listed) but never marked stable.
+				if err := tx.MarkStable(ctx, id.SI, id.Shnum, info.UsedSpace); err != nil {
+					return err
+				}
+				r.State, r.UsedSpace = leasedb.StateStable, info.UsedSpace
+				known[id] = r
+				res.Counters["coming-settled"]++
+			}
+			tally(res.Counters, "examined", typ, info.Size, info.UsedSpace)
+			examined.add(typ, id.SI)
+			if typ == sharestore.ShareTypeCorrupt {
+				res.Corrupt = append(res.Corrupt, CorruptShare{SI: id.SI.String(), Shnum: id.Shnum})
+			}
+		}
+		examined.into(res.Counters, "examined")
+		// New shares become STABLE with a starter lease, in one bulk
+		// insert per prefix.
+		if err := tx.AddDiscoveredShares(ctx, discovered, now); err != nil {
+			return err
+		}
+		// Lease ages of the stored shares.
+		leases, err := tx.LeasesForPrefix(ctx, p)
+		if err != nil {
+			return err
+		}
+		leased := map[sharestore.ShareID]int{}
+		for _, l := range leases {
+			id := sharestore.ShareID{SI: l.SI, Shnum: l.Shnum}
+			if _, ok := stored[id]; !ok {
+				continue
+			}
+			res.Histogram[int(now.Sub(l.Renewal)/(24*time.Hour))]++
+			if !a.cfg.DryRun || !a.cfg.Policy.Expired(l, a.cycleStartOr(now)) {
+				leased[id]++
+			}
+		}
+		// Garbage: unleased STABLE shares, never corrupt ones, plus GOING
+		// rows left by an interrupted run. known now mirrors the table.
+		rows = rows[:0]
+		for _, r := range known {
+			rows = append(rows, r)
+		}
+		sort.Slice(rows, func(i, j int) bool {
+			if c := rows[i].SI.Compare(rows[j].SI); c != 0 {
+				return c < 0
+			}
+			return rows[i].Shnum < rows[j].Shnum
+		})
+		configured := bucketSet{}
+		for _, r := range rows {
+			id := sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}
+			info, present := stored[id]
+			candidate := r.State == leasedb.StateGoing ||
+				(r.State == leasedb.StateStable && leased[id] == 0 && r.Type != sharestore.ShareTypeCorrupt && present)
+			if !candidate {
+				continue
+			}
+			if r.State == leasedb.StateGoing && !present {
+				info = sharestore.ShareInfo{SI: r.SI, Shnum: r.Shnum, UsedSpace: r.UsedSpace}
+			}
+			tally(res.Counters, "configured", r.Type, info.Size, info.UsedSpace)
+			configured.add(r.Type, r.SI)
+			if a.cfg.DryRun {
+				continue
+			}
+			if r.State == leasedb.StateStable {
+				if err := tx.MarkGoing(ctx, r.SI, r.Shnum); err != nil {
+					return err
+				}
+			}
+			res.Pending = append(res.Pending, pendingDelete{SI: r.SI, Shnum: r.Shnum, Type: r.Type, Size: info.Size, UsedSpace: info.UsedSpace})
+		}
+		configured.into(res.Counters, "configured")
+		res.Done = len(res.Pending) == 0
+		js, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		return tx.PutPrefixResult(ctx, AccountingName, cycle.ID, p, js)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (a *Accounting) cycleStartOr(now time.Time) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cycleStart.IsZero() {
+		return now
+	}
+	return a.cycleStart
+}
+
+// classify reads one share's header. It returns ShareTypeUnknown if the
+// share is gone or cannot be read (it is then looked at again next
+// cycle), and ShareTypeCorrupt if its container is not valid.
+func (a *Accounting) classify(ctx context.Context, id sharestore.ShareID) sharestore.ShareType {
+	sh, err := a.b.Shareset(id.SI).Share(ctx, id.Shnum)
+	switch {
+	case err == nil:
+		return sh.Type
+	case errors.Is(err, sharestore.ErrCorrupt):
+		return sharestore.ShareTypeCorrupt
+	case errors.Is(err, sharestore.ErrNotFound):
+		return sharestore.ShareTypeUnknown
+	}
+	a.cfg.Logger.Warn("cannot read share header; will retry next cycle", "si", id.SI.String(), "shnum", id.Shnum, "err", err)
+	return sharestore.ShareTypeUnknown
+}
+
+// errLeased is what the delete guard returns when a lease appeared.
+var errLeased = errors.New("share has a lease")
+
+// settle deletes the prefix's GOING shares and commits the final result.
+func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefix, res *PrefixResult) error {
+	if res.Done {
+		return nil
+	}
+	type outcome struct {
+		d       pendingDelete
+		deleted bool
+		rescued bool
+	}
+	var outs []outcome
+	for _, d := range res.Pending {
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return err
+		}
+		d := d
+		guard := func(ctx context.Context) error {
+			var n int
+			err := a.db.View(ctx, func(tx *leasedb.Tx) error {
+				var err error
+				n, err = tx.LeaseCount(ctx, d.SI, d.Shnum)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return errLeased
+			}
+			return nil
+		}
+		err := a.b.Shareset(d.SI).DeleteShare(ctx, d.Shnum, guard)
+		switch {
+		case err == nil:
+			outs = append(outs, outcome{d: d, deleted: true})
+		case errors.Is(err, errLeased):
+			outs = append(outs, outcome{d: d, rescued: true})
+		case ctx.Err() != nil:
+			return sharestore.CtxErr(ctx)
+		default:
+			a.cfg.Logger.Warn("delete failed; the share stays and is retried next cycle", "si", d.SI.String(), "shnum", d.Shnum, "err", err)
+			outs = append(outs, outcome{d: d})
+		}
+	}
+	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		actual := bucketSet{}
+		for _, o := range outs {
+			switch {
+			case o.deleted:
+				if err := tx.RemoveDeletedShare(ctx, o.d.SI, o.d.Shnum); err != nil {
+					return err
+				}
+				tally(res.Counters, "actual", o.d.Type, o.d.Size, o.d.UsedSpace)
+				actual.add(o.d.Type, o.d.SI)
+			case o.rescued:
+				if err := tx.MarkStable(ctx, o.d.SI, o.d.Shnum, -1); err != nil {
+					return err
+				}
+				res.Counters["lease-rescued"]++
+			default:
+				if err := tx.MarkStable(ctx, o.d.SI, o.d.Shnum, -1); err != nil {
+					return err
+				}
+				res.Counters["delete-failed"]++
+			}
+		}
+		actual.into(res.Counters, "actual")
+		res.Pending = nil
+		res.Done = true
+		js, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		return tx.PutPrefixResult(ctx, AccountingName, cycle.ID, p, js)
+	})
+}
+
+// FinishedCycle writes the cycle's history entry.
+func (a *Accounting) FinishedCycle(ctx context.Context, cycle Cycle, _ map[sharestore.Prefix]json.RawMessage) error {
+	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		results, err := tx.PrefixResults(ctx, AccountingName, cycle.ID)
+		if err != nil {
+			return err
+		}
+		sum, err := a.Summarize(results)
+		if err != nil {
+			return err
+		}
+		h := HistoryEntry{
+			CycleStartFinish:  [2]int64{cycle.Start.Unix(), a.clock.Now().Unix()},
+			ExpirationEnabled: a.cfg.Policy.Enabled,
+			DryRun:            a.cfg.DryRun,
+			Mode:              a.configuredMode(),
+			Histogram:         sum.Histogram,
+			Corrupt:           sum.Corrupt,
+			CorruptCount:      sum.CorruptCount,
+			SpaceRecovered:    sum.Counters,
+		}
+		js, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
+		return tx.AddHistoryEntry(ctx, cycle.Number, js, a.cfg.RetainedHistory)
+	})
+}
+
+// HistoryEntry is one completed cycle in the lease database's history,
+// with Tahoe's keys.
+type HistoryEntry struct {
+	CycleStartFinish  [2]int64         `json:"cycle-start-finish-times"`
+	ExpirationEnabled bool             `json:"expiration-enabled"`
+	DryRun            bool             `json:"dry-run"`
+	Mode              []any            `json:"configured-expiration-mode"`
+	Histogram         [][3]int64       `json:"lease-age-histogram"`
+	Corrupt           []CorruptShare   `json:"corrupt-shares"`
+	CorruptCount      int64            `json:"corrupt-share-count"`
+	SpaceRecovered    map[string]int64 `json:"space-recovered"`
+}
+
+// configuredMode is Tahoe's configured-expiration-mode tuple: (mode,
+// override seconds or null, cutoff date or null, share types).
+func (a *Accounting) configuredMode() []any {
+	p := a.cfg.Policy
+	mode := p.Mode
+	if mode == "" {
+		mode = leasedb.ModeAge
+	}
+	var override, cutoff any
+	if p.Override > 0 {
+		override = int64(p.Override.Seconds())
+	}
+	if !p.CutoffDate.IsZero() {
+		cutoff = p.CutoffDate.Unix()
+	}
+	types := []string{}
+	if p.Enabled {
+		types = []string{"mutable", "immutable"}
+	}
+	return []any{mode, override, cutoff, types}
+}
+
+// Summary is the sum of a cycle's prefix results.
+type Summary struct {
+	// Prefixes is how many prefixes have results.
+	Prefixes int `json:"prefixes"`
+	// Counters are the summed counters.
+	Counters map[string]int64 `json:"space-recovered"`
+	// Histogram is the lease-age histogram as sorted (min, max, count).
+	Histogram [][3]int64 `json:"lease-age-histogram"`
+	// Corrupt lists corrupt shares, capped at MaxCorrupt.
+	Corrupt []CorruptShare `json:"corrupt-shares"`
+	// CorruptCount counts all corrupt shares.
+	CorruptCount int64 `json:"corrupt-share-count"`
+}
+
+// Summarize sums prefix results in prefix order.
+func (a *Accounting) Summarize(results map[sharestore.Prefix]json.RawMessage) (Summary, error) {
+	s := Summary{Counters: newCounters(), Histogram: [][3]int64{}, Corrupt: []CorruptShare{}}
+	hist := map[int]int64{}
+	var ps []sharestore.Prefix
+	for p := range results {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Index() < ps[j].Index() })
+	for _, p := range ps {
+		var r PrefixResult
+		if err := json.Unmarshal(results[p], &r); err != nil {
+			return s, sharestore.Errorf(sharestore.ErrCorrupt, "accounting: stored result of prefix %s: %w", p, err)
+		}
+		s.Prefixes++
+		for k, v := range r.Counters {
+			s.Counters[k] += v
+		}
+		for bin, n := range r.Histogram {
+			hist[bin] += n
+		}
+		for _, c := range r.Corrupt {
+			s.CorruptCount++
+			if len(s.Corrupt) < a.cfg.MaxCorrupt {
+				s.Corrupt = append(s.Corrupt, c)
+			}
+		}
+	}
+	var bins []int
+	for b := range hist {
+		bins = append(bins, b)
+	}
+	sort.Ints(bins)
+	for _, b := range bins {
+		s.Histogram = append(s.Histogram, [3]int64{int64(b) * 86400, int64(b+1) * 86400, hist[b]})
+	}
+	return s, nil
+}
+
+// CycleReport is the accounting crawler's state for status pages:
+// the current cycle so far with Tahoe's estimates, and the history.
+type CycleReport struct {
+	// SoFar sums the prefixes done in the current cycle, or is nil
+	// between cycles.
+	SoFar *Summary `json:"cycle-to-date,omitempty"`
+	// Remaining and Whole estimate the rest and the whole of the current
+	// cycle: so_far·(1−pc)/pc and so_far/pc, where pc is the completed
+	// fraction; nil while nothing is complete.
+	Remaining map[string]int64 `json:"estimated-remaining-cycle,omitempty"`
+	Whole     map[string]int64 `json:"estimated-current-cycle,omitempty"`
+	// History maps cycle numbers to their entries.
+	History map[int]HistoryEntry `json:"history"`
+}
+
+// Report reads the accounting state for the engine state st.
+func (a *Accounting) Report(ctx context.Context, st State) (CycleReport, error) {
+	var rep CycleReport
+	err := a.db.View(ctx, func(tx *leasedb.Tx) error {
+		hist, err := tx.History(ctx)
+		if err != nil {
+			return err
+		}
+		rep.History = map[int]HistoryEntry{}
+		for c, raw := range hist {
+			var h HistoryEntry
+			if err := json.Unmarshal(raw, &h); err != nil {
+				return sharestore.Errorf(sharestore.ErrCorrupt, "accounting: history entry %d: %w", c, err)
+			}
+			rep.History[c] = h
+		}
+		if st.CurrentCycle == nil {
+			return nil
+		}
+		results, err := tx.PrefixResults(ctx, AccountingName, st.CycleID)
+		if err != nil {
+			return err
+		}
+		sum, err := a.Summarize(results)
+		if err != nil {
+			return err
+		}
+		rep.SoFar = &sum
+		pc := float64(st.LastCompletePrefix+1) / sharestore.NumPrefixes
+		if pc > 0 {
+			rep.Remaining, rep.Whole = map[string]int64{}, map[string]int64{}
+			for k, v := range sum.Counters {
+				rem := float64(v) * (1 - pc) / pc
+				rep.Remaining[k] = int64(rem)
+				rep.Whole[k] = int64(float64(v) + rem)
+			}
+		}
+		return nil
+	})
+	return rep, err
+}
+
+// RecoveredText renders a counter set as Tahoe's status page does: "N shares, N
+// sharesets (N mutable / N immutable), B (B / B)" for kind.
+func RecoveredText(c map[string]int64, kind string) string {
+	return fmt.Sprintf("%d shares, %d sharesets (%d mutable / %d immutable), %s (%s / %s)",
+		c[kind+"-shares"], c[kind+"-buckets"], c[kind+"-buckets-mutable"], c[kind+"-buckets-immutable"],
+		abbrevSpace(c[kind+"-diskbytes"]), abbrevSpace(c[kind+"-diskbytes-mutable"]), abbrevSpace(c[kind+"-diskbytes-immutable"]))
+}
+
+// abbrevSpace renders bytes as Tahoe's abbreviate_space does (SI units).
+func abbrevSpace(n int64) string {
+	f := float64(n)
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", f/1000)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", f/1e6)
+	case n < 1000*1000*1000*1000:
+		return fmt.Sprintf("%.1f GB", f/1e9)
+	}
+	return fmt.Sprintf("%.1f TB", f/1e12)
+}

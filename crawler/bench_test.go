@@ -1,0 +1,192 @@
+package crawler
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/leasedb"
+	"github.com/sharestore/sharestore/share"
+)
+
+// benchShares is the size of the benchmark store: 100k by default, more
+// with SHARESTORE_BENCH_SHARES (e.g. 1000000).
+func benchShares() int {
+	if v, err := strconv.Atoi(os.Getenv("SHARESTORE_BENCH_SHARES")); err == nil && v > 0 {
+		return v
+	}
+	return 100_000
+}
+
+// benchStore returns a Tahoe storage directory with n immutable shares
+// (two per storage index), written straight to disk without fsync. It is
+// kept under the temp directory between runs, keyed by n.
+func benchStore(b *testing.B, n int) string {
+	b.Helper()
+	root := filepath.Join(os.TempDir(), fmt.Sprintf("sharestore-bench-store-%d", n))
+	done := filepath.Join(root, ".complete")
+	if _, err := os.Stat(done); err == nil {
+		return root
+	}
+	os.RemoveAll(root)
+	data := make([]byte, 200)
+	raw := append(share.NewImmutableHeader(1, int64(len(data))), data...)
+	for i := 0; i < n/2; i++ {
+		var si sharestore.StorageIndex
+		binary.BigEndian.PutUint64(si[:], uint64(i)*0x9e3779b97f4a7c15)
+		binary.BigEndian.PutUint64(si[8:], uint64(i))
+		s := si.String()
+		dir := filepath.Join(root, "shares", s[:2], s)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for shnum := 0; shnum < 2; shnum++ {
+			if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(shnum)), raw, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return root
+}
+
+// peakHeap samples the heap in use until stop is called and returns the
+// peak in MiB.
+func peakHeap() (stop func() float64) {
+	var peak atomic.Uint64
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var m runtime.MemStats
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() float64 {
+		close(quit)
+		wg.Wait()
+		return float64(peak.Load()) / (1 << 20)
+	}
+}
+
+// BenchmarkCycle compares an unthrottled crawl cycle with a bare walk of
+// the same directory tree (readdir plus lstat of every file, which is the
+// least any listing of the store can do). Run it with
+// scripts/bench-crawl.sh, which prints the ratios.
+func BenchmarkCycle(b *testing.B) {
+	n := benchShares()
+	root := benchStore(b, n)
+	ctx := context.Background()
+	quietCfg := Config{CPUSlice: 1000 * time.Hour, AllowedCPUProportion: 1, OneShot: true, Logger: quiet}
+
+	b.Run("walk", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			files := 0
+			err := filepath.WalkDir(filepath.Join(root, "shares"), func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if !d.IsDir() {
+					if _, err := d.Info(); err != nil {
+						return err
+					}
+					files++
+				}
+				return nil
+			})
+			if err != nil || files != n {
+				b.Fatalf("walked %d files: %v", files, err)
+			}
+		}
+	})
+	backend, err := disk.Open(root, disk.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("buckets", func(b *testing.B) {
+		stop := peakHeap()
+		for i := 0; i < b.N; i++ {
+			c := NewBuckets(backend)
+			e, err := New(c, filepath.Join(b.TempDir(), "s.json"), RealClock{}, quietCfg, Hooks{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := e.Run(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if got := *c.State().LastCompleteCount; got != int64(n/2) {
+				b.Fatalf("counted %d", got)
+			}
+		}
+		b.ReportMetric(stop(), "peak-heap-MiB")
+	})
+	// The first accounting cycle over a store the lease database has
+	// never seen: every share's header is read and recorded.
+	b.Run("accounting-first", func(b *testing.B) {
+		stop := peakHeap()
+		for i := 0; i < b.N; i++ {
+			runAccounting(b, backend, b.TempDir(), quietCfg, n)
+		}
+		b.ReportMetric(stop(), "peak-heap-MiB")
+	})
+	// A steady-state cycle: every share is known, so none is read.
+	b.Run("accounting-steady", func(b *testing.B) {
+		dir := b.TempDir()
+		runAccounting(b, backend, dir, quietCfg, n)
+		stop := peakHeap()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			runAccounting(b, backend, dir, quietCfg, n)
+		}
+		b.ReportMetric(stop(), "peak-heap-MiB")
+	})
+}
+
+func runAccounting(b *testing.B, backend sharestore.Backend, dir string, cfg Config, n int) {
+	ctx := context.Background()
+	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	a, err := NewAccounting(backend, db, RealClock{}, AccountingConfig{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := New(a, filepath.Join(dir, "acct.json"), RealClock{}, cfg, Hooks{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	st, err := db.Stats(ctx)
+	if err != nil || st.LeasedShares != int64(n) {
+		b.Fatalf("leased %d of %d: %v", st.LeasedShares, n, err)
+	}
+}

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func crawlJSON(t *testing.T, args ...string) (crawlReport, string) {
+	t.Helper()
+	code, out, errOut := run(t, append([]string{"crawl", "--once", "--fast", "--json", "--progress", "none"}, args...)...)
+	if code != 0 {
+		t.Fatalf("crawl %v: exit %d: %s", args, code, errOut)
+	}
+	var r crawlReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	return r, errOut
+}
+
+// The README's main command: on a fresh machine it seeds and crawls the
+// embedded default; a rerun changes nothing.
+func TestCrawlEmbeddedDefault(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r, errOut := crawlJSON(t)
+	if r.Seeded == 0 || !strings.Contains(errOut, "seeded") {
+		t.Fatalf("not seeded: %+v", r)
+	}
+	a := r.Accounting
+	if a == nil || a.Shares["total"] != int64(r.Seeded) || a.Added != int64(r.Seeded) || a.Shares["corrupt"] == 0 || a.Shares["mutable"] == 0 {
+		t.Fatalf("first report %+v", a)
+	}
+	if r.Buckets == nil || r.Buckets.Sharesets != sampleSharesets || a.Sharesets != sampleSharesets {
+		t.Fatalf("buckets %+v, sharesets %d", r.Buckets, a.Sharesets)
+	}
+	r2, errOut := crawlJSON(t)
+	a2 := r2.Accounting
+	if r2.Seeded != 0 || strings.Contains(errOut, "seeded") {
+		t.Fatal("seeded twice")
+	}
+	if a2.Cycle != 1 || a2.Added != 0 || a2.Removed != 0 || a2.Deleted["total"] != 0 || a2.Shares["total"] != a.Shares["total"] {
+		t.Fatalf("rerun changed something: %+v", a2)
+	}
+	code, out, _ := run(t, "status", "--json")
+	var st map[string]json.RawMessage
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("status: %d %s", code, out)
+	}
+	for _, k := range []string{"bucket-counter", "lease-checker", "lease-checker-progress"} {
+		if len(st[k]) == 0 || string(st[k]) == "null" {
+			t.Errorf("status lacks %s", k)
+		}
+	}
+	code, out, _ = run(t, "status")
+	if code != 0 || !strings.Contains(out, "Total sharesets: 300") || !strings.Contains(out, "but expiration was not enabled") {
+		t.Fatalf("status text:\n%s", out)
+	}
+}
+
+func TestCrawlTahoeStore(t *testing.T) {
+	root, _ := buildTahoeStore(t)
+	state := filepath.Join(t.TempDir(), "state")
+	r, _ := crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state)
+	a := r.Accounting
+	if a.Sharesets != 3 || a.Shares["immutable"] != 4 || a.Shares["mutable"] != 4 || a.Shares["corrupt"] != 4 || len(a.CorruptShares) != 4 {
+		t.Fatalf("report %+v", a)
+	}
+	if a.ShareBytes["total"] <= 0 || a.DiskBytes["total"] <= 0 {
+		t.Fatalf("bytes %+v %+v", a.ShareBytes, a.DiskBytes)
+	}
+	// Expire everything: corrupt shares stay, the rest go.
+	r, _ = crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state, "--expire-mode", "cutoff-date", "--expire-cutoff-date", "2999-01-01", "--dry-run")
+	if r.Accounting.WouldDelete["total"] != 8 || r.Accounting.Deleted["total"] != 0 {
+		t.Fatalf("dry run %+v", r.Accounting)
+	}
+	r, _ = crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state, "--expire-mode", "cutoff-date", "--expire-cutoff-date", "2999-01-01")
+	if r.Accounting.Deleted["total"] != 8 || r.Accounting.Deleted["corrupt"] != 0 {
+		t.Fatalf("expire %+v", r.Accounting)
+	}
+	code, out, _ := run(t, "ls", "--backend", "disk:"+root, "--json")
+	if code != 0 || strings.Count(out, "\n") != 4 || strings.Count(out, `"corrupt"`) != 4 {
+		t.Fatalf("after GC:\n%s", out)
+	}
+}
+
+func TestCrawlErrors(t *testing.T) {
+	dir := t.TempDir()
+	root, _ := buildTahoeStore(t)
+	other, _ := buildTahoeStore(t)
+	state := filepath.Join(dir, "state")
+	if code, _, e := run(t, "crawl", "--once", "--backend", "disk:"+root, "--state-dir", state, "--progress", "none"); code != 0 {
+		t.Fatal(e)
+	}
+	cases := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--expire-mode", "bogus"}, "GC mode 'bogus' must be 'age' or 'cutoff-date'"},
+		{[]string{"--expire-mode", "age", "--expire-override", "2kumquats"}, "no unit (like day, month, or year) in '2kumquats'"},
+		{[]string{"--expire-override", "7days"}, "need --expire-mode"},
+		{[]string{"--expire-mode", "cutoff-date"}, "cutoff date"},
+		{[]string{"--expire-mode", "cutoff-date", "--expire-cutoff-date", "yesterday"}, "expire.cutoff_date"},
+		{[]string{"--crawler", "nope"}, "want accounting, buckets or all"},
+		{[]string{"--backend", "disk:" + filepath.Join(dir, "missing")}, "does not exist"},
+		{[]string{"--backend", "s4://x"}, "unknown scheme"},
+		{[]string{"--backend", "disk:" + other, "--state-dir", state}, "belongs to backend"},
+		{[]string{"--prefixes-in-flight", "0"}, "want 1 to 256"},
+		{[]string{"--no-such-flag"}, "unknown flag"},
+	}
+	for _, c := range cases {
+		args := append([]string{"crawl", "--once", "--progress", "none"}, c.args...)
+		if !contains(c.args, "--backend") {
+			args = append(args, "--backend", "disk:"+root, "--state-dir", state)
+		}
+		code, _, errOut := run(t, args...)
+		if code != 2 || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, errOut, c.msg)
+		}
+	}
+	// A damaged state file is moved aside loudly and the crawl goes on.
+	os.WriteFile(filepath.Join(state, accountingState), []byte("{garbage"), 0o644)
+	r, errOut := crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state)
+	if len(r.Warnings) != 1 || !strings.Contains(errOut, "WARNING") || !strings.Contains(errOut, "moved it to") {
+		t.Fatalf("warnings %v, stderr %q", r.Warnings, errOut)
+	}
+	if code, _, e := run(t, "status", "--state-dir", filepath.Join(dir, "nothing")); code != 2 || !strings.Contains(e, "does not exist") {
+		t.Fatalf("status on missing dir: %d %q", code, e)
+	}
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/leasedb"
+)
+
+func newStatusCmd(e *env) *cobra.Command {
+	var stateDir string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [--state-dir DIR] [--json]",
+		Short: "Show the crawlers' progress, the current cycle so far and the history",
+		Long: `status reads a state directory written by "sharestore crawl" and shows where
+each crawler is, what the current accounting cycle has found so far with
+estimates for the whole cycle, and the history of recent cycles. With --json it
+prints Tahoe's status keys: bucket-counter, lease-checker and
+lease-checker-progress.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if stateDir == "" {
+				stateDir = filepath.Join(defaultDataDir, "state")
+			}
+			return runStatus(cmd.Context(), e, stateDir, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory of the crawl (default ./sharestore-data/state)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+type statusJSON struct {
+	BucketCounter        *bucketStatus        `json:"bucket-counter"`
+	LeaseChecker         *crawler.CycleReport `json:"lease-checker"`
+	LeaseCheckerProgress *crawler.Progress    `json:"lease-checker-progress"`
+	LeaseDB              *leasedb.Stats       `json:"leasedb,omitempty"`
+}
+
+type bucketStatus struct {
+	crawler.BucketsState
+	Progress crawler.Progress `json:"progress"`
+}
+
+func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return usageErr(fmt.Errorf("state directory %s does not exist; run \"sharestore crawl\" first or pass --state-dir", dir))
+	}
+	now := time.Now()
+	out := statusJSON{}
+	if s, ok, err := readState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
+		return err
+	} else if ok {
+		var bs crawler.BucketsState
+		if len(s.Extra) > 0 {
+			if err := json.Unmarshal(s.Extra, &bs); err != nil {
+				return fmt.Errorf("%s: %w", filepath.Join(dir, bucketsState), err)
+			}
+		}
+		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(s, now)}
+	}
+	s, ok, err := readState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	if err != nil {
+		return err
+	}
+	if ok {
+		db, err := leasedb.Open(ctx, filepath.Join(dir, leasedbFile), leasedb.Options{})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		acct, err := crawler.NewAccounting(nil, db, crawler.RealClock{}, crawler.AccountingConfig{})
+		if err != nil {
+			return err
+		}
+		rep, err := acct.Report(ctx, s)
+		if err != nil {
+			return err
+		}
+		p := crawler.ProgressOf(s, now)
+		stats, err := db.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		out.LeaseChecker, out.LeaseCheckerProgress, out.LeaseDB = &rep, &p, &stats
+	}
+	if out.BucketCounter == nil && out.LeaseChecker == nil {
+		return usageErr(fmt.Errorf("state directory %s holds no crawler state; run \"sharestore crawl --state-dir %s\" first", dir, dir))
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", " ")
+		return enc.Encode(out)
+	}
+	printStatus(e.stdout, out)
+	return nil
+}
+
+// readState reads a state file without changing it; a damaged file is an
+// error here (crawl, not status, moves it aside).
+func readState(path, name string) (crawler.State, bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return crawler.State{}, false, nil
+	}
+	if err != nil {
+		return crawler.State{}, false, err
+	}
+	var s crawler.State
+	if err := json.Unmarshal(b, &s); err != nil || s.Version != crawler.StateVersion || s.Crawler != name {
+		return s, false, fmt.Errorf("crawler state %s is damaged or of another version; the next \"sharestore crawl\" moves it aside and starts a fresh cycle", path)
+	}
+	return s, true, nil
+}
+
+func printStatus(w io.Writer, s statusJSON) {
+	if b := s.BucketCounter; b != nil {
+		fmt.Fprintln(w, "Bucket counter")
+		if b.LastCompleteCount == nil {
+			fmt.Fprintln(w, "  Total sharesets: Not computed yet")
+		} else {
+			fmt.Fprintf(w, "  Total sharesets: %d (the number of files and directories for which this server is holding a share)\n", *b.LastCompleteCount)
+		}
+		fmt.Fprintf(w, "  %s\n", crawler.FormatProgress(b.Progress))
+	}
+	if s.LeaseChecker == nil {
+		return
+	}
+	r := s.LeaseChecker
+	fmt.Fprintln(w, "\nLease expiration crawler")
+	fmt.Fprintf(w, "  %s\n", crawler.FormatProgress(*s.LeaseCheckerProgress))
+	if so := r.SoFar; so != nil {
+		c := so.Counters
+		fmt.Fprintln(w, "  Current cycle:")
+		fmt.Fprintf(w, "    So far, this cycle has examined %d shares in %d sharesets (%d mutable / %d immutable) (%d B / %d B)\n",
+			c["examined-shares"], c["examined-buckets"], c["examined-buckets-mutable"], c["examined-buckets-immutable"], c["examined-diskbytes-mutable"], c["examined-diskbytes-immutable"])
+		fmt.Fprintf(w, "    and has recovered: %s\n", crawler.RecoveredText(c, "actual"))
+		if r.Remaining != nil {
+			fmt.Fprintf(w, "    The remainder of this cycle is expected to recover: %s\n", crawler.RecoveredText(r.Remaining, "actual"))
+			fmt.Fprintf(w, "    The whole cycle is expected to examine %d shares in %d sharesets\n", r.Whole["examined-shares"], r.Whole["examined-buckets"])
+			fmt.Fprintf(w, "    and to recover: %s\n", crawler.RecoveredText(r.Whole, "actual"))
+		}
+		for _, cs := range so.Corrupt {
+			fmt.Fprintf(w, "    Corrupt share: SI %s shnum %d\n", cs.SI, cs.Shnum)
+		}
+	}
+	var cycles []int
+	for c := range r.History {
+		cycles = append(cycles, c)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(cycles)))
+	for i, c := range cycles {
+		h := r.History[c]
+		took := time.Duration(h.CycleStartFinish[1]-h.CycleStartFinish[0]) * time.Second
+		ago := time.Since(time.Unix(h.CycleStartFinish[1], 0))
+		if i == 0 {
+			fmt.Fprintf(w, "  Last complete cycle (%d, which took %s and finished %s ago) recovered: %s\n", c, crawler.AbbreviateTime(&took), crawler.AbbreviateTime(&ago), crawler.RecoveredText(h.SpaceRecovered, "actual"))
+			fmt.Fprintf(w, "    and saw a total of %s\n", crawler.RecoveredText(h.SpaceRecovered, "examined"))
+			if !h.ExpirationEnabled {
+				fmt.Fprintln(w, "    but expiration was not enabled.")
+			}
+			for _, cs := range h.Corrupt {
+				fmt.Fprintf(w, "    Corrupt share: SI %s shnum %d\n", cs.SI, cs.Shnum)
+			}
+			continue
+		}
+		fmt.Fprintf(w, "  Cycle %d: examined %d shares, recovered %d\n", c, h.SpaceRecovered["examined-shares"], h.SpaceRecovered["actual-shares"])
+	}
+	if d := s.LeaseDB; d != nil {
+		fmt.Fprintf(w, "\nLease database: %d leased shares, %d leased bytes, %d sharesets\n", d.LeasedShares, d.LeasedBytes, d.Sharesets)
+	}
+}

@@ -1,0 +1,90 @@
+package leasedb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/sharestore/sharestore"
+)
+
+// A crawler stores each prefix's result in the same transaction as the
+// prefix's work, so that after a crash the result and the work agree
+// exactly: a prefix whose result is committed is never redone, and one
+// whose result is missing left no trace.
+
+// PutPrefixResult records crawler's result for prefix in the cycle
+// cycleID, replacing any earlier result for that prefix.
+func (tx *Tx) PutPrefixResult(ctx context.Context, crawler, cycleID string, prefix sharestore.Prefix, result json.RawMessage) error {
+	if err := tx.checkWritable("put prefix result"); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, "put prefix result", "INSERT OR REPLACE INTO `crawler_prefix_results` VALUES (?, ?, ?, ?)", crawler, string(prefix), cycleID, string(result))
+	return err
+}
+
+// PrefixResult returns crawler's result for prefix if it belongs to the
+// cycle cycleID; ok is false if there is none.
+func (tx *Tx) PrefixResult(ctx context.Context, crawler, cycleID string, prefix sharestore.Prefix) (result json.RawMessage, ok bool, err error) {
+	s, err := tx.stmt(ctx, "SELECT `json` FROM `crawler_prefix_results` WHERE `crawler` = ? AND `prefix` = ? AND `cycle_id` = ?")
+	if err != nil {
+		return nil, false, err
+	}
+	var js string
+	switch err := s.QueryRowContext(ctx, crawler, string(prefix), cycleID).Scan(&js); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, tx.db.classify(err, "read prefix result")
+	}
+	return json.RawMessage(js), true, nil
+}
+
+// PrefixResults returns every result crawler stored for the cycle
+// cycleID, keyed by prefix.
+func (tx *Tx) PrefixResults(ctx context.Context, crawler, cycleID string) (map[sharestore.Prefix]json.RawMessage, error) {
+	rows, err := tx.query(ctx, "read prefix results", "SELECT `prefix`, `json` FROM `crawler_prefix_results` WHERE `crawler` = ? AND `cycle_id` = ?", crawler, cycleID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[sharestore.Prefix]json.RawMessage{}
+	for rows.Next() {
+		var p, js string
+		if err := rows.Scan(&p, &js); err != nil {
+			return nil, tx.db.classify(err, "read prefix results")
+		}
+		out[sharestore.Prefix(p)] = json.RawMessage(js)
+	}
+	return out, tx.db.classify(rows.Err(), "read prefix results")
+}
+
+// ClearPrefixResults removes crawler's results that do not belong to the
+// cycle keepCycleID.
+func (tx *Tx) ClearPrefixResults(ctx context.Context, crawler, keepCycleID string) error {
+	if err := tx.checkWritable("clear prefix results"); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, "clear prefix results", "DELETE FROM `crawler_prefix_results` WHERE `crawler` = ? AND `cycle_id` != ?", crawler, keepCycleID)
+	return err
+}
+
+// PrefixesWithShares returns the set of prefixes that have at least one
+// share row, in any state.
+func (tx *Tx) PrefixesWithShares(ctx context.Context) (map[sharestore.Prefix]bool, error) {
+	rows, err := tx.query(ctx, "list prefixes", "SELECT DISTINCT `prefix` FROM `shares`")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[sharestore.Prefix]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, tx.db.classify(err, "list prefixes")
+		}
+		out[sharestore.Prefix(p)] = true
+	}
+	return out, tx.db.classify(rows.Err(), "list prefixes")
+}

@@ -1,0 +1,55 @@
+package leasedb
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+)
+
+func TestPrefixResults(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "l.sqlite"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(ctx, func(tx *Tx) error {
+		if err := tx.PutPrefixResult(ctx, "acct", "c1", "aa", json.RawMessage(`{"n":1}`)); err != nil {
+			return err
+		}
+		if err := tx.PutPrefixResult(ctx, "acct", "c1", "aa", json.RawMessage(`{"n":2}`)); err != nil {
+			return err
+		}
+		return tx.PutPrefixResult(ctx, "acct", "c0", "ab", json.RawMessage(`{"n":3}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(ctx, func(tx *Tx) error {
+		r, ok, err := tx.PrefixResult(ctx, "acct", "c1", "aa")
+		if !ok || err != nil || string(r) != `{"n":2}` {
+			t.Fatalf("replace: %s %v %v", r, ok, err)
+		}
+		if _, ok, _ := tx.PrefixResult(ctx, "acct", "c1", "ab"); ok {
+			t.Fatal("result of another cycle returned")
+		}
+		return nil
+	})
+	// A rolled-back transaction leaves no result.
+	tx, _ := db.Begin(ctx)
+	tx.PutPrefixResult(ctx, "acct", "c1", "ac", json.RawMessage(`{}`))
+	tx.Rollback()
+	db.Update(ctx, func(tx *Tx) error { return tx.ClearPrefixResults(ctx, "acct", "c1") })
+	db.View(ctx, func(tx *Tx) error {
+		all, err := tx.PrefixResults(ctx, "acct", "c1")
+		if err != nil || len(all) != 1 || string(all["aa"]) != `{"n":2}` {
+			t.Fatalf("results %v %v", all, err)
+		}
+		old, _ := tx.PrefixResults(ctx, "acct", "c0")
+		if len(old) != 0 {
+			t.Fatal("old cycle not cleared")
+		}
+		return nil
+	})
+}
