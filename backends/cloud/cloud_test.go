@@ -30,3 +30,7 @@ func TestConformanceMemSmallChunks(t *testing.T) {
 func TestConformanceMemDefaultChunks(t *testing.T) {
 	conformance.RunBackend(t, memHarness{})
 }
+
+func TestCrawlersMem(t *testing.T) {
+	conformance.RunCrawlers(t, memHarness{chunk: 1000})
+}

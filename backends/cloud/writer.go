@@ -187,7 +187,7 @@ func (w *immutableWriter) Write(ctx context.Context, offset int64, data []byte) 
 	if offset < w.end {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: write at offset %d goes backwards (data already written to %d)", w.s.what(w.shnum), offset, w.end)
 	}
-	if offset+int64(len(data)) > w.allocated {
+	if offset > w.allocated || int64(len(data)) > w.allocated-offset {
 		return sharestore.Errorf(sharestore.ErrOutOfRange, "%s: write of %d bytes at offset %d passes the allocated size %d", w.s.what(w.shnum), len(data), offset, w.allocated)
 	}
 	if err := w.st.zeros(ctx, offset-w.end); err != nil {

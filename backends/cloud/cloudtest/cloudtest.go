@@ -65,6 +65,7 @@ func Harness(f Factory) conformance.Harness { return harness{f} }
 // Run runs every acceptance test of the adapter.
 func Run(t *testing.T, f Factory) {
 	t.Run("Conformance", func(t *testing.T) { conformance.RunBackend(t, Harness(f)) })
+	t.Run("Crawlers", func(t *testing.T) { conformance.RunCrawlers(t, Harness(f)) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, f) })
 	t.Run("LargeShareRanges", func(t *testing.T) { testLargeShare(t, f) })
 	t.Run("DeleteExactShnum", func(t *testing.T) { testDeleteExact(t, f) })
