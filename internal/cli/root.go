@@ -92,6 +92,8 @@ with what is stored, and reports their state.`,
 	root.AddCommand(newLsCmd(e))
 	root.AddCommand(newCrawlCmd(e))
 	root.AddCommand(newStatusCmd(e))
+	root.AddCommand(newMkbucketCmd(e))
+	root.AddCommand(newCopyCmd(e))
 	return root
 }
 

@@ -1,0 +1,183 @@
+// Package backendurl parses and opens the cloud backend URLs the CLI
+// accepts wherever it takes --backend:
+//
+//	s3://BUCKET[/KEYPREFIX]?endpoint=URL&region=R&path_style=true
+//	gs://BUCKET[/KEYPREFIX]?endpoint=URL&auth=adc|none|key&key_file=PATH
+//	azblob://CONTAINER[/KEYPREFIX]?endpoint=URL&account=NAME
+//
+// Credentials never appear in a URL. S3 uses the standard AWS variables
+// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+// AWS_REGION, AWS_PROFILE) and the SDK's default chain. GCS uses
+// Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS), a
+// JSON key file (auth=key&key_file=PATH), or none (auth=none);
+// STORAGE_EMULATOR_HOST is honoured and implies no credentials. Azure
+// uses AZURE_STORAGE_CONNECTION_STRING, else the account name
+// (account= or AZURE_STORAGE_ACCOUNT) with AZURE_STORAGE_KEY, else
+// DefaultAzureCredential.
+package backendurl
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/azure"
+	"github.com/sharestore/sharestore/backends/cloud"
+	"github.com/sharestore/sharestore/backends/gcs"
+	"github.com/sharestore/sharestore/backends/s3"
+)
+
+// Spec is a parsed cloud backend URL.
+type Spec struct {
+	// Scheme is "s3", "gs" or "azblob".
+	Scheme string
+	// Bucket is the bucket or container.
+	Bucket string
+	// KeyPrefix is the path after the bucket, without slashes at either
+	// end ("" for none).
+	KeyPrefix string
+	// Query holds the options.
+	Query url.Values
+}
+
+// IsCloud reports whether raw has a cloud scheme.
+func IsCloud(raw string) bool {
+	for _, s := range []string{"s3://", "gs://", "azblob://"} {
+		if strings.HasPrefix(raw, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var known = map[string][]string{
+	"s3":     {"endpoint", "region", "path_style"},
+	"gs":     {"endpoint", "auth", "key_file", "project"},
+	"azblob": {"endpoint", "account"},
+}
+
+// Parse parses a cloud backend URL. Unknown schemes or options, a
+// missing bucket, and credentials in the URL are ErrInvalidArgument.
+func Parse(raw string) (Spec, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Spec{}, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: %v", redactURLError(err))
+	}
+	opts, ok := known[u.Scheme]
+	if !ok {
+		return Spec{}, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: unknown scheme %q (want s3://, gs:// or azblob://)", u.Scheme)
+	}
+	if u.User != nil {
+		return Spec{}, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: credentials do not belong in the URL; use the environment")
+	}
+	if u.Host == "" {
+		return Spec{}, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL %s://…: missing bucket or container name", u.Scheme)
+	}
+	q := u.Query()
+	for k := range q {
+		found := false
+		for _, o := range opts {
+			found = found || o == k
+		}
+		if !found {
+			return Spec{}, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: unknown option %q for %s:// (known: %s)", k, u.Scheme, strings.Join(opts, ", "))
+		}
+	}
+	kp := strings.Trim(u.Path, "/")
+	if _, err := cloud.NormalizeKeyPrefix(kp); err != nil {
+		return Spec{}, err
+	}
+	return Spec{Scheme: u.Scheme, Bucket: u.Host, KeyPrefix: kp, Query: q}, nil
+}
+
+func redactURLError(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err.Error()
+	}
+	return "malformed URL"
+}
+
+// Open opens the backend raw names. getenv reads the environment
+// (os.Getenv in the CLI).
+func Open(ctx context.Context, raw string, getenv func(string) string, opts cloud.Options) (*cloud.Backend, error) {
+	st, spec, err := store(ctx, raw, getenv)
+	if err != nil {
+		return nil, err
+	}
+	opts.KeyPrefix = spec.KeyPrefix
+	switch spec.Scheme {
+	case "s3":
+		opts.Name = "s3"
+	case "gs":
+		opts.Name = "gcs"
+	default:
+		opts.Name = "azure"
+	}
+	return cloud.New(st, opts)
+}
+
+// CreateBucket creates the bucket or container raw names; one that
+// already exists and is ours is not an error.
+func CreateBucket(ctx context.Context, raw string, getenv func(string) string) error {
+	st, _, err := store(ctx, raw, getenv)
+	if err != nil {
+		return err
+	}
+	bc, ok := st.(cloud.BucketCreator)
+	if !ok {
+		return sharestore.Errorf(sharestore.ErrUnimplemented, "backend %s cannot create buckets", raw)
+	}
+	return cloud.DefaultRetryPolicy.Do(ctx, "create bucket", bc.CreateBucket)
+}
+
+func store(ctx context.Context, raw string, getenv func(string) string) (cloud.ObjectStore, Spec, error) {
+	spec, err := Parse(raw)
+	if err != nil {
+		return nil, spec, err
+	}
+	q := spec.Query
+	switch spec.Scheme {
+	case "s3":
+		c := s3.Config{Bucket: spec.Bucket, Region: q.Get("region"), Endpoint: q.Get("endpoint")}
+		if ps := q.Get("path_style"); ps != "" {
+			v, err := strconv.ParseBool(ps)
+			if err != nil {
+				return nil, spec, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: path_style=%q is not a boolean", ps)
+			}
+			c.PathStyle = v
+		}
+		st, err := s3.NewStore(ctx, c)
+		return st, spec, err
+	case "gs":
+		c := gcs.Config{Bucket: spec.Bucket, Endpoint: q.Get("endpoint"), ProjectID: q.Get("project")}
+		switch a := q.Get("auth"); a {
+		case "", "adc":
+			c.Credentials = gcs.ADC
+		case "none":
+			c.Credentials = gcs.NoAuth
+		case "key":
+			c.Credentials, c.CredentialsFile = gcs.JSONKey, q.Get("key_file")
+			if c.CredentialsFile == "" {
+				return nil, spec, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: auth=key needs key_file=PATH")
+			}
+		default:
+			return nil, spec, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: auth=%q: want adc, none or key", a)
+		}
+		st, err := gcs.NewStore(ctx, c)
+		return st, spec, err
+	default:
+		c := azure.Config{Container: spec.Bucket, Endpoint: q.Get("endpoint"), Account: q.Get("account")}
+		if c.Account == "" {
+			c.Account = getenv("AZURE_STORAGE_ACCOUNT")
+		}
+		if cs := getenv("AZURE_STORAGE_CONNECTION_STRING"); cs != "" {
+			c.ConnectionString = cs
+		} else {
+			c.AccountKey = getenv("AZURE_STORAGE_KEY")
+		}
+		st, err := azure.NewStore(ctx, c)
+		return st, spec, err
+	}
+}

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sharestore/sharestore/internal/backendurl"
+)
+
+func newMkbucketCmd(e *env) *cobra.Command {
+	var backend string
+	cmd := &cobra.Command{
+		Use:   "mkbucket --backend s3://BUCKET|gs://BUCKET|azblob://CONTAINER",
+		Short: "Create the bucket or container of a cloud backend",
+		Long: `mkbucket creates the bucket (S3, GCS) or container (Azure) that a cloud
+backend URL names. A bucket that already exists and belongs to you is not an
+error. Credentials come from the environment, as for every cloud URL.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if backend == "" {
+				return usageErr(errors.New("mkbucket: --backend is required (for example --backend s3://my-bucket?region=eu-west-1)"))
+			}
+			if !backendurl.IsCloud(backend) {
+				return usageErr(fmt.Errorf("mkbucket: %q is not a cloud backend URL (s3://, gs:// or azblob://)", backend))
+			}
+			if err := backendurl.CreateBucket(cmd.Context(), backend, os.Getenv); err != nil {
+				return openErr(err)
+			}
+			spec, _ := backendurl.Parse(backend)
+			fmt.Fprintf(e.stdout, "bucket %s is ready\n", spec.Bucket)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&backend, "backend", "", "cloud backend URL whose bucket or container to create")
+	return cmd
+}
