@@ -2,9 +2,11 @@ package gcs_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sharestore/sharestore/backends/cloud"
@@ -38,11 +40,29 @@ func fake(t testing.TB) gcs.Config {
 	return c
 }
 
+var bucketSeq atomic.Int64
+
+// freshBucket creates a new, empty bucket. fake-gcs-server answers a
+// listing by scanning the whole bucket, so every backend gets its own
+// bucket to keep listings (1024 per crawl cycle) fast.
+func freshBucket(t testing.TB, c gcs.Config) gcs.Config {
+	c.Bucket = fmt.Sprintf("t%d", bucketSeq.Add(1))
+	st, err := gcs.NewStore(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.CreateBucket(context.Background()); err != nil {
+		t.Fatalf("create bucket %s: %v", c.Bucket, err)
+	}
+	return c
+}
+
 func factory() cloudtest.Factory {
 	return cloudtest.Factory{
 		PageSize: 1000,
 		Open: func(t testing.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
-			c := fake(t)
+			c := freshBucket(t, fake(t))
 			c.KeyPrefix, c.HTTPClient, c.Backend = keyPrefix, client, opts
 			b, err := gcs.Open(context.Background(), c)
 			if err != nil {
