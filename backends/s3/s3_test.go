@@ -2,11 +2,14 @@ package s3_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
 	"github.com/sharestore/sharestore/backends/s3"
@@ -72,5 +75,28 @@ func TestCreateBucketIdempotent(t *testing.T) {
 	}
 	if err := st.CreateBucket(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Wrong credentials fail fast with ErrPermissionDenied, and the error
+// names neither the secret key nor the signature.
+func TestWrongCredentialsNoSecretInError(t *testing.T) {
+	c := minio(t)
+	const secret = "wrong-secret-value-1234567890"
+	c.SecretAccessKey = secret
+	c.KeyPrefix = "secrets"
+	b, err := s3.Open(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.ListPrefix(context.Background(), "aa", func(sharestore.ShareInfo) error { return nil })
+	if !errors.Is(err, sharestore.ErrPermissionDenied) {
+		t.Fatalf("ListPrefix with a wrong secret: %v, want ErrPermissionDenied", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, secret) || strings.Contains(msg, "Signature=") && !strings.Contains(msg, "REDACTED") {
+		t.Fatalf("error leaks a secret: %s", msg)
+	}
+	if !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Logf("error: %v", err)
 	}
 }
