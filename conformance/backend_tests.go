@@ -12,9 +12,10 @@ func backendTests() []test {
 	return []test{
 		{name: "CapabilitiesName", fn: testCapabilitiesName},
 		{name: "AvailableSpace", fn: testAvailableSpace},
-		{name: "ShareseStorageIndex", fn: testShareseStorageIndex},
+		{name: "SharesetStorageIndex", fn: testSharesetStorageIndex},
 		{name: "UseAfterClose", fn: testUseAfterClose},
 		{name: "ReadOnlyRefusesMutations", fn: testReadOnlyRefusesMutations},
+		{name: "NegativeShnum", writes: true, fn: testNegativeShnum},
 	}
 }
 
@@ -51,7 +52,7 @@ func testAvailableSpace(e *env) {
 
 // Shareset always succeeds and names its SI; an SI with nothing stored has
 // no shares and is not an error.
-func testShareseStorageIndex(e *env) {
+func testSharesetStorageIndex(e *env) {
 	si := e.anySI()
 	ss := e.b.Shareset(si)
 	if ss == nil {
@@ -103,4 +104,29 @@ func testReadOnlyRefusesMutations(e *env) {
 	_, _, err := ss.TestAndReadAndWrite(e.ctx, e.we(), []sharestore.TestAndWrite{{Shnum: 0, Writes: []sharestore.DataVector{{Data: []byte("x")}}}}, nil)
 	mustErr(e.t, err, sharestore.ErrPermissionDenied, "TestAndReadAndWrite")
 	mustErr(e.t, ss.DeleteShare(e.ctx, 0, nil), sharestore.ErrPermissionDenied, "DeleteShare")
+}
+
+// A negative share number can name no stored share: mutations refuse it
+// with ErrInvalidArgument and store nothing; reads fail with
+// ErrInvalidArgument or ErrNotFound.
+func testNegativeShnum(e *env) {
+	si, we := e.anySI(), e.we()
+	ss := e.b.Shareset(si)
+	c := fixture.ImmutableV1([]byte("x"))
+	mustErr(e.t, ss.PutRaw(e.ctx, -1, bytes.NewReader(c), int64(len(c))), sharestore.ErrInvalidArgument, "PutRaw(-1)")
+	w, err := ss.WriteImmutable(e.ctx, -1, 1)
+	if err == nil {
+		w.Abort(e.ctx)
+	}
+	mustErr(e.t, err, sharestore.ErrInvalidArgument, "WriteImmutable(-1)")
+	_, _, err = ss.TestAndReadAndWrite(e.ctx, we, []sharestore.TestAndWrite{{Shnum: -1, Writes: []sharestore.DataVector{dv(0, "x")}}}, nil)
+	mustErr(e.t, err, sharestore.ErrInvalidArgument, "TestAndReadAndWrite(-1)")
+	if _, err := ss.Share(e.ctx, -1); !errors.Is(err, sharestore.ErrInvalidArgument) && !errors.Is(err, sharestore.ErrNotFound) {
+		e.t.Errorf("Share(-1): %v, want ErrInvalidArgument or ErrNotFound", err)
+	}
+	if _, err := ss.ReadShareData(e.ctx, -1, 0, 1); !errors.Is(err, sharestore.ErrInvalidArgument) && !errors.Is(err, sharestore.ErrNotFound) {
+		e.t.Errorf("ReadShareData(-1): %v, want ErrInvalidArgument or ErrNotFound", err)
+	}
+	e.expectShnums(si, nil, nil)
+	e.expectListing(si.Prefix(), nil)
 }

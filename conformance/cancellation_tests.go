@@ -27,6 +27,7 @@ func cancellationTests() []test {
 		{name: "PutRaw", writes: true, fn: testCancelPutRaw},
 		{name: "CancelInsideListPrefixCallback", writes: true, fn: testCancelInCallback},
 		{name: "DeadlineExceeded", writes: true, fn: testDeadline},
+		{name: "WhileWaitingForLock", writes: true, fn: testCancelWaitingForLock},
 	}
 }
 
@@ -227,5 +228,50 @@ func testDeadline(e *env) {
 	if errors.Is(err, context.Canceled) {
 		e.t.Errorf("deadline error %v also matches context.Canceled", err)
 	}
+	e.expectFixture(si, imm, mut)
+}
+
+// A call that waits for the storage index's lock (held here by a blocked
+// DeleteShare guard) returns an error matching context.Canceled when its
+// context is canceled, without waiting for the lock, and changes nothing.
+func testCancelWaitingForLock(e *env) {
+	si, we, imm, mut := e.cancelFixture()
+	ss := e.b.Shareset(si)
+	inGuard, release := make(chan struct{}), make(chan struct{})
+	deleted := make(chan error, 1)
+	go func() {
+		deleted <- ss.DeleteShare(e.ctx, 0, func(context.Context) error {
+			close(inGuard)
+			<-release
+			return errors.New("conformance: keep the share")
+		})
+	}()
+	select {
+	case <-inGuard:
+	case err := <-deleted:
+		e.t.Fatalf("DeleteShare returned %v without running the guard", err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := ss.TestAndReadAndWrite(ctx, we, []sharestore.TestAndWrite{{Shnum: 1, Writes: []sharestore.DataVector{dv(0, "CHANGED")}}}, nil)
+		done <- err
+	}()
+	cancel()
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
+	var err error
+	select {
+	case err = <-done:
+	case <-timer.C:
+		close(release)
+		<-deleted
+		e.t.Fatal("TestAndReadAndWrite did not return within 10s of its context being canceled while another call held the lock")
+	}
+	close(release)
+	if derr := <-deleted; derr == nil || derr.Error() != "conformance: keep the share" {
+		e.t.Errorf("DeleteShare returned %v, want the guard's error", derr)
+	}
+	mustCanceled(e, err, "TestAndReadAndWrite waiting for the lock")
 	e.expectFixture(si, imm, mut)
 }

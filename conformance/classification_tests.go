@@ -116,9 +116,20 @@ func testCorruptContainers(e *env) {
 			if got := e.raw(si, 4); string(got) != string(c.Bytes) {
 				t.Fatalf("OpenRaw = %s, want %s", clipq(got), clipq(c.Bytes))
 			}
-			e.expectListing(si.Prefix(), []listed{{si, 0, int64(len(good))}, {si, 4, int64(len(c.Bytes))}})
+			e.expectListingOf(si, []listed{{si, 0, int64(len(good))}, {si, 4, int64(len(c.Bytes))}})
 		})
 	}
+}
+
+// corruptNamed returns the corrupt fixture with the given name.
+func corruptNamed(e *env, name string) []byte {
+	for _, c := range fixture.CorruptContainers() {
+		if c.Name == name {
+			return c.Bytes
+		}
+	}
+	e.t.Fatalf("suite bug: no corrupt fixture %q", name)
+	return nil
 }
 
 // Scenario 5 (Tahoe test_bad_container_version): a version-0 immutable

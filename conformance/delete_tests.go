@@ -42,7 +42,7 @@ func testDelExact(e *env) {
 	for _, n := range shnums {
 		c := fixture.ImmutableV1([]byte(fmt.Sprintf("share %d", n)))
 		if n == 10 {
-			c = fixture.ImmutableV1(e.bytes(600 << 10))
+			c = fixture.ImmutableV1(e.bytes(e.chunk() + e.chunk()/5))
 		}
 		if n == 12 {
 			c = fixture.Mutable{Version: 1, Data: []byte("twelve")}.Bytes()
@@ -153,7 +153,7 @@ func testDelMutableCorrupt(e *env) {
 	si, we := e.anySI(), e.we()
 	e.mutable(si, we, 0, []byte("mutable"))
 	e.put(si, 1, fixture.CorruptContainers()[0].Bytes)
-	e.put(si, 2, fixture.Mutable{Version: 2, Data: e.bytes(700 << 10)}.Bytes())
+	e.put(si, 2, fixture.Mutable{Version: 2, Data: e.bytes(e.chunk() + e.chunk()/3)}.Bytes())
 	e.expectShnums(si, []int{0, 2}, []int{1})
 	e.del(si, 0)
 	e.del(si, 1)

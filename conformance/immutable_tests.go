@@ -2,7 +2,9 @@ package conformance
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance/fixture"
@@ -21,8 +23,11 @@ func immutableTests() []test {
 		{name: "ConflictWithExistingShare", writes: true, fn: testImmConflictExisting},
 		{name: "ConflictWithShareInProgress", writes: true, fn: testImmConflictInProgress},
 		{name: "WritePastAllocatedIsOutOfRange", writes: true, fn: testImmPastAllocated},
+		{name: "WriteOffsetOverflowIsOutOfRange", writes: true, fn: testImmOverflow},
 		{name: "BackwardsWriteIsInvalidArgument", writes: true, fn: testImmBackwards},
 		{name: "OtherSharesUnaffected", writes: true, fn: testImmOthers},
+		{name: "NegativeAllocatedIsInvalidArgument", writes: true, fn: testImmNegativeAllocated},
+		{name: "NoClobberOfShareCreatedDuringUpload", writes: true, fn: testImmNoClobber},
 	}
 }
 
@@ -143,12 +148,13 @@ func testImmFormat(e *env) {
 	}
 }
 
-// A share bigger than a cloud chunk, written in uneven pieces, reads back
-// exactly.
+// A share of more than two chunks, written in uneven pieces that straddle
+// chunk boundaries, reads back exactly.
 func testImmLarge(e *env) {
 	si := e.anySI()
-	data := e.bytes(1<<20 + 3)
-	e.writeImmutable(si, 1, data, 1000, 600<<10, 300<<10, len(data)-1000-900<<10)
+	k := e.chunk()
+	data := e.bytes(2*k + 3)
+	e.writeImmutable(si, 1, data, k/3, k, k/2, 2*k+3-k/3-k-k/2)
 	e.expectData(si, 1, data)
 	if raw := e.raw(si, 1); len(raw) != 12+len(data) || !bytes.Equal(raw[12:], data) {
 		e.t.Fatalf("OpenRaw: %d bytes, want %d", len(raw), 12+len(data))
@@ -323,6 +329,19 @@ func testImmPastAllocated(e *env) {
 	e.expectNoShares(si, 0)
 }
 
+// A write whose offset+length overflows int64 is still past the allocated
+// size: ErrOutOfRange, not a file-system error.
+func testImmOverflow(e *env) {
+	si := e.anySI()
+	w, err := e.b.Shareset(si).WriteImmutable(e.ctx, 0, 10)
+	if err != nil {
+		e.t.Fatalf("WriteImmutable: %v", err)
+	}
+	defer w.Abort(e.ctx)
+	mustErr(e.t, w.Write(e.ctx, math.MaxInt64-1, []byte("0123456789")), sharestore.ErrOutOfRange, "Write at MaxInt64-1 of 10 bytes")
+	mustErr(e.t, w.Write(e.ctx, math.MaxInt64, []byte("x")), sharestore.ErrOutOfRange, "Write at MaxInt64 of 1 byte")
+}
+
 // A write that starts before the end of the previous one, or at a negative
 // offset, is ErrInvalidArgument.
 func testImmBackwards(e *env) {
@@ -363,4 +382,47 @@ func testImmOthers(e *env) {
 		}
 	}
 	e.expectShnums(si, []int{1, 10, 11, 100}, nil)
+}
+
+// A negative allocated size is ErrInvalidArgument.
+func testImmNegativeAllocated(e *env) {
+	si := e.anySI()
+	w, err := e.b.Shareset(si).WriteImmutable(e.ctx, 0, -1)
+	if err == nil {
+		w.Abort(e.ctx)
+	}
+	mustErr(e.t, err, sharestore.ErrInvalidArgument, "WriteImmutable with allocated -1")
+	e.expectNoShares(si, 0)
+}
+
+// If a mutable share appears at the shnum while an immutable upload of it
+// is in progress, the upload never overwrites it: either the mutable
+// write is refused with ErrConflict and the upload completes, or the
+// upload's Close fails with ErrConflict and the mutable share stays.
+func testImmNoClobber(e *env) {
+	si, we := e.anySI(), e.we()
+	ss := e.b.Shareset(si)
+	w, err := ss.WriteImmutable(e.ctx, 0, 3)
+	if err != nil {
+		e.t.Fatalf("WriteImmutable: %v", err)
+	}
+	defer w.Abort(e.ctx)
+	if err := w.Write(e.ctx, 0, []byte("imm")); err != nil {
+		e.t.Fatalf("Write: %v", err)
+	}
+	ok, _, terr := ss.TestAndReadAndWrite(e.ctx, we, []sharestore.TestAndWrite{{Shnum: 0, Writes: []sharestore.DataVector{dv(0, "mutable")}}}, nil)
+	cerr := w.Close(e.ctx)
+	switch {
+	case terr == nil && ok:
+		mustErr(e.t, cerr, sharestore.ErrConflict, "Close after a mutable share was created at the same shnum")
+		e.expectMutable(si, 0, we, []byte("mutable"))
+	case errors.Is(terr, sharestore.ErrConflict):
+		if cerr != nil {
+			e.t.Fatalf("Close: %v", cerr)
+		}
+		e.expectData(si, 0, []byte("imm"))
+	default:
+		e.t.Fatalf("TestAndReadAndWrite during an upload of the same shnum = (%v, %v), want success or ErrConflict", ok, terr)
+	}
+	e.expectShnums(si, []int{0}, nil)
 }

@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"testing"
 
 	"github.com/sharestore/sharestore"
@@ -20,6 +21,7 @@ func listingTests() []test {
 		{name: "IgnoresNonNumericNames", writes: true, fn: testListNonNumeric},
 		{name: "IgnoresStrayObjects", writes: true, fn: testListStray},
 		{name: "IgnoresInvalidStorageIndexNames", writes: true, fn: testListInvalidSI},
+		{name: "IgnoresFileNamedLikeStorageIndex", writes: true, fn: testListSIFile},
 		{name: "SharesetsForPrefixSorted", writes: true, fn: testSharesetsSorted},
 		{name: "PrefixIsolation", writes: true, fn: testPrefixIsolation},
 	}
@@ -169,17 +171,19 @@ func testListStray(e *env) {
 		"shares/" + string(p) + "x/" + si.String() + "/1",
 		"other/" + string(p) + "/" + si.String() + "/2",
 		"shares/" + string(p) + "/" + si.String() + "/nested/4",
+		"shares/" + string(p) + "/" + si.String() + "/5/6",
 	} {
 		e.plant(key, fixture.ImmutableV1([]byte("stray")))
 	}
 	e.expectListing(p, []listed{{si, 0, int64(len(c))}})
 	e.expectSharesets(p, []sharestore.StorageIndex{si})
 	e.expectShnums(si, []int{0}, nil)
+	e.expectAbsent(si, 5)
 }
 
 // Entries in a prefix that are not storage indexes are ignored: a stray
-// file in the prefix, and a directory (key component) that is not
-// 26 characters of base32.
+// file in the prefix, and a directory (key component) that is not 26
+// characters of base32.
 func testListInvalidSI(e *env) {
 	p := sharestore.Prefix("ad")
 	si := e.si(p)
@@ -239,10 +243,21 @@ func testPrefixIsolation(e *env) {
 	}
 }
 
+// sortSIs sorts by the text form, as Tahoe's get_sharesets_for_prefix
+// does.
 func sortSIs(s []sharestore.StorageIndex) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].Compare(s[j-1]) < 0; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	sort.Slice(s, func(i, j int) bool { return s[i].String() < s[j].String() })
+}
+
+// An object named like a storage index directly in the prefix (a file on
+// disk, where a shareset is a directory) holds no shares: it is not listed
+// and does not break the listing of the real sharesets.
+func testListSIFile(e *env) {
+	p := sharestore.Prefix("ae")
+	si := e.si(p)
+	c := fixture.ImmutableV1([]byte("real"))
+	e.put(si, 0, c)
+	e.plant("shares/"+string(p)+"/"+e.si(p).String(), fixture.ImmutableV1([]byte("x")))
+	e.expectListing(p, []listed{{si, 0, int64(len(c))}})
+	e.expectSharesets(p, []sharestore.StorageIndex{si})
 }

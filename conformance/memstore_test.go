@@ -20,17 +20,20 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/conformance/fixture"
+	"github.com/sharestore/sharestore/internal/silock"
 )
 
 // memBackend is a minimal in-memory reference backend, written from the
 // contract, that the suite is checked against. It stores containers as
 // whole objects under "shares/PP/SI/N" keys, like an unchunked object
-// store, and serializes everything with one mutex.
+// store. A per-SI lock serializes shareset operations; mu guards the maps.
 type memBackend struct {
+	locks    silock.Map[sharestore.StorageIndex]
 	mu       sync.Mutex
 	objects  map[string][]byte
 	incoming map[sharestore.ShareID]bool
 	closed   bool
+	chunk    int64 // declared ChunkSize; objects are stored whole anyway
 }
 
 func newMem() *memBackend {
@@ -87,8 +90,8 @@ func (m *memBackend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn fun
 	}
 	m.mu.Unlock()
 	sort.Slice(infos, func(i, j int) bool {
-		if c := infos[i].SI.Compare(infos[j].SI); c != 0 {
-			return c < 0
+		if a, b := infos[i].SI.String(), infos[j].SI.String(); a != b {
+			return a < b
 		}
 		return infos[i].Shnum < infos[j].Shnum
 	})
@@ -133,7 +136,7 @@ func (m *memBackend) AvailableSpace(ctx context.Context) (int64, error) {
 }
 
 func (m *memBackend) Capabilities() sharestore.Capabilities {
-	return sharestore.Capabilities{Name: "memory", StrongListConsistency: true, ConditionalWrites: true}
+	return sharestore.Capabilities{Name: "memory", StrongListConsistency: true, ConditionalWrites: true, ChunkSize: m.chunk}
 }
 
 func (m *memBackend) Close() error {
@@ -152,6 +155,23 @@ type memShareset struct {
 }
 
 func (s *memShareset) StorageIndex() sharestore.StorageIndex { return s.si }
+
+// lock takes the SI lock (waiting no longer than ctx allows), then mu.
+func (s *memShareset) lock(ctx context.Context) (func(), error) {
+	unlock, err := s.m.locks.Lock(ctx, s.si)
+	if err != nil {
+		return nil, err
+	}
+	s.m.mu.Lock()
+	return func() { s.m.mu.Unlock(); unlock() }, nil
+}
+
+func badShnum(shnum int) error {
+	if shnum < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "negative share number %d", shnum)
+	}
+	return nil
+}
 
 // parsed is one classified container.
 type parsed struct {
@@ -213,8 +233,11 @@ func (s *memShareset) all() (map[int]parsed, map[int]bool) {
 }
 
 func (s *memShareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
 	if err := s.m.check(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -244,8 +267,11 @@ func (s *memShareset) get(ctx context.Context, shnum int) (parsed, error) {
 }
 
 func (s *memShareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return sharestore.Share{}, err
+	}
+	defer unlock()
 	p, err := s.get(ctx, shnum)
 	return p.share, err
 }
@@ -265,8 +291,11 @@ func (s *memShareset) ReadShareData(ctx context.Context, shnum int, off, n int64
 	if off < 0 || n < 0 {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative range")
 	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	p, err := s.get(ctx, shnum)
 	if err != nil {
 		return nil, err
@@ -275,9 +304,15 @@ func (s *memShareset) ReadShareData(ctx context.Context, shnum int, off, n int64
 }
 
 func (s *memShareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
+	unlock, err := s.m.locks.Lock(ctx, s.si)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	if err := s.m.check(ctx); err != nil {
+	err = s.m.check(ctx)
+	s.m.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	if guard != nil {
@@ -285,11 +320,19 @@ func (s *memShareset) DeleteShare(ctx context.Context, shnum int, guard sharesto
 			return err
 		}
 	}
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
 	delete(s.m.objects, key(s.si, shnum))
 	return nil
 }
 
 func (s *memShareset) WriteImmutable(ctx context.Context, shnum int, allocated int64) (sharestore.ImmutableWriter, error) {
+	if err := badShnum(shnum); err != nil {
+		return nil, err
+	}
+	if allocated < 0 {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative allocated size")
+	}
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
 	if err := s.m.check(ctx); err != nil {
@@ -318,7 +361,7 @@ func (w *memWriter) Write(ctx context.Context, off int64, data []byte) error {
 	if off < int64(len(w.data)) {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "backwards write")
 	}
-	if off+int64(len(data)) > w.allocated {
+	if off > w.allocated || int64(len(data)) > w.allocated-off {
 		return sharestore.Errorf(sharestore.ErrOutOfRange, "past allocated")
 	}
 	w.data = append(w.data, make([]byte, off-int64(len(w.data)))...)
@@ -327,8 +370,11 @@ func (w *memWriter) Write(ctx context.Context, off int64, data []byte) error {
 }
 
 func (w *memWriter) Close(ctx context.Context) error {
-	w.s.m.mu.Lock()
-	defer w.s.m.mu.Unlock()
+	unlock, err := w.s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := w.s.m.check(ctx); err != nil {
 		return err
 	}
@@ -337,6 +383,9 @@ func (w *memWriter) Close(ctx context.Context) error {
 	}
 	w.done = true
 	delete(w.s.m.incoming, w.id)
+	if _, ok := w.s.m.objects[key(w.id.SI, w.id.Shnum)]; ok {
+		return sharestore.Errorf(sharestore.ErrConflict, "share %s appeared during the upload", w.id)
+	}
 	w.s.m.objects[key(w.id.SI, w.id.Shnum)] = fixture.Immutable{Version: 1, LengthField: uint32(min(w.allocated, math.MaxUint32)), Data: w.data}.Bytes()
 	return nil
 }
@@ -372,6 +421,9 @@ func compare(op sharestore.TestOp, a, b []byte) bool {
 
 func (s *memShareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tws []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
 	for _, tw := range tws {
+		if err := badShnum(tw.Shnum); err != nil {
+			return false, nil, err
+		}
 		for _, t := range tw.Tests {
 			if t.Offset < 0 || t.Length < 0 {
 				return false, nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative test vector")
@@ -391,8 +443,11 @@ func (s *memShareset) TestAndReadAndWrite(ctx context.Context, we sharestore.Wri
 			return false, nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "negative read vector")
 		}
 	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	defer unlock()
 	if err := s.m.check(ctx); err != nil {
 		return false, nil, err
 	}
@@ -479,6 +534,12 @@ func (s *memShareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, in
 }
 
 func (s *memShareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
+	if err := badShnum(shnum); err != nil {
+		return err
+	}
+	if size < 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "negative size")
+	}
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return err
 	}
@@ -489,8 +550,11 @@ func (s *memShareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size i
 	if n, _ := r.Read(make([]byte, 1)); n > 0 {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "reader longer than %d", size)
 	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := s.m.check(ctx); err != nil {
 		return err
 	}
@@ -498,10 +562,12 @@ func (s *memShareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size i
 	return nil
 }
 
-type memHarness struct{}
+type memHarness struct{ chunk int64 }
 
-func (memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
-	return newMem(), nil
+func (h memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+	m := newMem()
+	m.chunk = h.chunk
+	return m, nil
 }
 
 func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
@@ -516,4 +582,23 @@ func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Ba
 // reference backend.
 func TestMemoryBackend(t *testing.T) {
 	conformance.RunBackend(t, memHarness{})
+}
+
+// TestMemoryBackendSmallChunks checks that the suite's chunk-relative
+// sizes work for a backend that declares a tiny chunk size.
+func TestMemoryBackendSmallChunks(t *testing.T) {
+	conformance.RunBackend(t, memHarness{chunk: 500})
+}
+
+// noRawHarness is a backend without a raw namespace.
+type noRawHarness struct{ memHarness }
+
+func (noRawHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+	return sharestore.Errorf(sharestore.ErrUnimplemented, "no raw namespace")
+}
+
+// TestMemoryBackendNoRawNamespace checks that tests needing PlantObject
+// skip, rather than fail, when the harness cannot plant objects.
+func TestMemoryBackendNoRawNamespace(t *testing.T) {
+	conformance.RunBackend(t, noRawHarness{})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/sharestore/sharestore"
@@ -33,6 +34,7 @@ func mutableTests() []test {
 		{name: "PlantedV2WithExtraLeases", writes: true, fn: testMutPlantedV2},
 		{name: "NegativeOffsets", writes: true, fn: testMutNegative},
 		{name: "AllOrNothingAcrossShares", writes: true, fn: testMutAllOrNothing},
+		{name: "AcrossChunks", writes: true, fn: testMutChunks},
 	}
 }
 
@@ -120,8 +122,8 @@ func testMutCreate(e *env) {
 // created as the 472-byte empty container (Tahoe's allocate step).
 func testMutCreateEmpty(e *env) {
 	si, we := e.anySI(), e.we()
-	e.expectTARW(si, we, []sharestore.TestAndWrite{{Shnum: 0}, {Shnum: 1, Writes: []sharestore.DataVector{dv(0, "")}}}, nil, true, map[int][][]byte{})
-	for shnum := 0; shnum < 2; shnum++ {
+	e.expectTARW(si, we, []sharestore.TestAndWrite{{Shnum: 0}, {Shnum: 1, Writes: []sharestore.DataVector{dv(0, "")}}, {Shnum: 2, NewLength: ptr(10)}}, nil, true, map[int][][]byte{})
+	for shnum := 0; shnum < 3; shnum++ {
 		raw := e.raw(si, shnum)
 		v := fixture.MutableVersionOf(raw)
 		want := fixture.Mutable{Version: max(v, 1), WriteEnabler: we}.Bytes()
@@ -130,7 +132,7 @@ func testMutCreateEmpty(e *env) {
 		}
 		e.expectMutable(si, shnum, we, nil)
 	}
-	e.expectListing(si.Prefix(), []listed{{si, 0, 472}, {si, 1, 472}})
+	e.expectListing(si.Prefix(), []listed{{si, 0, 472}, {si, 1, 472}, {si, 2, 472}})
 }
 
 func compareOp(op sharestore.TestOp, c int) bool {
@@ -370,7 +372,8 @@ func testMutGap(e *env) {
 }
 
 // Scenario 9: a write ending past MAX_MUTABLE_SHARE_SIZE fails with
-// ErrOutOfRange and changes nothing: no share is written or created.
+// ErrOutOfRange and changes nothing: no share is written or created, even
+// when the bad write is not the first, and when offset+length overflows.
 func testMutMaxSize(e *env) {
 	si, we := e.anySI(), e.we()
 	e.mutable(si, we, 0, []byte("abc"))
@@ -382,6 +385,8 @@ func testMutMaxSize(e *env) {
 		{{Shnum: 0, Writes: []sharestore.DataVector{dv(max-5, "0123456789")}}},
 		{{Shnum: 0, Writes: []sharestore.DataVector{dv(0, "ok")}}, {Shnum: 1, Writes: []sharestore.DataVector{dv(max+10, "x")}}},
 		{{Shnum: 0, Writes: []sharestore.DataVector{dv(0, "ok"), dv(max+10, "x")}}},
+		{{Shnum: 0, Writes: []sharestore.DataVector{dv(math.MaxInt64-1, "0123456789")}}},
+		{{Shnum: 7, Writes: []sharestore.DataVector{dv(math.MaxInt64, "x")}}},
 	} {
 		_, _, err := e.b.Shareset(si).TestAndReadAndWrite(e.ctx, we, tw, nil)
 		mustErr(e.t, err, sharestore.ErrOutOfRange, fmt.Sprintf("case %d: TestAndReadAndWrite past the maximum size", i))
@@ -433,7 +438,8 @@ func testMutReadOnlyCall(e *env) {
 	e.expectNoShares(si, 0)
 	e.mutable(si, we, 0, []byte("hello"))
 	before := e.raw(si, 0)
-	e.expectTARW(si, we, nil, []sharestore.ReadRange{rr(0, 2), rr(3, 10), rr(10, 1), rr(0, 0)}, true, map[int][][]byte{0: rv("he", "lo", "", "")})
+	e.expectTARW(si, we, nil, []sharestore.ReadRange{rr(0, 2), rr(3, 10), rr(10, 1), rr(0, 0), rr(1, math.MaxInt64), rr(math.MaxInt64, math.MaxInt64)}, true, map[int][][]byte{0: rv("he", "lo", "", "", "ello", "")})
+	e.expectTARW(si, we, []sharestore.TestAndWrite{{Shnum: 0, Tests: []sharestore.TestVector{tv(1, math.MaxInt64, sharestore.OpEQ, "ello"), tv(math.MaxInt64, 1, sharestore.OpEQ, "")}}}, nil, true, map[int][][]byte{0: {}})
 	e.expectTARW(si, we, []sharestore.TestAndWrite{}, nil, true, map[int][][]byte{0: {}})
 	if got := e.raw(si, 0); !bytes.Equal(got, before) {
 		e.t.Fatalf("a read-only call changed the share to %s", clipq(got))
@@ -446,7 +452,7 @@ func testMutReadOnlyCall(e *env) {
 func testMutCorrupt(e *env) {
 	si, we := e.anySI(), e.we()
 	e.mutable(si, we, 0, []byte("valid"))
-	bad := fixture.CorruptContainers()[5].Bytes // BadMagic
+	bad := corruptNamed(e, "BadMagic")
 	e.put(si, 1, bad)
 	// The corrupt share is left out of the reads and does not disturb a
 	// write to another share.
@@ -594,6 +600,11 @@ func testMutPlantedV2(e *env) {
 	if h.Version != 2 {
 		e.t.Errorf("a write changed the container version from 2 to %d", h.Version)
 	}
+	// Truncate, then write past the end: the gap is zeros, not old bytes.
+	e.tarw(si, we, []sharestore.TestAndWrite{{Shnum: 0, NewLength: ptr(5)}}, nil)
+	e.expectMutable(si, 0, we, []byte("hello"))
+	e.tarw(si, we, []sharestore.TestAndWrite{{Shnum: 0, Writes: []sharestore.DataVector{dv(30, "X")}}}, nil)
+	e.expectMutable(si, 0, we, append(append([]byte("hello"), make([]byte, 25)...), 'X'))
 	_, _, err := e.b.Shareset(si).TestAndReadAndWrite(e.ctx, e.we(), nil, nil)
 	expectBadWE(e, err, sharestore.NodeID{})
 }
@@ -649,4 +660,35 @@ func testMutAllOrNothing(e *env) {
 		{Shnum: 0, Tests: []sharestore.TestVector{tv(0, 1, sharestore.OpEQ, "z"), tv(1, 1, sharestore.OpEQ, "X")}, Writes: []sharestore.DataVector{dv(0, "ZERO")}},
 	}, nil, false, map[int][][]byte{0: {}, 1: {}, 2: {}})
 	e.expectMutable(si, 0, we, []byte("zero"))
+}
+
+// A mutable share of several chunks is patched across a chunk boundary,
+// shrunk to half a chunk and grown past its old end: the data is right at
+// every step, the listing size agrees with Share and OpenRaw, and no stale
+// bytes from the old chunks show through (tahoe.md §3.5).
+func testMutChunks(e *env) {
+	si, we := e.anySI(), e.we()
+	k := int64(e.chunk())
+	cur := e.bytes(int(2*k + k/2))
+	// The second chunk boundary, as a data offset, and a patch across it.
+	boundary, patch := 2*k-fixture.MutableDataOffset, min(1000, k)
+	e.mutable(si, we, 0, cur)
+	e.expectMutable(si, 0, we, cur)
+	for _, step := range []struct {
+		writes    []sharestore.DataVector
+		newLength *int64
+	}{
+		{[]sharestore.DataVector{{Offset: boundary - patch/2, Data: e.bytes(int(patch))}}, nil},
+		{nil, ptr(k / 2)},
+		{[]sharestore.DataVector{{Offset: 3 * k, Data: []byte("tail")}}, nil},
+		{[]sharestore.DataVector{{Offset: 10, Data: []byte("head")}}, ptr(k + 1)},
+	} {
+		ok, reads := e.tarw(si, we, []sharestore.TestAndWrite{{Shnum: 0, Writes: step.writes, NewLength: step.newLength}}, []sharestore.ReadRange{{Offset: 0, Length: 4 * k}})
+		if !ok || len(reads[0]) != 1 || !bytes.Equal(reads[0][0], cur) {
+			e.t.Fatalf("TestAndReadAndWrite = %v, reads of %d bytes; want true and the %d bytes before the call", ok, len(reads[0]), len(cur))
+		}
+		cur = applyWrites(cur, step.writes, step.newLength)
+		e.expectMutable(si, 0, we, cur)
+		e.expectListing(si.Prefix(), []listed{{si, 0, e.share(si, 0).Size}})
+	}
 }

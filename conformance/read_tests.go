@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/sharestore/sharestore"
@@ -22,6 +23,7 @@ func readTests() []test {
 		{name: "PutRawShortReader", writes: true, fn: testPutRawShort},
 		{name: "PutRawLongReader", writes: true, fn: testPutRawLong},
 		{name: "PutRawShortReaderKeepsOldShare", writes: true, fn: testPutRawShortKeepsOld},
+		{name: "PutRawNegativeSize", writes: true, fn: testPutRawNegative},
 	}
 }
 
@@ -37,7 +39,7 @@ func testScenario4(e *env) {
 	for _, r := range []struct {
 		off, n int64
 		want   string
-	}{{0, 74, "a"}, {2, 3, ""}, {1, 10, ""}, {0, 1, "a"}, {0, 0, ""}, {1 << 40, 1, ""}, {0, 1 << 40, "a"}} {
+	}{{0, 74, "a"}, {2, 3, ""}, {1, 10, ""}, {0, 1, "a"}, {0, 0, ""}, {1 << 40, 1, ""}, {0, 1 << 40, "a"}, {0, math.MaxInt64, "a"}, {1, math.MaxInt64, ""}, {math.MaxInt64, math.MaxInt64, ""}} {
 		if got := e.read(si, 0, r.off, r.n); string(got) != r.want {
 			e.t.Errorf("ReadShareData(%d, %d) = %q, want %q", r.off, r.n, got, r.want)
 		}
@@ -47,8 +49,8 @@ func testScenario4(e *env) {
 	}
 }
 
-// Mutable reads clamp to the data length too, and never return the extra
-// lease count or extra leases.
+// Mutable reads clamp to the data length too (without overflowing
+// offset+length), and never return the extra lease count or extra leases.
 func testClampMutable(e *env) {
 	si := e.anySI()
 	data := []byte("0123456789")
@@ -56,7 +58,7 @@ func testClampMutable(e *env) {
 	for _, r := range []struct {
 		off, n int64
 		want   string
-	}{{0, 10, "0123456789"}, {0, 100, "0123456789"}, {5, 100, "56789"}, {9, 1, "9"}, {10, 5, ""}, {11, 5, ""}, {3, 0, ""}} {
+	}{{0, 10, "0123456789"}, {0, 100, "0123456789"}, {5, 100, "56789"}, {9, 1, "9"}, {10, 5, ""}, {11, 5, ""}, {3, 0, ""}, {3, math.MaxInt64, "3456789"}, {math.MaxInt64 - 1, 2, ""}} {
 		if got := e.read(si, 0, r.off, r.n); string(got) != r.want {
 			e.t.Errorf("ReadShareData(%d, %d) = %q, want %q", r.off, r.n, got, r.want)
 		}
@@ -82,17 +84,17 @@ func testReadMissing(e *env) {
 	e.expectAbsent(si, 10)
 }
 
-// A share bigger than a cloud chunk (512 KiB) reads back exactly, in
-// ranges that cross chunk boundaries, and raw.
+// A share of more than two chunks (Capabilities().ChunkSize, or 512 KiB)
+// reads back exactly, in ranges that cross chunk boundaries, and raw.
 func testReadLarge(e *env) {
 	si := e.anySI()
-	data := e.bytes(1<<20 + 100<<10)
+	k := int64(e.chunk())
+	data := e.bytes(int(2*k + k/5))
 	c := fixture.ImmutableV1(data)
 	e.put(si, 0, c)
 	if s := e.share(si, 0); s.DataLength != int64(len(data)) || s.Size != int64(len(c)) {
 		e.t.Fatalf("Share = DataLength %d, Size %d; want %d, %d", s.DataLength, s.Size, len(data), len(c))
 	}
-	const k = 512 << 10
 	for _, r := range [][2]int64{{0, 100}, {k - 12 - 5, 10}, {k - 12, 1}, {k - 100, 2*k + 200}, {2*k - 12, 7}, {int64(len(data)) - 3, 100}, {0, int64(len(data))}} {
 		want := data[min(r[0], int64(len(data))):min(r[0]+r[1], int64(len(data)))]
 		if got := e.read(si, 0, r[0], r[1]); !bytes.Equal(got, want) {
@@ -131,7 +133,7 @@ func testOpenRawExact(e *env) {
 // small one leaves no trace of the large one (no stale chunks).
 func testPutRawReplaces(e *env) {
 	si := e.anySI()
-	big := fixture.ImmutableV1(e.bytes(1<<20 + 7))
+	big := fixture.ImmutableV1(e.bytes(2*e.chunk() + 7))
 	e.put(si, 0, big)
 	small := fixture.Mutable{Version: 1, Data: []byte("small")}.Bytes()
 	e.put(si, 0, small)
@@ -185,4 +187,12 @@ func testPutRawShortKeepsOld(e *env) {
 		e.t.Fatalf("after a failed PutRaw, OpenRaw = %s, want the old %s", clipq(got), clipq(old))
 	}
 	e.expectListing(si.Prefix(), []listed{{si, 0, int64(len(old))}})
+}
+
+// PutRaw with a negative size is ErrInvalidArgument and stores nothing.
+func testPutRawNegative(e *env) {
+	si := e.anySI()
+	err := e.b.Shareset(si).PutRaw(e.ctx, 0, strings.NewReader(""), -1)
+	mustErr(e.t, err, sharestore.ErrInvalidArgument, "PutRaw with size -1")
+	e.expectAbsent(si, 0)
 }

@@ -4,34 +4,17 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sharestore/sharestore/leasedb"
 )
 
-// AbbreviateTime renders d as Tahoe's abbreviate_time does: whole
-// seconds below 2 minutes, minutes below 3 hours, hours below 2 days,
-// days below 2 years, then years; "unknown" for nil.
+// AbbreviateTime renders d as Tahoe's abbreviate_time does (see
+// leasedb.AbbreviateTime), and "unknown" for nil.
 func AbbreviateTime(d *time.Duration) string {
 	if d == nil {
 		return "unknown"
 	}
-	s := d.Seconds()
-	plural := func(n float64, unit string) string {
-		c := int64(n)
-		if c == 1 {
-			return fmt.Sprintf("%d %s", c, unit)
-		}
-		return fmt.Sprintf("%d %ss", c, unit)
-	}
-	switch {
-	case s < 120:
-		return plural(s, "second")
-	case s < 3*3600:
-		return plural(s/60, "minute")
-	case s < 2*86400:
-		return plural(s/3600, "hour")
-	case s < 2*365*86400:
-		return plural(s/86400, "day")
-	}
-	return plural(s/(365*86400), "year")
+	return leasedb.AbbreviateTime(*d)
 }
 
 // FormatProgress renders p as Tahoe's status page does: "Current crawl

@@ -468,8 +468,8 @@ func startProgress(ctx context.Context, e *env, mode string, eng *crawler.Engine
 			n := c.shares.Load()
 			rate := float64(n) / time.Since(start).Seconds()
 			if pb != nil {
-				pb.Describe(fmt.Sprintf("prefix %d/1024, %.0f shares/s", p.CompletePrefixes, rate))
 				pb.Set(p.CompletePrefixes)
+				pb.Describe(fmt.Sprintf("prefix %d/1024, %.0f shares/s", p.CompletePrefixes, rate))
 				continue
 			}
 			eta := "unknown"
