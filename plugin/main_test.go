@@ -61,6 +61,7 @@ type diskHarness struct {
 func newDiskHarness() *diskHarness { return &diskHarness{roots: map[sharestore.Backend]string{}} }
 
 func (h *diskHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+	skipKnown(t)
 	dir := t.TempDir()
 	b, err := plugin.Open(ctx, diskPlugin, plugin.Config{URL: "disk:" + dir, Create: true}, plugin.HostOptions{})
 	if err != nil {
