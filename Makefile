@@ -1,7 +1,7 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 GO ?= go
 
-.PHONY: test build vet fuzz bench
+.PHONY: test build vet fuzz bench generate
 test: vet
 	$(GO) test -race -count=1 ./...
 
@@ -17,3 +17,8 @@ FUZZTIME ?= 60s
 fuzz:
 	@for f in $$($(GO) test -list 'Fuzz.*' ./share | grep ^Fuzz); do \
 		echo "== $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./share || exit 1; done
+
+# Regenerate plugin/proto/backendv1 from backend.proto with the pinned
+# generators named in plugin/proto/generate.sh.
+generate:
+	$(GO) generate ./plugin/proto/
