@@ -80,9 +80,24 @@ func TestNoOrphanAfterHostSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the host's output: %v", err)
+	type result struct {
+		line string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(out).ReadString('\n')
+		got <- result{line, err}
+	}()
+	var line string
+	select {
+	case r := <-got:
+		if r.err != nil {
+			t.Fatalf("reading the host's output: %v", r.err)
+		}
+		line = r.line
+	case <-time.After(60 * time.Second):
+		t.Fatal("the host did not report its plugin within 60s")
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil || pid <= 0 {
