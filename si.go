@@ -45,17 +45,16 @@ func (si *StorageIndex) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Compare returns -1, 0 or +1 as si sorts before, equal to or after o. The
-// order is the bytewise order of the text forms, which is also the bytewise
-// order of the raw bytes.
+// Compare returns -1, 0 or +1 as si sorts before, equal to or after o in
+// Tahoe's order: the bytewise order of the text forms (in which digits
+// sort before letters, unlike the raw bytes).
 func (si StorageIndex) Compare(o StorageIndex) int {
-	for i := range si {
-		if si[i] != o[i] {
-			if si[i] < o[i] {
-				return -1
-			}
-			return 1
-		}
+	a, b := si.String(), o.String()
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
 	return 0
 }

@@ -107,4 +107,11 @@ func TestStorageIndexCompare(t *testing.T) {
 	if !(a.String() < b.String()) {
 		t.Fatal("text order")
 	}
+	// Raw bytes and text disagree: 0xd0… encodes to "2…", which sorts
+	// before "a…" as text although 0xd0 > 0x00.
+	var hi StorageIndex
+	hi[0] = 0xd0
+	if hi.String()[0] != '2' || hi.Compare(a) != -1 || a.Compare(hi) != 1 {
+		t.Fatalf("Compare must follow the text order: %s vs %s", hi, a)
+	}
 }

@@ -51,3 +51,10 @@ func TestConformanceContainerV2(t *testing.T) {
 func TestConformanceReadOnly(t *testing.T) {
 	conformance.RunBackend(t, harness{disk.Options{ReadOnly: true}})
 }
+
+// TestCrawlers runs the crawler scenarios; the disk backend's results are
+// the golden files every other backend must match (regenerate them with
+// SHARESTORE_UPDATE_GOLDEN=1 go test -run TestCrawlers ./backends/disk/).
+func TestCrawlers(t *testing.T) {
+	conformance.RunCrawlers(t, harness{})
+}

@@ -221,8 +221,20 @@ func usedSpace(fi fs.FileInfo) int64 {
 	return fi.Size()
 }
 
-// readDirNames returns the names in dir, or nil if dir does not exist.
+// readDirNames returns the names in dir, or nil if dir does not exist or
+// is not a directory.
 func readDirNames(dir string) ([]string, error) {
+	ents, err := readDir(dir)
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names, err
+}
+
+// readDir returns the entries of dir (with their types, from getdents),
+// or nil if dir does not exist or is not a directory.
+func readDir(dir string) ([]fs.DirEntry, error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
@@ -231,25 +243,29 @@ func readDirNames(dir string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	names, err := f.Readdirnames(-1)
+	ents, err := f.ReadDir(-1)
 	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil // a stray file where a directory belongs
+		}
 		return nil, err
 	}
-	return names, nil
+	return ents, nil
 }
 
 // sharesetNames returns the sorted storage indexes named in the prefix
 // directory; other names are ignored.
 func (b *Backend) sharesetNames(p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
-	names, err := readDirNames(b.prefixDir(p))
+	ents, err := readDir(b.prefixDir(p))
 	if err != nil {
 		return nil, mapErr(err, "disk: list "+b.prefixDir(p))
 	}
-	sort.Strings(names)
-	out := make([]sharestore.StorageIndex, 0, len(names))
-	for _, n := range names {
-		if len(n) != sharestore.StorageIndexTextSize || n[:2] != string(p) {
-			continue
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	out := make([]sharestore.StorageIndex, 0, len(ents))
+	for _, e := range ents {
+		n := e.Name()
+		if len(n) != sharestore.StorageIndexTextSize || n[:2] != string(p) || !e.IsDir() {
+			continue // stray names, and files named like a storage index
 		}
 		si, err := sharestore.ParseStorageIndex(n)
 		if err != nil {
@@ -313,6 +329,9 @@ func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 			return err
 		}
 		for _, info := range infos {
+			if err := sharestore.CtxErr(ctx); err != nil {
+				return err
+			}
 			if err := fn(info); err != nil {
 				return err
 			}

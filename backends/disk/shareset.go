@@ -412,7 +412,7 @@ func (iw *immutableWriter) Write(ctx context.Context, offset int64, data []byte)
 	if offset < iw.end {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: write to share %s/%d at offset %d goes backwards (data already written to %d)", iw.s.si, iw.w.shnum, offset, iw.end)
 	}
-	if offset+int64(len(data)) > iw.allocated {
+	if offset > iw.allocated || int64(len(data)) > iw.allocated-offset {
 		return sharestore.Errorf(sharestore.ErrOutOfRange, "disk: write of %d bytes at offset %d passes the allocated size %d of share %s/%d", len(data), offset, iw.allocated, iw.s.si, iw.w.shnum)
 	}
 	if _, err := iw.w.f.WriteAt(data, share.ImmutableHeaderSize+offset); err != nil {
