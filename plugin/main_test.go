@@ -54,6 +54,8 @@ func openDisk(t testing.TB, opts plugin.HostOptions) (*plugin.Backend, string) {
 // diskHarness runs the conformance suites through the disk plugin. It
 // plants raw objects straight into the store directory the plugin serves.
 type diskHarness struct {
+	readOnly bool
+
 	mu    sync.Mutex
 	roots map[sharestore.Backend]string
 }
@@ -61,9 +63,15 @@ type diskHarness struct {
 func newDiskHarness() *diskHarness { return &diskHarness{roots: map[sharestore.Backend]string{}} }
 
 func (h *diskHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
-	skipKnown(t)
 	dir := t.TempDir()
-	b, err := plugin.Open(ctx, diskPlugin, plugin.Config{URL: "disk:" + dir, Create: true}, plugin.HostOptions{})
+	cfg := plugin.Config{URL: "disk:" + dir, Create: true}
+	if h.readOnly {
+		if err := os.Mkdir(filepath.Join(dir, "shares"), 0o755); err != nil {
+			return nil, err
+		}
+		cfg = plugin.Config{URL: "disk:" + dir, Options: map[string]string{"read_only": "true"}}
+	}
+	b, err := plugin.Open(ctx, diskPlugin, cfg, plugin.HostOptions{})
 	if err != nil {
 		return nil, err
 	}
