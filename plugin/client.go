@@ -158,7 +158,12 @@ func (b *Backend) start(ctx context.Context) (*instance, sharestore.Capabilities
 		Managed:          true,
 		StartTimeout:     b.opts.StartTimeout,
 		Stderr:           io.MultiWriter(tail, b.opts.Stderr),
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "sharestore-plugin", Output: b.opts.Stderr, Level: hclog.Warn}),
+		// What the plugin writes to os.Stdout/os.Stderr once it serves
+		// travels over go-plugin's stdio stream; it is a log either way,
+		// and must never reach the host's stdout.
+		SyncStdout: b.opts.Stderr,
+		SyncStderr: b.opts.Stderr,
+		Logger:     hclog.New(&hclog.LoggerOptions{Name: "sharestore-plugin", Output: b.opts.Stderr, Level: hclog.Warn}),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))},
 	}

@@ -183,7 +183,7 @@ func TestClearFailures(t *testing.T) {
 		{"NotExecutable", notExec, "not an executable"},
 		{"NotAPlugin", script(t, "echo hello, world"), "hello, world"},
 		{"ExitsSilently", script(t, "exit 0"), "Failed to read any lines"},
-		{"VersionMismatch", script(t, "echo '1|2|unix|/nonexistent.sock|grpc|'; sleep 5"), "incompatible API version"},
+		{"VersionMismatch", script(t, "echo '1|2|unix|/nonexistent.sock|grpc|'; exec sleep 5"), "incompatible API version"},
 		{"CrashAtStartup", script(t, "echo 'cannot open the store: disk on fire' >&2; exit 1"), "disk on fire"},
 	}
 	for _, tc := range cases {
