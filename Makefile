@@ -1,7 +1,7 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 GO ?= go
 
-.PHONY: test build vet fuzz bench emulators
+.PHONY: test build vet fuzz bench generate emulators
 # The cloud backends are tested against real emulators on loopback (MinIO,
 # fake-gcs-server, Azurite), installed at pinned versions into .tools/ by
 # scripts/install-emulators.sh. SHARESTORE_REQUIRE_EMULATORS=1 turns a
@@ -24,3 +24,8 @@ FUZZTIME ?= 60s
 fuzz:
 	@for f in $$($(GO) test -list 'Fuzz.*' ./share | grep ^Fuzz); do \
 		echo "== $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./share || exit 1; done
+
+# Regenerate plugin/proto/backendv1 from backend.proto with the pinned
+# generators named in plugin/proto/generate.sh.
+generate:
+	$(GO) generate ./plugin/proto/

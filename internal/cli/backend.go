@@ -2,13 +2,30 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
 	"github.com/sharestore/sharestore/internal/backendurl"
+	"github.com/sharestore/sharestore/plugin"
 )
+
+// pluginFlags are --plugin and --plugin-sha256, which every command that
+// takes --backend also takes.
+type pluginFlags struct {
+	path   string
+	sha256 string
+}
+
+// add registers the flags on fs.
+func (p *pluginFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&p.path, "plugin", "", "serve the backend from this plugin binary (e.g. sharestore-backend-disk); --backend is passed to it through Configure")
+	fs.StringVar(&p.sha256, "plugin-sha256", "", "with --plugin: refuse to start the plugin unless its SHA-256 is this hex digest")
+}
 
 // openBackend opens a backend from its URL form:
 //
@@ -16,7 +33,17 @@ import (
 //	s3://…, gs://…, azblob://…   a bucket (see openCloud)
 //
 // create allows a disk store to be created when it does not exist yet.
-func openBackend(ctx context.Context, spec string, create bool) (sharestore.Backend, error) {
+//
+// With pf.path set, the backend is served by that plugin binary instead,
+// and spec (in whatever form the plugin understands) reaches it through
+// the Configure RPC.
+func openBackend(ctx context.Context, spec string, create bool, pf pluginFlags) (sharestore.Backend, error) {
+	if pf.path != "" {
+		return openPlugin(ctx, spec, create, pf)
+	}
+	if pf.sha256 != "" {
+		return nil, usageErr(fmt.Errorf("--plugin-sha256 needs --plugin"))
+	}
 	if backendurl.IsCloud(spec) {
 		return openCloud(ctx, spec)
 	}
@@ -37,4 +64,20 @@ func openBackend(ctx context.Context, spec string, create bool) (sharestore.Back
 		return b, nil
 	}
 	return nil, usageErr(fmt.Errorf("backend %q: unknown scheme %q (supported: disk:PATH, s3://BUCKET, gs://BUCKET, azblob://CONTAINER)", spec, scheme))
+}
+
+func openPlugin(ctx context.Context, spec string, create bool, pf pluginFlags) (sharestore.Backend, error) {
+	var opts plugin.HostOptions
+	if pf.sha256 != "" {
+		sum, err := hex.DecodeString(pf.sha256)
+		if err != nil || len(sum) != 32 {
+			return nil, usageErr(fmt.Errorf("--plugin-sha256 %q: want 64 hex digits", pf.sha256))
+		}
+		opts.SHA256 = sum
+	}
+	b, err := plugin.Open(ctx, pf.path, plugin.Config{URL: spec, Create: create}, opts)
+	if err != nil {
+		return nil, openErr(err)
+	}
+	return b, nil
 }

@@ -47,12 +47,12 @@ terminal, one line per prefix otherwise.`,
 				prefixes = []sharestore.Prefix{p}
 			}
 			ctx := cmd.Context()
-			src, err := openBackend(ctx, from, false)
+			src, err := openBackend(ctx, from, false, pluginFlags{})
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			dst, err := openBackend(ctx, to, true)
+			dst, err := openBackend(ctx, to, true, pluginFlags{})
 			if err != nil {
 				return err
 			}

@@ -35,6 +35,7 @@ const (
 
 type crawlFlags struct {
 	backend, stateDir, which   string
+	plugin                     pluginFlags
 	once, fast, dryRun, asJSON bool
 	expireMode, expireOverride string
 	expireCutoff               string
@@ -76,6 +77,7 @@ files and the lease database; an interrupted crawl resumes where it stopped.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.backend, "backend", "", "backend to crawl: disk:PATH (default: the embedded sample store)")
+	f.plugin.add(fl)
 	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-data/state for the sample store, ./sharestore-state otherwise)")
 	fl.StringVar(&f.which, "crawler", "all", "which crawler to run: accounting, buckets or all")
 	fl.BoolVar(&f.once, "once", false, "run one full cycle and exit")
@@ -229,7 +231,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	if f.stateDir == "" {
 		f.stateDir = "sharestore-state"
 	}
-	b, err := openBackend(ctx, spec, f.backend == "")
+	b, err := openBackend(ctx, spec, f.backend == "", f.plugin)
 	if err != nil {
 		return err
 	}

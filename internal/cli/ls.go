@@ -34,6 +34,7 @@ type lsRecord struct {
 func newLsCmd(e *env) *cobra.Command {
 	var backend, prefix string
 	var asJSON bool
+	var pf pluginFlags
 	cmd := &cobra.Command{
 		Use:   "ls --backend disk:PATH [--prefix PP] [--json]",
 		Short: "List every share with its type, version, lengths, lease count and data hash",
@@ -57,7 +58,7 @@ data_sha256.`,
 				prefixes = []sharestore.Prefix{p}
 			}
 			ctx := cmd.Context()
-			b, err := openBackend(ctx, backend, false)
+			b, err := openBackend(ctx, backend, false, pf)
 			if err != nil {
 				return err
 			}
@@ -66,6 +67,7 @@ data_sha256.`,
 		},
 	}
 	cmd.Flags().StringVar(&backend, "backend", "", "backend to list: disk:PATH (PATH is the storage directory containing shares/)")
+	pf.add(cmd.Flags())
 	cmd.Flags().StringVar(&prefix, "prefix", "", "list only this two-character prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per share")
 	return cmd

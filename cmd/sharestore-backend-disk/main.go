@@ -1,0 +1,50 @@
+// Command sharestore-backend-disk is the disk backend as a sharestore
+// plugin. A host starts it (sharestore ls --plugin PATH --backend
+// disk:/srv/storage) and configures it through the Configure RPC:
+//
+//	URL      disk:PATH (or file:PATH, or a bare PATH): the storage directory
+//	Create   create the store if it does not exist
+//	Options  read_only=true, reserved_space=BYTES
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/plugin"
+)
+
+func main() { plugin.Serve(open) }
+
+func open(_ context.Context, cfg plugin.Config) (sharestore.Backend, error) {
+	path := cfg.URL
+	if scheme, rest, ok := strings.Cut(path, ":"); ok && (scheme == "disk" || scheme == "file") {
+		path = strings.TrimPrefix(rest, "//")
+	}
+	if path == "" {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend %q: want disk:PATH", cfg.URL)
+	}
+	opts := disk.Options{Create: cfg.Create}
+	for k, v := range cfg.Options {
+		switch k {
+		case "read_only":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "option read_only=%q: %v", v, err)
+			}
+			opts.ReadOnly = b
+		case "reserved_space":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "option reserved_space=%q: %v", v, err)
+			}
+			opts.ReservedSpace = n
+		default:
+			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "unknown option %q for the disk backend", k)
+		}
+	}
+	return disk.Open(path, opts)
+}

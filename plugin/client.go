@@ -1,0 +1,405 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/silock"
+	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
+)
+
+// HostOptions are the host-side settings of Open. They never reach the
+// plugin.
+type HostOptions struct {
+	// SHA256, when set, pins the plugin binary: Open (and every restart)
+	// refuses to start a binary whose SHA-256 differs.
+	SHA256 []byte
+	// Stderr receives the plugin's stderr and the host's plugin logs.
+	// Nil means os.Stderr.
+	Stderr io.Writer
+	// StartTimeout bounds the handshake. Zero means 10 seconds.
+	StartTimeout time.Duration
+	// MaxRestarts is how many times in a row the supervisor tries to
+	// restart a crashed plugin before a call fails with ErrUnavailable.
+	// Zero means 5.
+	MaxRestarts int
+}
+
+const (
+	restartBackoffMin = 50 * time.Millisecond
+	restartBackoffMax = 2 * time.Second
+)
+
+// Backend is a sharestore.Backend served by a plugin subprocess. It is
+// safe for concurrent use.
+type Backend struct {
+	path  string
+	cfg   Config
+	opts  HostOptions
+	locks silock.Map[sharestore.StorageIndex]
+
+	mu       sync.Mutex
+	cur      *instance
+	caps     sharestore.Capabilities
+	closed   bool
+	restarts int
+}
+
+// instance is one running plugin process.
+type instance struct {
+	client *goplugin.Client
+	rpc    pb.BackendClient
+	stderr *tailBuffer
+	mu     sync.Mutex
+	dead   bool
+}
+
+func (i *instance) isDead() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.dead || i.client.Exited()
+}
+
+func (i *instance) markDead() {
+	i.mu.Lock()
+	i.dead = true
+	i.mu.Unlock()
+}
+
+var _ sharestore.Backend = (*Backend)(nil)
+
+// Open starts the plugin binary at path, checks its handshake (and its
+// SHA-256 when opts.SHA256 is set), and configures it with cfg through the
+// Configure RPC. It fails fast, naming the binary and the cause, when path
+// is not a plugin, speaks another protocol version, does not match the
+// pin, or crashes at start-up. The returned backend restarts the plugin
+// if it crashes; Close stops it.
+func Open(ctx context.Context, path string, cfg Config, opts HostOptions) (*Backend, error) {
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	if opts.MaxRestarts == 0 {
+		opts.MaxRestarts = 5
+	}
+	b := &Backend{path: path, cfg: cfg, opts: opts}
+	inst, caps, err := b.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.cur, b.caps = inst, caps
+	return b, nil
+}
+
+// tailBuffer keeps the last few KiB written to it: a plugin's last words
+// for the error that reports its failure.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 4096 {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-4096:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimSpace(t.buf))
+}
+
+// start launches one plugin process and configures it.
+func (b *Backend) start(ctx context.Context) (*instance, sharestore.Capabilities, error) {
+	var none sharestore.Capabilities
+	fail := func(code sharestore.Code, err error, tail *tailBuffer) error {
+		msg := fmt.Sprintf("plugin %s: %v", b.path, err)
+		if tail != nil {
+			if s := tail.String(); s != "" {
+				msg += "; plugin stderr: " + s
+			}
+		}
+		return &sharestore.Error{Code: code, Msg: msg}
+	}
+	if fi, err := os.Stat(b.path); err != nil {
+		return nil, none, fail(sharestore.ErrNotFound, err, nil)
+	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return nil, none, fail(sharestore.ErrInvalidArgument, errors.New("not an executable file"), nil)
+	}
+	tail := &tailBuffer{}
+	cc := &goplugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: map[int]goplugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{}}},
+		Cmd:              exec.Command(b.path),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Managed:          true,
+		StartTimeout:     b.opts.StartTimeout,
+		Stderr:           io.MultiWriter(tail, b.opts.Stderr),
+		// What the plugin writes to os.Stdout/os.Stderr once it serves
+		// travels over go-plugin's stdio stream; it is a log either way,
+		// and must never reach the host's stdout.
+		SyncStdout: b.opts.Stderr,
+		SyncStderr: b.opts.Stderr,
+		Logger:     hclog.New(&hclog.LoggerOptions{Name: "sharestore-plugin", Output: b.opts.Stderr, Level: hclog.Warn}),
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))},
+	}
+	if b.opts.SHA256 != nil {
+		cc.SecureConfig = &goplugin.SecureConfig{Checksum: b.opts.SHA256, Hash: sha256.New()}
+	}
+	client := goplugin.NewClient(cc)
+	rpcClient, err := client.Client()
+	if err != nil {
+		client.Kill()
+		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
+			return nil, none, fail(sharestore.ErrPermissionDenied, fmt.Errorf("refusing to start: SHA-256 does not match the pin"), nil)
+		}
+		return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: %w", err), tail)
+	}
+	raw, err := rpcClient.Dispense(PluginName)
+	if err != nil {
+		client.Kill()
+		return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: %w", err), tail)
+	}
+	inst := &instance{client: client, rpc: raw.(pb.BackendClient), stderr: tail}
+	resp, err := inst.rpc.Configure(ctx, &pb.ConfigureRequest{Url: b.cfg.URL, Create: b.cfg.Create, Options: b.cfg.Options, Secrets: b.cfg.Secrets})
+	if err != nil {
+		client.Kill()
+		e := fromStatus(ctx, err, "configure")
+		return nil, none, &sharestore.Error{Code: sharestore.CodeOf(e), Msg: fmt.Sprintf("plugin %s: configure %q: %v", b.path, b.cfg.URL, e)}
+	}
+	return inst, capsFromPB(resp.Capabilities), nil
+}
+
+// get returns the running plugin, restarting it first (with exponential
+// backoff, at most opts.MaxRestarts attempts) if it died.
+func (b *Backend) get(ctx context.Context) (*instance, error) {
+	if err := sharestore.CtxErr(ctx); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "plugin %s: backend used after Close", b.path)
+	}
+	if b.cur != nil && !b.cur.isDead() {
+		return b.cur, nil
+	}
+	if b.cur != nil {
+		b.cur.client.Kill()
+		b.cur = nil
+	}
+	wait := restartBackoffMin
+	var last error
+	for attempt := 0; attempt < b.opts.MaxRestarts; attempt++ {
+		if attempt > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, sharestore.CtxErr(ctx)
+			case <-t.C:
+			}
+			wait = min(2*wait, restartBackoffMax)
+		}
+		inst, caps, err := b.start(ctx)
+		if err == nil {
+			b.cur, b.caps = inst, caps
+			b.restarts++
+			return inst, nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return nil, sharestore.CtxErr(ctx)
+		}
+	}
+	return nil, sharestore.Wrap(sharestore.ErrUnavailable, last, fmt.Sprintf("plugin %s: restart failed %d times", b.path, b.opts.MaxRestarts))
+}
+
+// Restarts returns how many times the supervisor has restarted the plugin.
+func (b *Backend) Restarts() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.restarts
+}
+
+// PID returns the process id of the running plugin, or 0 if none is
+// running. It is meant for diagnostics and tests.
+func (b *Backend) PID() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cur == nil {
+		return 0
+	}
+	if rc := b.cur.client.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}
+
+// rpcErr converts an RPC error. A transport failure (the plugin died or
+// the connection broke) marks the instance dead, so that the next call
+// restarts it, and is reported as ErrUnavailable.
+func (b *Backend) rpcErr(ctx context.Context, inst *instance, err error, what string) error {
+	if ctx.Err() != nil {
+		return sharestore.Wrap(sharestore.ErrCanceled, ctx.Err(), what)
+	}
+	if st, ok := status.FromError(err); ok && len(st.Details()) == 0 && st.Code() == codes.Unavailable || inst.client.Exited() {
+		inst.markDead()
+		return sharestore.Errorf(sharestore.ErrUnavailable, "%s: plugin %s stopped responding (%v); it will be restarted", what, b.path, err)
+	}
+	return fromStatus(ctx, err, what)
+}
+
+// ListPrefix implements sharestore.Backend.
+func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
+	inst, err := b.get(ctx)
+	if err != nil {
+		return err
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := inst.rpc.ListPrefix(ctx2, &pb.ListPrefixRequest{Prefix: string(p)})
+	if err != nil {
+		return b.rpcErr(ctx, inst, err, "list prefix "+string(p))
+	}
+	for {
+		page, err := stream.Recv()
+		if err == io.EOF {
+			// A callback may have canceled ctx after the last entry.
+			return sharestore.CtxErr(ctx)
+		}
+		if err != nil {
+			return b.rpcErr(ctx, inst, err, "list prefix "+string(p))
+		}
+		for _, e := range page.Shares {
+			info, err := infoFromPB(e)
+			if err != nil {
+				return err
+			}
+			if err := fn(info); err != nil {
+				return err
+			}
+			if err := sharestore.CtxErr(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func siFromPB(b []byte) (sharestore.StorageIndex, error) {
+	si, err := parseSI(b)
+	if err != nil {
+		return si, sharestore.Errorf(sharestore.ErrInternal, "plugin sent a bad storage index: %v", err)
+	}
+	return si, nil
+}
+
+func infoFromPB(e *pb.ShareInfo) (sharestore.ShareInfo, error) {
+	si, err := siFromPB(e.GetSi())
+	if err != nil {
+		return sharestore.ShareInfo{}, err
+	}
+	return sharestore.ShareInfo{SI: si, Shnum: int(e.Shnum), Size: e.Size, UsedSpace: e.UsedSpace, ModTime: time.Unix(0, e.ModTimeUnixNano)}, nil
+}
+
+func shareFromPB(s *pb.Share) (sharestore.Share, error) {
+	info, err := infoFromPB(s.GetInfo())
+	if err != nil {
+		return sharestore.Share{}, err
+	}
+	return sharestore.Share{ShareInfo: info, Type: sharestore.ShareType(s.Type), Version: int(s.Version), DataLength: s.DataLength}, nil
+}
+
+// SharesetsForPrefix implements sharestore.Backend.
+func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
+	inst, err := b.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := inst.rpc.SharesetsForPrefix(ctx2, &pb.SharesetsForPrefixRequest{Prefix: string(p)})
+	if err != nil {
+		return nil, b.rpcErr(ctx, inst, err, "sharesets for prefix "+string(p))
+	}
+	var out []sharestore.StorageIndex
+	for {
+		page, err := stream.Recv()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, b.rpcErr(ctx, inst, err, "sharesets for prefix "+string(p))
+		}
+		for _, raw := range page.Sis {
+			si, err := siFromPB(raw)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, si)
+		}
+	}
+}
+
+// Shareset implements sharestore.Backend.
+func (b *Backend) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+	return &shareset{b: b, si: si}
+}
+
+// AvailableSpace implements sharestore.Backend.
+func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
+	inst, err := b.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := inst.rpc.AvailableSpace(ctx, &pb.AvailableSpaceRequest{})
+	if err != nil {
+		return 0, b.rpcErr(ctx, inst, err, "available space")
+	}
+	return resp.Bytes, nil
+}
+
+// Capabilities implements sharestore.Backend: the plugin backend's own
+// capabilities, as reported by Configure.
+func (b *Backend) Capabilities() sharestore.Capabilities {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.caps
+}
+
+// Close stops the plugin process and waits for it to exit. It is safe to
+// call twice.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	if b.cur != nil {
+		b.cur.client.Kill()
+		b.cur = nil
+	}
+	return nil
+}

@@ -1,0 +1,438 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/sharestore/sharestore"
+	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
+)
+
+// Config is what a host passes to a plugin through the Configure RPC.
+type Config struct {
+	// URL names the store, in the backend's own form, such as
+	// "disk:/srv/storage".
+	URL string
+	// Create allows the store to be created if it does not exist.
+	Create bool
+	// Options are backend-specific settings.
+	Options map[string]string
+	// Secrets are credentials. They travel only in the Configure RPC,
+	// never in argv or the environment.
+	Secrets map[string]string
+}
+
+// Factory opens the backend a plugin serves, from the configuration the
+// host sent. The plugin closes the backend when it is reconfigured or
+// exits.
+type Factory func(ctx context.Context, cfg Config) (sharestore.Backend, error)
+
+// server adapts a sharestore.Backend to the sharestore.backend.v1 service.
+type server struct {
+	pb.UnimplementedBackendServer
+	factory Factory
+
+	mu sync.Mutex
+	b  sharestore.Backend
+}
+
+func (s *server) backend() (sharestore.Backend, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b == nil {
+		return nil, sharestore.Errorf(sharestore.ErrInternal, "plugin used before Configure")
+	}
+	return s.b, nil
+}
+
+func (s *server) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b != nil {
+		s.b.Close()
+		s.b = nil
+	}
+}
+
+func parseSI(b []byte) (sharestore.StorageIndex, error) {
+	var si sharestore.StorageIndex
+	if len(b) != len(si) {
+		return si, sharestore.Errorf(sharestore.ErrInvalidArgument, "storage index of %d bytes, want %d", len(b), len(si))
+	}
+	copy(si[:], b)
+	return si, nil
+}
+
+func (s *server) shareset(si []byte) (sharestore.Shareset, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	x, err := parseSI(si)
+	if err != nil {
+		return nil, err
+	}
+	return b.Shareset(x), nil
+}
+
+func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	b, err := s.factory(ctx, Config{URL: req.Url, Create: req.Create, Options: req.Options, Secrets: req.Secrets})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	s.mu.Lock()
+	old := s.b
+	s.b = b
+	s.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return &pb.ConfigureResponse{Capabilities: capsToPB(b.Capabilities())}, nil
+}
+
+func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.InfoResponse{Capabilities: capsToPB(b.Capabilities())}, nil
+}
+
+func infoToPB(i sharestore.ShareInfo) *pb.ShareInfo {
+	return &pb.ShareInfo{Si: i.SI[:], Shnum: int32(i.Shnum), Size: i.Size, UsedSpace: i.UsedSpace, ModTimeUnixNano: i.ModTime.UnixNano()}
+}
+
+func shareToPB(s sharestore.Share) *pb.Share {
+	return &pb.Share{Info: infoToPB(s.ShareInfo), Type: int32(s.Type), Version: int32(s.Version), DataLength: s.DataLength}
+}
+
+// errSendFailed marks a failed Send, so the stream's own error is returned
+// rather than a backend error.
+type sendErr struct{ err error }
+
+func (e sendErr) Error() string { return e.err.Error() }
+
+func (s *server) ListPrefix(req *pb.ListPrefixRequest, stream pb.Backend_ListPrefixServer) error {
+	b, err := s.backend()
+	if err != nil {
+		return toStatus(err)
+	}
+	page := &pb.ListPrefixPage{}
+	flush := func() error {
+		if err := stream.Send(page); err != nil {
+			return sendErr{err}
+		}
+		page = &pb.ListPrefixPage{Shares: make([]*pb.ShareInfo, 0, pageSize)}
+		return nil
+	}
+	err = b.ListPrefix(stream.Context(), sharestore.Prefix(req.Prefix), func(i sharestore.ShareInfo) error {
+		page.Shares = append(page.Shares, infoToPB(i))
+		if len(page.Shares) >= pageSize {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && len(page.Shares) > 0 {
+		err = flush()
+	}
+	var se sendErr
+	if errors.As(err, &se) {
+		return se.err
+	}
+	return toStatus(err)
+}
+
+func (s *server) SharesetsForPrefix(req *pb.SharesetsForPrefixRequest, stream pb.Backend_SharesetsForPrefixServer) error {
+	b, err := s.backend()
+	if err != nil {
+		return toStatus(err)
+	}
+	sis, err := b.SharesetsForPrefix(stream.Context(), sharestore.Prefix(req.Prefix))
+	if err != nil {
+		return toStatus(err)
+	}
+	for len(sis) > 0 {
+		n := min(len(sis), pageSize*4)
+		page := &pb.SharesetsPage{Sis: make([][]byte, n)}
+		for i := range n {
+			page.Sis[i] = sis[i][:]
+		}
+		if err := stream.Send(page); err != nil {
+			return err
+		}
+		sis = sis[n:]
+	}
+	return nil
+}
+
+func (s *server) AvailableSpace(ctx context.Context, _ *pb.AvailableSpaceRequest) (*pb.AvailableSpaceResponse, error) {
+	b, err := s.backend()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	n, err := b.AvailableSpace(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.AvailableSpaceResponse{Bytes: n}, nil
+}
+
+func (s *server) Shares(ctx context.Context, req *pb.SharesRequest) (*pb.SharesResponse, error) {
+	ss, err := s.shareset(req.Si)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	shares, corrupt, err := ss.Shares(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.SharesResponse{}
+	for _, sh := range shares {
+		resp.Shares = append(resp.Shares, shareToPB(sh))
+	}
+	for _, c := range corrupt {
+		resp.Corrupt = append(resp.Corrupt, int32(c))
+	}
+	return resp, nil
+}
+
+func (s *server) Share(ctx context.Context, req *pb.ShareRequest) (*pb.ShareResponse, error) {
+	ss, err := s.shareset(req.Si)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	sh, err := ss.Share(ctx, int(req.Shnum))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ShareResponse{Share: shareToPB(sh)}, nil
+}
+
+func (s *server) ReadShareData(req *pb.ReadShareDataRequest, stream pb.Backend_ReadShareDataServer) error {
+	ss, err := s.shareset(req.Si)
+	if err != nil {
+		return toStatus(err)
+	}
+	data, err := ss.ReadShareData(stream.Context(), int(req.Shnum), req.Offset, req.Length)
+	if err != nil {
+		return toStatus(err)
+	}
+	for len(data) > 0 {
+		n := min(len(data), chunkSize)
+		if err := stream.Send(&pb.Chunk{Data: data[:n]}); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+func (s *server) OpenRaw(req *pb.OpenRawRequest, stream pb.Backend_OpenRawServer) error {
+	ss, err := s.shareset(req.Si)
+	if err != nil {
+		return toStatus(err)
+	}
+	r, size, err := ss.OpenRaw(stream.Context(), int(req.Shnum))
+	if err != nil {
+		return toStatus(err)
+	}
+	defer r.Close()
+	buf := make([]byte, chunkSize)
+	first := true
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 || first {
+			msg := &pb.Chunk{Data: buf[:n]}
+			if first {
+				msg.Size = size
+				first = false
+			}
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if rerr != nil {
+			return toStatus(sharestore.Wrap(sharestore.ErrUnavailable, rerr, "reading raw share"))
+		}
+	}
+}
+
+func errDetail(err error) *pb.ErrorDetail {
+	if err == nil {
+		return nil
+	}
+	return &pb.ErrorDetail{Code: sharestore.CodeOf(err).String(), Message: err.Error()}
+}
+
+func (s *server) WriteImmutable(stream pb.Backend_WriteImmutableServer) error {
+	ctx := stream.Context()
+	req, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	open := req.GetOpen()
+	if open == nil {
+		return toStatus(sharestore.Errorf(sharestore.ErrInvalidArgument, "write session must start with open"))
+	}
+	ss, err := s.shareset(open.Si)
+	if err != nil {
+		return toStatus(err)
+	}
+	w, err := ss.WriteImmutable(ctx, int(open.Shnum), open.Allocated)
+	if err != nil {
+		return toStatus(err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// The host vanished or the stream broke: leave nothing visible.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			w.Abort(actx)
+			cancel()
+		}
+	}()
+	if err := stream.Send(&pb.WriteImmutableResponse{}); err != nil {
+		return err
+	}
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		var opErr error
+		switch op := req.Op.(type) {
+		case *pb.WriteImmutableRequest_Write_:
+			opErr = w.Write(ctx, op.Write.Offset, op.Write.Data)
+		case *pb.WriteImmutableRequest_Commit:
+			opErr = w.Close(ctx)
+			done = opErr == nil
+		case *pb.WriteImmutableRequest_Abort:
+			opErr = w.Abort(ctx)
+			done = true
+		default:
+			opErr = sharestore.Errorf(sharestore.ErrInvalidArgument, "unexpected message in write session")
+		}
+		if err := stream.Send(&pb.WriteImmutableResponse{Error: errDetail(opErr)}); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// putReader turns the data messages of a PutRaw stream into an io.Reader
+// that ends with io.EOF only on an explicit commit.
+type putReader struct {
+	stream pb.Backend_PutRawServer
+	buf    []byte
+	eof    bool
+}
+
+var errNoCommit = errors.New("raw put stream ended without commit")
+
+func (r *putReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.eof {
+			return 0, io.EOF
+		}
+		req, err := r.stream.Recv()
+		if err == io.EOF {
+			return 0, errNoCommit
+		}
+		if err != nil {
+			return 0, err
+		}
+		switch op := req.Op.(type) {
+		case *pb.PutRawRequest_Data:
+			r.buf = op.Data
+		case *pb.PutRawRequest_Commit:
+			r.eof = true
+		case *pb.PutRawRequest_Abort:
+			return 0, sharestore.Errorf(sharestore.ErrCanceled, "raw put aborted by the host")
+		default:
+			return 0, errors.New("unexpected message in raw put stream")
+		}
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+func (s *server) PutRaw(stream pb.Backend_PutRawServer) error {
+	req, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	h := req.GetHeader()
+	if h == nil {
+		return toStatus(sharestore.Errorf(sharestore.ErrInvalidArgument, "raw put must start with a header"))
+	}
+	ss, err := s.shareset(h.Si)
+	if err != nil {
+		return toStatus(err)
+	}
+	if err := ss.PutRaw(stream.Context(), int(h.Shnum), &putReader{stream: stream}, h.Size); err != nil {
+		return toStatus(err)
+	}
+	return stream.SendAndClose(&pb.PutRawResponse{})
+}
+
+func (s *server) TestAndReadAndWrite(ctx context.Context, req *pb.TestAndReadAndWriteRequest) (*pb.TestAndReadAndWriteResponse, error) {
+	ss, err := s.shareset(req.Si)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	var we sharestore.WriteEnabler
+	if len(req.WriteEnabler) != len(we) {
+		return nil, toStatus(sharestore.Errorf(sharestore.ErrInvalidArgument, "write enabler of %d bytes", len(req.WriteEnabler)))
+	}
+	copy(we[:], req.WriteEnabler)
+	tw := make([]sharestore.TestAndWrite, len(req.Tw))
+	for i, t := range req.Tw {
+		tw[i].Shnum = int(t.Shnum)
+		for _, tv := range t.Tests {
+			tw[i].Tests = append(tw[i].Tests, sharestore.TestVector{Offset: tv.Offset, Length: tv.Length, Op: sharestore.TestOp(tv.Op), Specimen: tv.Specimen})
+		}
+		for _, dv := range t.Writes {
+			tw[i].Writes = append(tw[i].Writes, sharestore.DataVector{Offset: dv.Offset, Data: dv.Data})
+		}
+		if t.HasNewLength {
+			n := t.NewLength
+			tw[i].NewLength = &n
+		}
+	}
+	var reads []sharestore.ReadRange
+	for _, r := range req.Reads {
+		reads = append(reads, sharestore.ReadRange{Offset: r.Offset, Length: r.Length})
+	}
+	ok, got, err := ss.TestAndReadAndWrite(ctx, we, tw, reads)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.TestAndReadAndWriteResponse{Ok: ok}
+	if got != nil {
+		resp.Reads = make(map[int32]*pb.ShareReads, len(got))
+		for k, v := range got {
+			resp.Reads[int32(k)] = &pb.ShareReads{Data: v}
+		}
+	}
+	return resp, nil
+}
+
+func (s *server) DeleteShare(ctx context.Context, req *pb.DeleteShareRequest) (*pb.DeleteShareResponse, error) {
+	ss, err := s.shareset(req.Si)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := ss.DeleteShare(ctx, int(req.Shnum), nil); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.DeleteShareResponse{}, nil
+}
