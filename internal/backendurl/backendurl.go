@@ -141,6 +141,12 @@ func store(ctx context.Context, raw string, getenv func(string) string) (cloud.O
 	switch spec.Scheme {
 	case "s3":
 		c := s3.Config{Bucket: spec.Bucket, Region: q.Get("region"), Endpoint: q.Get("endpoint")}
+		// The standard variables, read through getenv so that a plugin
+		// can take them from its Configure secrets; the SDK's chain
+		// covers everything else.
+		if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
+			c.AccessKeyID, c.SecretAccessKey, c.SessionToken = id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")
+		}
 		if ps := q.Get("path_style"); ps != "" {
 			v, err := strconv.ParseBool(ps)
 			if err != nil {
