@@ -44,6 +44,24 @@ type AccountingConfig struct {
 	MaxCorrupt int
 	// Logger receives warnings [slog.Default()].
 	Logger *slog.Logger
+	// Prefetch lists the next prefix while the current one is being
+	// reconciled, hiding the backend's latency (a plugin's round trip, a
+	// bucket's LIST). A prefetched listing older than PrefetchMaxAge is
+	// thrown away. Use it only with one prefix in flight.
+	Prefetch bool
+}
+
+// PrefetchMaxAge bounds how old a prefetched listing may be when it is
+// used, so a pause between slices never makes the crawler act on a stale
+// listing.
+const PrefetchMaxAge = 2 * time.Second
+
+type prefetch struct {
+	p     sharestore.Prefix
+	at    time.Time
+	done  chan struct{}
+	infos []sharestore.ShareInfo
+	err   error
 }
 
 // Accounting is the accounting crawler: it reconciles the lease database
@@ -73,6 +91,7 @@ type Accounting struct {
 	// cycle; a prefix with no rows and nothing listed needs no
 	// transaction at all.
 	occupied map[sharestore.Prefix]bool
+	next     *prefetch
 }
 
 // NewAccounting returns the accounting crawler over b and db.
@@ -209,7 +228,12 @@ func (s bucketSet) into(c map[string]int64, kind string) {
 func (a *Accounting) StartedCycle(ctx context.Context, cycle Cycle) error {
 	a.mu.Lock()
 	a.cycleStart = cycle.Start
+	pf := a.next
+	a.next = nil
 	a.mu.Unlock()
+	if pf != nil {
+		<-pf.done
+	}
 	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
 		if err := tx.ClearPrefixResults(ctx, AccountingName, cycle.ID); err != nil {
 			return err
@@ -237,11 +261,7 @@ func (a *Accounting) StartedCycle(ctx context.Context, cycle Cycle) error {
 func (a *Accounting) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestore.Prefix) (json.RawMessage, error) {
 	// Fast path: nothing stored and no rows (as of the cycle start, or
 	// ever, after a restart) means nothing to record or count.
-	var stored []sharestore.ShareInfo
-	err := a.b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
-		stored = append(stored, info)
-		return nil
-	})
+	stored, err := a.list(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +298,51 @@ func (a *Accounting) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestor
 	return nil, a.settle(ctx, cycle, p, res)
 }
 
+// list returns the listing of p: the prefetched one if it is for p and
+// fresh, a new one otherwise. With Prefetch it then starts listing the
+// next prefix in the background.
+func (a *Accounting) list(ctx context.Context, p sharestore.Prefix) ([]sharestore.ShareInfo, error) {
+	a.mu.Lock()
+	pf := a.next
+	a.next = nil
+	a.mu.Unlock()
+	var infos []sharestore.ShareInfo
+	var err error
+	used := false
+	if pf != nil {
+		<-pf.done
+		if pf.p == p && pf.err == nil && a.clock.Now().Sub(pf.at) <= PrefetchMaxAge {
+			infos, used = pf.infos, true
+		}
+	}
+	if !used {
+		infos, err = listAll(ctx, a.b, p)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if i := p.Index() + 1; a.cfg.Prefetch && i > 0 && i < sharestore.NumPrefixes {
+		nx := &prefetch{p: sharestore.PrefixAt(i), at: a.clock.Now(), done: make(chan struct{})}
+		a.mu.Lock()
+		a.next = nx
+		a.mu.Unlock()
+		go func() {
+			defer close(nx.done)
+			nx.infos, nx.err = listAll(ctx, a.b, nx.p)
+		}()
+	}
+	return infos, nil
+}
+
+func listAll(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) ([]sharestore.ShareInfo, error) {
+	var out []sharestore.ShareInfo
+	err := b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
+		out = append(out, info)
+		return nil
+	})
+	return out, err
+}
+
 // reconcile is the first transaction of a prefix.
 func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Prefix, listing []sharestore.ShareInfo) (*PrefixResult, error) {
 	stored := make(map[sharestore.ShareID]sharestore.ShareInfo, len(listing))
@@ -287,12 +352,24 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 		order = append(order, info.ID())
 	}
 	now := a.clock.Now()
+	// Shares new to the database (or whose size changed) need their
+	// headers read: a file open on disk, a ranged GET in a bucket, an RPC
+	// to a plugin. When there are several, the first attempt gives up the
+	// transaction, the headers are read several at a time outside it, and
+	// the second attempt uses them; a steady prefix needs one attempt.
+	var types map[sharestore.ShareID]sharestore.ShareType
+	var todo []sharestore.ShareID
 	res := &PrefixResult{Counters: newCounters(), Histogram: map[int]int64{}}
-	err := a.db.Update(ctx, func(tx *leasedb.Tx) error {
+	reconcile := func(tx *leasedb.Tx) error {
 		res.Counters, res.Histogram, res.Corrupt, res.Pending = newCounters(), map[int]int64{}, nil, nil
 		rows, err := tx.SharesForPrefix(ctx, p)
 		if err != nil {
 			return err
+		}
+		if types == nil {
+			if todo = needHeaders(listing, rows); len(todo) > 1 {
+				return errReadHeaders
+			}
 		}
 		known := make(map[sharestore.ShareID]leasedb.Share, len(rows))
 		for _, r := range rows {
@@ -344,8 +421,12 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 			typ := r.Type
 			switch {
 			case !ok:
-				// New to the database: read its header once.
-				typ = a.classify(ctx, id)
+				// New to the database: its header was read once above.
+				t, done := types[id]
+				if !done {
+					t = a.classify(ctx, id)
+				}
+				typ = t
 				if typ == sharestore.ShareTypeUnknown {
 					continue // vanished or unreadable since the listing
 				}
@@ -355,7 +436,11 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				res.Counters["added"]++
 			case r.UsedSpace != info.UsedSpace && r.State != leasedb.StateComing:
 				// Its size changed: classify it again.
-				if t := a.classify(ctx, id); t != sharestore.ShareTypeUnknown {
+				t, done := types[id]
+				if !done {
+					t = a.classify(ctx, id)
+				}
+				if t != sharestore.ShareTypeUnknown {
 					typ = t
 				}
 				if err := tx.ChangeShareSpace(ctx, id.SI, id.Shnum, info.UsedSpace); err != nil {
@@ -444,11 +529,65 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 			return err
 		}
 		return tx.PutPrefixResult(ctx, AccountingName, cycle.ID, p, js)
-	})
+	}
+	err := a.db.Update(ctx, reconcile)
+	if errors.Is(err, errReadHeaders) {
+		types = a.classifyAll(ctx, todo)
+		err = a.db.Update(ctx, reconcile)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// errReadHeaders aborts a first reconcile attempt that needs headers.
+var errReadHeaders = errors.New("accounting: headers needed")
+
+// classifyWorkers is how many share headers are read at once.
+const classifyWorkers = 8
+
+// needHeaders returns the listed shares that rows do not know, or whose
+// used space changed.
+func needHeaders(listing []sharestore.ShareInfo, rows []leasedb.Share) []sharestore.ShareID {
+	known := make(map[sharestore.ShareID]leasedb.Share, len(rows))
+	for _, r := range rows {
+		known[sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}] = r
+	}
+	var todo []sharestore.ShareID
+	for _, info := range listing {
+		r, ok := known[info.ID()]
+		if !ok || (r.UsedSpace != info.UsedSpace && r.State != leasedb.StateComing) {
+			todo = append(todo, info.ID())
+		}
+	}
+	return todo
+}
+
+// classifyAll reads the headers of ids, classifyWorkers at a time.
+func (a *Accounting) classifyAll(ctx context.Context, ids []sharestore.ShareID) map[sharestore.ShareID]sharestore.ShareType {
+	out := make(map[sharestore.ShareID]sharestore.ShareType, len(ids))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	work := make(chan sharestore.ShareID)
+	for w := 0; w < min(classifyWorkers, len(ids)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				t := a.classify(ctx, id)
+				mu.Lock()
+				out[id] = t
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	return out
 }
 
 func (a *Accounting) cycleStartOr(now time.Time) time.Time {

@@ -561,3 +561,26 @@ func TestAccountingComingGrace(t *testing.T) {
 		t.Fatalf("counters %v", c)
 	}
 }
+
+// Prefetching the next prefix's listing changes nothing in the results.
+func TestAccountingPrefetchSameResult(t *testing.T) {
+	results := map[bool]map[string]int64{}
+	for _, pf := range []bool{false, true} {
+		f := newAcctFixture(t)
+		backdate(t, f, "age")
+		p := leasedb.ExpirationPolicy{Enabled: true, Mode: "age", Override: 2000 * time.Second}
+		e, a := f.engine(t, AccountingConfig{Policy: p, Prefetch: pf}, Hooks{})
+		if err := e.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		results[pf] = lastHistory(t, a, e).SpaceRecovered
+	}
+	for k, v := range results[false] {
+		if results[true][k] != v {
+			t.Errorf("%s: %d with prefetch, %d without", k, results[true][k], v)
+		}
+	}
+	if results[true]["actual-shares"] != 2 {
+		t.Fatalf("prefetch run: %v", results[true])
+	}
+}

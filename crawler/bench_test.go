@@ -174,7 +174,7 @@ func runAccounting(b *testing.B, backend sharestore.Backend, dir string, cfg Con
 		b.Fatal(err)
 	}
 	defer db.Close()
-	a, err := NewAccounting(backend, db, RealClock{}, AccountingConfig{Logger: quiet})
+	a, err := NewAccounting(backend, db, RealClock{}, AccountingConfig{Logger: quiet, Prefetch: true})
 	if err != nil {
 		b.Fatal(err)
 	}

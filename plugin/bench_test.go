@@ -121,7 +121,7 @@ func benchAccounting(b *testing.B, backend sharestore.Backend, dir string, cfg c
 		b.Fatal(err)
 	}
 	defer db.Close()
-	a, err := crawler.NewAccounting(backend, db, crawler.RealClock{}, crawler.AccountingConfig{Logger: quiet})
+	a, err := crawler.NewAccounting(backend, db, crawler.RealClock{}, crawler.AccountingConfig{Logger: quiet, Prefetch: true})
 	if err != nil {
 		b.Fatal(err)
 	}

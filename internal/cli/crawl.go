@@ -274,7 +274,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 			return err
 		}
 		defer db.Close()
-		acct, err = crawler.NewAccounting(counted, db, clock, crawler.AccountingConfig{Policy: policy, DryRun: f.dryRun, Logger: logger})
+		acct, err = crawler.NewAccounting(counted, db, clock, crawler.AccountingConfig{Policy: policy, DryRun: f.dryRun, Logger: logger, Prefetch: f.inFlight == 1})
 		if err != nil {
 			return usageErr(err)
 		}
