@@ -15,31 +15,8 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/backends/cloud"
-	"github.com/sharestore/sharestore/internal/backendurl"
+	"github.com/sharestore/sharestore/internal/cloudplugin"
 	"github.com/sharestore/sharestore/plugin"
 )
 
-func main() { plugin.Serve(open) }
-
-func open(ctx context.Context, cfg plugin.Config) (sharestore.Backend, error) {
-	for k := range cfg.Options {
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "unknown option %q for the cloud backends", k)
-	}
-	getenv := func(k string) string {
-		if v, ok := cfg.Secrets[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-	if cfg.Create {
-		if err := backendurl.CreateBucket(ctx, cfg.URL, getenv); err != nil {
-			return nil, err
-		}
-	}
-	return backendurl.Open(ctx, cfg.URL, getenv, cloud.Options{})
-}
+func main() { plugin.Serve(cloudplugin.Factory("")) }
