@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
 	"github.com/sharestore/sharestore/backends/cloud"
-	"github.com/sharestore/sharestore/internal/backendurl"
+	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
 	"github.com/sharestore/sharestore/conformance"
+	"github.com/sharestore/sharestore/internal/backendurl"
 	"github.com/sharestore/sharestore/internal/emulators"
 	"github.com/sharestore/sharestore/plugin"
 )
