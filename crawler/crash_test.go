@@ -16,65 +16,9 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/internal/benchstore"
 	"github.com/sharestore/sharestore/leasedb"
-	"github.com/sharestore/sharestore/share"
 )
-
-// crashFixture builds a store of n sharesets spread over the prefixes and
-// a lease database in which every third share's only lease has expired,
-// every fifth share is unknown to the database, and a few rows are for
-// shares that vanished.
-func crashFixture(t *testing.T, dir string, n int) {
-	t.Helper()
-	ctx := context.Background()
-	b, err := disk.Open(filepath.Join(dir, "store"), disk.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(ctx, func(tx *leasedb.Tx) error {
-		for i := 0; i < n; i++ {
-			var si sharestore.StorageIndex
-			si[0], si[1], si[2] = byte(i*7), byte(i), byte(i>>8)
-			data := []byte(strings.Repeat(fmt.Sprint(i), 20))
-			raw := append(share.NewImmutableHeader(1, int64(len(data))), data...)
-			if i%11 == 0 {
-				raw = []byte("corrupt share " + fmt.Sprint(i))
-			}
-			vanished := i%13 == 5
-			if !vanished {
-				if err := b.Shareset(si).PutRaw(ctx, i%4, strings.NewReader(string(raw)), int64(len(raw))); err != nil {
-					return err
-				}
-			}
-			if i%5 == 0 && !vanished {
-				continue // new to the database
-			}
-			if err := tx.AddNewShare(ctx, si, i%4, 4096, sharestore.ShareTypeImmutable, t0); err != nil {
-				return err
-			}
-			renew := t0
-			if i%3 == 0 {
-				renew = t0.Add(-100 * 24 * time.Hour)
-			}
-			if err := tx.AddOrRenewLease(ctx, si, i%4, leasedb.AccountAnonymous, renew, renew.Add(31*24*time.Hour)); err != nil {
-				return err
-			}
-			if err := tx.MarkStable(ctx, si, i%4, 4096); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestCrashChild is the crawler process of TestCrashResume; it runs only
 // when that test starts it.
@@ -169,8 +113,8 @@ func TestCrashResume(t *testing.T) {
 		t.Skip("starts subprocesses")
 	}
 	clean, crashed := t.TempDir(), t.TempDir()
-	crashFixture(t, clean, 600)
-	crashFixture(t, crashed, 600)
+	benchstore.CrawlFixture(t, clean, 600, t0)
+	benchstore.CrawlFixture(t, crashed, 600, t0)
 	if !runChild(t, clean, 0) {
 		t.Fatal("undisturbed run did not finish")
 	}

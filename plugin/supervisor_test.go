@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/benchstore"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/plugin"
 	"github.com/sharestore/sharestore/share"
@@ -62,61 +61,6 @@ func TestSupervisorRestartsCrashedPlugin(t *testing.T) {
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// crawlFixture builds a store of n sharesets and a lease database in which
-// some leases have expired, some shares are new to the database, some are
-// corrupt and some rows are for shares that vanished.
-func crawlFixture(t *testing.T, dir string, n int) {
-	t.Helper()
-	ctx := context.Background()
-	b, err := disk.Open(filepath.Join(dir, "store"), disk.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(ctx, func(tx *leasedb.Tx) error {
-		for i := 0; i < n; i++ {
-			var si sharestore.StorageIndex
-			si[0], si[1], si[2] = byte(i*7), byte(i), byte(i>>8)
-			data := []byte(strings.Repeat(fmt.Sprint(i), 20))
-			raw := append(share.NewImmutableHeader(1, int64(len(data))), data...)
-			if i%11 == 0 {
-				raw = []byte("corrupt share " + fmt.Sprint(i))
-			}
-			vanished := i%13 == 5
-			if !vanished {
-				if err := b.Shareset(si).PutRaw(ctx, i%4, bytes.NewReader(raw), int64(len(raw))); err != nil {
-					return err
-				}
-			}
-			if i%5 == 0 && !vanished {
-				continue
-			}
-			if err := tx.AddNewShare(ctx, si, i%4, 4096, sharestore.ShareTypeImmutable, t0); err != nil {
-				return err
-			}
-			renew := t0
-			if i%3 == 0 {
-				renew = t0.Add(-100 * 24 * time.Hour)
-			}
-			if err := tx.AddOrRenewLease(ctx, si, i%4, leasedb.AccountAnonymous, renew, renew.Add(31*24*time.Hour)); err != nil {
-				return err
-			}
-			if err := tx.MarkStable(ctx, si, i%4, 4096); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // frozenClock stands still: its Now is always t0 and its Sleep returns at
 // once. The slice retry after a crash then does not move time, so the
@@ -192,8 +136,8 @@ func crawlResult(t *testing.T, dir string) string {
 // state of an undisturbed in-process run.
 func TestCrawlSurvivesPluginSIGKILL(t *testing.T) {
 	clean, crashed := t.TempDir(), t.TempDir()
-	crawlFixture(t, clean, 400)
-	crawlFixture(t, crashed, 400)
+	benchstore.CrawlFixture(t, clean, 400, t0)
+	benchstore.CrawlFixture(t, crashed, 400, t0)
 
 	b, err := disk.Open(filepath.Join(clean, "store"), disk.Options{})
 	if err != nil {
