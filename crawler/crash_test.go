@@ -3,7 +3,6 @@ package crawler
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -82,30 +81,6 @@ func runChild(t *testing.T, dir string, killAfter int) bool {
 	return done
 }
 
-func canonicalDump(t *testing.T, dir string) string {
-	t.Helper()
-	ctx := context.Background()
-	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	d, err := db.Dump(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.MarshalIndent(d, "", " ")
-	st, err := os.ReadFile(filepath.Join(dir, "accounting.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s State
-	json.Unmarshal(st, &s)
-	s.RecentPrefixSeconds = nil
-	sb, _ := json.MarshalIndent(s, "", " ")
-	return string(b) + "\n" + string(sb)
-}
-
 // A crawler SIGKILLed at random prefixes and resumed ends with exactly the
 // state and lease database of an undisturbed run.
 func TestCrashResume(t *testing.T) {
@@ -134,7 +109,7 @@ func TestCrashResume(t *testing.T) {
 	if !runChild(t, crashed, 0) {
 		t.Fatal("resumed run did not finish")
 	}
-	want, got := canonicalDump(t, clean), canonicalDump(t, crashed)
+	want, got := benchstore.CrawlResult(t, clean), benchstore.CrawlResult(t, crashed)
 	if want != got {
 		t.Fatalf("after %d kills the result differs from an undisturbed run:\n--- undisturbed\n%s\n--- crashed\n%s", kills, want, got)
 	}

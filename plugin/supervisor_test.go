@@ -3,11 +3,9 @@ package plugin_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -102,34 +100,6 @@ func crawlOnce(t *testing.T, dir string, b sharestore.Backend, kill func(p share
 	}
 }
 
-// crawlResult is the lease database dump and the crawler state, without
-// what depends on wall time.
-func crawlResult(t *testing.T, dir string) string {
-	t.Helper()
-	ctx := context.Background()
-	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	d, err := db.Dump(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.MarshalIndent(d, "", " ")
-	st, err := os.ReadFile(filepath.Join(dir, "accounting.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s crawler.State
-	if err := json.Unmarshal(st, &s); err != nil {
-		t.Fatal(err)
-	}
-	s.RecentPrefixSeconds = nil
-	sb, _ := json.MarshalIndent(s, "", " ")
-	return string(b) + "\n" + string(sb)
-}
-
 // TestCrawlSurvivesPluginSIGKILL SIGKILLs the disk plugin twice in the
 // middle of an accounting cycle. The supervisor restarts it, the engine
 // retries the failed slice, and the cycle ends with the lease database and
@@ -165,7 +135,7 @@ func TestCrawlSurvivesPluginSIGKILL(t *testing.T) {
 	if len(killed) != 2 || pb.Restarts() != 2 {
 		t.Fatalf("killed %v, Restarts() = %d; want 2 kills and 2 restarts", killed, pb.Restarts())
 	}
-	if want, got := crawlResult(t, clean), crawlResult(t, crashed); want != got {
+	if want, got := benchstore.CrawlResult(t, clean), benchstore.CrawlResult(t, crashed); want != got {
 		t.Fatalf("the crawl through a killed plugin differs from an undisturbed run:\n--- undisturbed\n%s\n--- killed twice\n%s", want, got)
 	}
 }

@@ -3,7 +3,9 @@ package benchstore
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,4 +73,40 @@ func CrawlFixture(tb testing.TB, dir string, n int, now time.Time) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// CrawlResult returns what a crash or restart test compares after a
+// crawl of a CrawlFixture directory: the canonical dump of
+// dir/leasedb.sqlite and the crawler state dir/accounting.json, without
+// the prefix intervals (which depend on when the process ran).
+func CrawlResult(tb testing.TB, dir string) string {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	d, err := db.Dump(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := json.MarshalIndent(d, "", " ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "accounting.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(raw, &st); err != nil {
+		tb.Fatalf("crawler state %s: %v", filepath.Join(dir, "accounting.json"), err)
+	}
+	delete(st, "recent_prefix_seconds")
+	sb, err := json.MarshalIndent(st, "", " ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b) + "\n" + string(sb)
 }
