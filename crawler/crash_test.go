@@ -113,7 +113,7 @@ func TestCrashResume(t *testing.T) {
 	if want != got {
 		t.Fatalf("after %d kills the result differs from an undisturbed run:\n--- undisturbed\n%s\n--- crashed\n%s", kills, want, got)
 	}
-	if !strings.Contains(want, `"actual-shares": `) && !strings.Contains(want, `actual-shares`) {
-		t.Fatal("history missing")
+	if !strings.Contains(want, "actual-shares") {
+		t.Fatal("the lease database has no cycle history")
 	}
 }
