@@ -64,6 +64,7 @@ func groups() []group {
 		{"Delete", deleteTests()},
 		{"Concurrency", concurrencyTests()},
 		{"Cancellation", cancellationTests()},
+		{"Scan", scanTests()},
 	}
 }
 
