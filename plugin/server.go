@@ -115,6 +115,16 @@ type sendErr struct{ err error }
 
 func (e sendErr) Error() string { return e.err.Error() }
 
+// streamStatus is the status a streaming handler returns for err: the
+// stream's own error when a Send failed, the backend's error otherwise.
+func streamStatus(err error) error {
+	var se sendErr
+	if errors.As(err, &se) {
+		return se.err
+	}
+	return toStatus(err)
+}
+
 func (s *server) ListPrefix(req *pb.ListPrefixRequest, stream pb.Backend_ListPrefixServer) error {
 	b, err := s.backend()
 	if err != nil {
@@ -138,11 +148,7 @@ func (s *server) ListPrefix(req *pb.ListPrefixRequest, stream pb.Backend_ListPre
 	if err == nil && len(page.Shares) > 0 {
 		err = flush()
 	}
-	var se sendErr
-	if errors.As(err, &se) {
-		return se.err
-	}
-	return toStatus(err)
+	return streamStatus(err)
 }
 
 func (s *server) SharesetsForPrefix(req *pb.SharesetsForPrefixRequest, stream pb.Backend_SharesetsForPrefixServer) error {
@@ -164,6 +170,203 @@ func (s *server) SharesetsForPrefix(req *pb.SharesetsForPrefixRequest, stream pb
 			return err
 		}
 		sis = sis[n:]
+	}
+	return nil
+}
+
+// ScanPrefixes lists one prefix per unit of credit the host grants, in
+// order from the first request's prefix, until the last prefix.
+func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
+	b, err := s.backend()
+	if err != nil {
+		return toStatus(err)
+	}
+	req, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	first := sharestore.Prefix(req.First)
+	i := first.Index()
+	if i < 0 {
+		return toStatus(sharestore.Errorf(sharestore.ErrInvalidArgument, "invalid prefix %q", req.First))
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	// Credit beyond the prefixes left is useless; the channel holds it
+	// all, so granting never blocks.
+	credit := make(chan struct{}, sharestore.NumPrefixes)
+	grant := func(n int32) {
+		for ; n > 0; n-- {
+			select {
+			case credit <- struct{}{}:
+			default:
+				return
+			}
+		}
+	}
+	grant(req.Credit)
+	go func() {
+		for {
+			r, err := stream.Recv()
+			if err == io.EOF {
+				return // no more credit; what was granted stands
+			}
+			if err != nil {
+				cancel()
+				return
+			}
+			grant(r.Credit)
+		}
+	}()
+	w := &scanWriter{stream: stream}
+	for ; i < sharestore.NumPrefixes; i++ {
+		select {
+		case <-credit:
+		default:
+			// No credit: send what is listed before waiting for more.
+			if err := w.flush(); err != nil {
+				return err
+			}
+			select {
+			case <-credit:
+			case <-ctx.Done():
+				return toStatus(sharestore.CtxErr(ctx))
+			}
+		}
+		p := sharestore.PrefixAt(i)
+		if req.Sharesets {
+			err = w.sharesets(ctx, b, p)
+		} else {
+			err = w.shares(ctx, b, p)
+		}
+		if err != nil {
+			return streamStatus(err)
+		}
+	}
+	return w.flush()
+}
+
+// scanBatch is how many entries a ScanPage gathers before it is sent: a
+// few prefixes' worth, so that per-message costs are shared without the
+// host waiting long for a page while the plugin fills it.
+const scanBatch = 256
+
+// scanWriter fills ScanPages with the parts of consecutive prefixes and
+// sends a page when it holds scanBatch entries or flush is called.
+type scanWriter struct {
+	stream  pb.Backend_ScanPrefixesServer
+	page    *pb.ScanPage
+	entries int
+}
+
+func (w *scanWriter) add(part *pb.ScanPart, entries int) error {
+	if w.page == nil {
+		w.page = &pb.ScanPage{}
+	}
+	w.page.Parts = append(w.page.Parts, part)
+	if w.entries += entries; w.entries >= scanBatch {
+		if err := w.flush(); err != nil {
+			return sendErr{err}
+		}
+	}
+	return nil
+}
+
+func (w *scanWriter) flush() error {
+	if w.page == nil {
+		return nil
+	}
+	err := w.stream.Send(w.page)
+	w.page, w.entries = nil, 0
+	return err
+}
+
+// shares adds p's shares, in parts of at most pageSize.
+func (w *scanWriter) shares(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) error {
+	var buf []byte
+	err := b.ListPrefix(ctx, p, func(i sharestore.ShareInfo) error {
+		if buf = appendPackedShare(buf, i); len(buf) < pageSize*packedShareSize {
+			return nil
+		}
+		part := &pb.ScanPart{Prefix: string(p), Shares: buf}
+		buf = nil
+		return w.add(part, pageSize)
+	})
+	if err != nil {
+		return err
+	}
+	return w.add(&pb.ScanPart{Prefix: string(p), Shares: buf, End: true}, len(buf)/packedShareSize)
+}
+
+// sharesets adds p's storage indexes, in parts of at most 4*pageSize.
+func (w *scanWriter) sharesets(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) error {
+	sis, err := b.SharesetsForPrefix(ctx, p)
+	if err != nil {
+		return err
+	}
+	for {
+		n := min(len(sis), pageSize*4)
+		buf := make([]byte, 0, n*packedSharesetSz)
+		for _, si := range sis[:n] {
+			buf = append(buf, si[:]...)
+		}
+		sis = sis[n:]
+		// Storage indexes are small: four count as one entry.
+		if err := w.add(&pb.ScanPart{Prefix: string(p), Sis: buf, End: len(sis) == 0}, (n+3)/4); err != nil {
+			return err
+		}
+		if len(sis) == 0 {
+			return nil
+		}
+	}
+}
+
+// ReadHeaders reads the requested headers several at a time and streams
+// the results in pages of at most pageSize.
+func (s *server) ReadHeaders(req *pb.ReadHeadersRequest, stream pb.Backend_ReadHeadersServer) error {
+	b, err := s.backend()
+	if err != nil {
+		return toStatus(err)
+	}
+	ids := make([]sharestore.ShareID, len(req.Shares))
+	for k, r := range req.Shares {
+		si, err := parseSI(r.Si)
+		if err != nil {
+			return toStatus(err)
+		}
+		ids[k] = sharestore.ShareID{SI: si, Shnum: int(r.Shnum)}
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	page := &pb.ReadHeadersPage{}
+	var serr error
+	err = sharestore.ReadHeaders(ctx, b, ids, sharestore.DefaultHeaderWorkers, func(id sharestore.ShareID, sh sharestore.Share, err error) {
+		if serr != nil {
+			return
+		}
+		r := &pb.HeaderResult{Ref: &pb.ShareRef{Si: id.SI[:], Shnum: int32(id.Shnum)}}
+		if err != nil {
+			r.Error = errDetail(err)
+		} else {
+			r.Share = shareToPB(sh)
+		}
+		page.Results = append(page.Results, r)
+		if len(page.Results) >= pageSize {
+			serr = stream.Send(page)
+			page = &pb.ReadHeadersPage{}
+			if serr != nil {
+				cancel()
+			}
+		}
+	})
+	if serr != nil {
+		return serr
+	}
+	if err != nil {
+		return toStatus(err)
+	}
+	if len(page.Results) > 0 {
+		return stream.Send(page)
 	}
 	return nil
 }

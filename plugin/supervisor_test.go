@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -70,9 +71,10 @@ func (frozenClock) Now() time.Time { return t0 }
 
 func (frozenClock) Sleep(ctx context.Context, d time.Duration) error { return sharestore.CtxErr(ctx) }
 
-// crawlOnce runs one accounting cycle over b with a frozen clock. kill, if
-// non-nil, runs after every prefix.
-func crawlOnce(t *testing.T, dir string, b sharestore.Backend, kill func(p sharestore.Prefix)) {
+// crawlOnce runs one accounting cycle over b with a frozen clock, with or
+// without Prefetch (which lists through one scan). kill, if non-nil, runs
+// after every prefix.
+func crawlOnce(t *testing.T, dir string, b sharestore.Backend, prefetch bool, kill func(p sharestore.Prefix)) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
@@ -81,7 +83,7 @@ func crawlOnce(t *testing.T, dir string, b sharestore.Backend, kill func(p share
 	}
 	defer db.Close()
 	clock := frozenClock{}
-	a, err := crawler.NewAccounting(b, db, clock, crawler.AccountingConfig{Logger: quiet, Policy: leasedb.ExpirationPolicy{Enabled: true, Mode: "age"}})
+	a, err := crawler.NewAccounting(b, db, clock, crawler.AccountingConfig{Logger: quiet, Prefetch: prefetch, Policy: leasedb.ExpirationPolicy{Enabled: true, Mode: "age"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +103,17 @@ func crawlOnce(t *testing.T, dir string, b sharestore.Backend, kill func(p share
 }
 
 // TestCrawlSurvivesPluginSIGKILL SIGKILLs the disk plugin twice in the
-// middle of an accounting cycle. The supervisor restarts it, the engine
-// retries the failed slice, and the cycle ends with the lease database and
-// state of an undisturbed in-process run.
+// middle of an accounting cycle, listing prefix by prefix and through a
+// scan stream. The supervisor restarts it, the engine retries the failed
+// slice, and the cycle ends with the lease database and state of an
+// undisturbed in-process run.
 func TestCrawlSurvivesPluginSIGKILL(t *testing.T) {
+	for _, prefetch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prefetch=%v", prefetch), func(t *testing.T) { crawlThroughKills(t, prefetch) })
+	}
+}
+
+func crawlThroughKills(t *testing.T, prefetch bool) {
 	clean, crashed := t.TempDir(), t.TempDir()
 	benchstore.CrawlFixture(t, clean, 400, t0)
 	benchstore.CrawlFixture(t, crashed, 400, t0)
@@ -113,7 +122,7 @@ func TestCrawlSurvivesPluginSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crawlOnce(t, clean, b, nil)
+	crawlOnce(t, clean, b, false, nil)
 	b.Close()
 
 	pb, err := plugin.Open(context.Background(), diskPlugin, plugin.Config{URL: "disk:" + filepath.Join(crashed, "store")}, plugin.HostOptions{})
@@ -122,7 +131,7 @@ func TestCrawlSurvivesPluginSIGKILL(t *testing.T) {
 	}
 	defer pb.Close()
 	var killed []int
-	crawlOnce(t, crashed, pb, func(p sharestore.Prefix) {
+	crawlOnce(t, crashed, pb, prefetch, func(p sharestore.Prefix) {
 		if i := p.Index(); i == 300 || i == 700 {
 			pid := pb.PID()
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {

@@ -688,6 +688,389 @@ func (x *SharesetsPage) GetSis() [][]byte {
 	return nil
 }
 
+type ScanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// first and sharesets are read from the first request only.
+	First         string `protobuf:"bytes,1,opt,name=first,proto3" json:"first,omitempty"`
+	Sharesets     bool   `protobuf:"varint,2,opt,name=sharesets,proto3" json:"sharesets,omitempty"`
+	Credit        int32  `protobuf:"varint,3,opt,name=credit,proto3" json:"credit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanRequest) Reset() {
+	*x = ScanRequest{}
+	mi := &file_backend_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanRequest) ProtoMessage() {}
+
+func (x *ScanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
+func (*ScanRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ScanRequest) GetFirst() string {
+	if x != nil {
+		return x.First
+	}
+	return ""
+}
+
+func (x *ScanRequest) GetSharesets() bool {
+	if x != nil {
+		return x.Sharesets
+	}
+	return false
+}
+
+func (x *ScanRequest) GetCredit() int32 {
+	if x != nil {
+		return x.Credit
+	}
+	return 0
+}
+
+// ScanPage carries listings of one or more consecutive prefixes: the
+// plugin fills a page with whole prefixes while it has credit, so small
+// prefixes share a message, and splits a large prefix over several.
+type ScanPage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Parts         []*ScanPart            `protobuf:"bytes,1,rep,name=parts,proto3" json:"parts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanPage) Reset() {
+	*x = ScanPage{}
+	mi := &file_backend_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanPage) ProtoMessage() {}
+
+func (x *ScanPage) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanPage.ProtoReflect.Descriptor instead.
+func (*ScanPage) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ScanPage) GetParts() []*ScanPart {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+type ScanPart struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Prefix string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// shares packs the prefix's shares in listing order, 44 bytes each
+	// (one allocation per part rather than per share): the 16-byte
+	// storage index, then little-endian uint32 shnum, int64 size, int64
+	// used space and int64 modification time in Unix nanoseconds.
+	Shares []byte `protobuf:"bytes,2,opt,name=shares,proto3" json:"shares,omitempty"`
+	// sis packs the storage indexes of a sharesets scan, 16 bytes each.
+	Sis []byte `protobuf:"bytes,3,opt,name=sis,proto3" json:"sis,omitempty"`
+	// end marks the last part of prefix.
+	End           bool `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScanPart) Reset() {
+	*x = ScanPart{}
+	mi := &file_backend_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScanPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScanPart) ProtoMessage() {}
+
+func (x *ScanPart) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScanPart.ProtoReflect.Descriptor instead.
+func (*ScanPart) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ScanPart) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ScanPart) GetShares() []byte {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
+func (x *ScanPart) GetSis() []byte {
+	if x != nil {
+		return x.Sis
+	}
+	return nil
+}
+
+func (x *ScanPart) GetEnd() bool {
+	if x != nil {
+		return x.End
+	}
+	return false
+}
+
+type ShareRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Si            []byte                 `protobuf:"bytes,1,opt,name=si,proto3" json:"si,omitempty"`
+	Shnum         int32                  `protobuf:"varint,2,opt,name=shnum,proto3" json:"shnum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareRef) Reset() {
+	*x = ShareRef{}
+	mi := &file_backend_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareRef) ProtoMessage() {}
+
+func (x *ShareRef) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareRef.ProtoReflect.Descriptor instead.
+func (*ShareRef) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ShareRef) GetSi() []byte {
+	if x != nil {
+		return x.Si
+	}
+	return nil
+}
+
+func (x *ShareRef) GetShnum() int32 {
+	if x != nil {
+		return x.Shnum
+	}
+	return 0
+}
+
+type ReadHeadersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shares        []*ShareRef            `protobuf:"bytes,1,rep,name=shares,proto3" json:"shares,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadHeadersRequest) Reset() {
+	*x = ReadHeadersRequest{}
+	mi := &file_backend_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadHeadersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadHeadersRequest) ProtoMessage() {}
+
+func (x *ReadHeadersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadHeadersRequest.ProtoReflect.Descriptor instead.
+func (*ReadHeadersRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReadHeadersRequest) GetShares() []*ShareRef {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
+type HeaderResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   *ShareRef              `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Share *Share                 `protobuf:"bytes,2,opt,name=share,proto3" json:"share,omitempty"`
+	// error is set when the header could not be read.
+	Error         *ErrorDetail `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeaderResult) Reset() {
+	*x = HeaderResult{}
+	mi := &file_backend_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeaderResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeaderResult) ProtoMessage() {}
+
+func (x *HeaderResult) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeaderResult.ProtoReflect.Descriptor instead.
+func (*HeaderResult) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *HeaderResult) GetRef() *ShareRef {
+	if x != nil {
+		return x.Ref
+	}
+	return nil
+}
+
+func (x *HeaderResult) GetShare() *Share {
+	if x != nil {
+		return x.Share
+	}
+	return nil
+}
+
+func (x *HeaderResult) GetError() *ErrorDetail {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+type ReadHeadersPage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*HeaderResult        `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadHeadersPage) Reset() {
+	*x = ReadHeadersPage{}
+	mi := &file_backend_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadHeadersPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadHeadersPage) ProtoMessage() {}
+
+func (x *ReadHeadersPage) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadHeadersPage.ProtoReflect.Descriptor instead.
+func (*ReadHeadersPage) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReadHeadersPage) GetResults() []*HeaderResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 type AvailableSpaceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -696,7 +1079,7 @@ type AvailableSpaceRequest struct {
 
 func (x *AvailableSpaceRequest) Reset() {
 	*x = AvailableSpaceRequest{}
-	mi := &file_backend_proto_msgTypes[12]
+	mi := &file_backend_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +1091,7 @@ func (x *AvailableSpaceRequest) String() string {
 func (*AvailableSpaceRequest) ProtoMessage() {}
 
 func (x *AvailableSpaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[12]
+	mi := &file_backend_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +1104,7 @@ func (x *AvailableSpaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailableSpaceRequest.ProtoReflect.Descriptor instead.
 func (*AvailableSpaceRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{12}
+	return file_backend_proto_rawDescGZIP(), []int{19}
 }
 
 type AvailableSpaceResponse struct {
@@ -733,7 +1116,7 @@ type AvailableSpaceResponse struct {
 
 func (x *AvailableSpaceResponse) Reset() {
 	*x = AvailableSpaceResponse{}
-	mi := &file_backend_proto_msgTypes[13]
+	mi := &file_backend_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -745,7 +1128,7 @@ func (x *AvailableSpaceResponse) String() string {
 func (*AvailableSpaceResponse) ProtoMessage() {}
 
 func (x *AvailableSpaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[13]
+	mi := &file_backend_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -758,7 +1141,7 @@ func (x *AvailableSpaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailableSpaceResponse.ProtoReflect.Descriptor instead.
 func (*AvailableSpaceResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{13}
+	return file_backend_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AvailableSpaceResponse) GetBytes() int64 {
@@ -777,7 +1160,7 @@ type SharesRequest struct {
 
 func (x *SharesRequest) Reset() {
 	*x = SharesRequest{}
-	mi := &file_backend_proto_msgTypes[14]
+	mi := &file_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +1172,7 @@ func (x *SharesRequest) String() string {
 func (*SharesRequest) ProtoMessage() {}
 
 func (x *SharesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[14]
+	mi := &file_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1185,7 @@ func (x *SharesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesRequest.ProtoReflect.Descriptor instead.
 func (*SharesRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{14}
+	return file_backend_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SharesRequest) GetSi() []byte {
@@ -822,7 +1205,7 @@ type SharesResponse struct {
 
 func (x *SharesResponse) Reset() {
 	*x = SharesResponse{}
-	mi := &file_backend_proto_msgTypes[15]
+	mi := &file_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +1217,7 @@ func (x *SharesResponse) String() string {
 func (*SharesResponse) ProtoMessage() {}
 
 func (x *SharesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[15]
+	mi := &file_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +1230,7 @@ func (x *SharesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesResponse.ProtoReflect.Descriptor instead.
 func (*SharesResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{15}
+	return file_backend_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SharesResponse) GetShares() []*Share {
@@ -874,7 +1257,7 @@ type ShareRequest struct {
 
 func (x *ShareRequest) Reset() {
 	*x = ShareRequest{}
-	mi := &file_backend_proto_msgTypes[16]
+	mi := &file_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1269,7 @@ func (x *ShareRequest) String() string {
 func (*ShareRequest) ProtoMessage() {}
 
 func (x *ShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[16]
+	mi := &file_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1282,7 @@ func (x *ShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareRequest.ProtoReflect.Descriptor instead.
 func (*ShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{16}
+	return file_backend_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShareRequest) GetSi() []byte {
@@ -925,7 +1308,7 @@ type ShareResponse struct {
 
 func (x *ShareResponse) Reset() {
 	*x = ShareResponse{}
-	mi := &file_backend_proto_msgTypes[17]
+	mi := &file_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1320,7 @@ func (x *ShareResponse) String() string {
 func (*ShareResponse) ProtoMessage() {}
 
 func (x *ShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[17]
+	mi := &file_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1333,7 @@ func (x *ShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareResponse.ProtoReflect.Descriptor instead.
 func (*ShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{17}
+	return file_backend_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShareResponse) GetShare() *Share {
@@ -972,7 +1355,7 @@ type ReadShareDataRequest struct {
 
 func (x *ReadShareDataRequest) Reset() {
 	*x = ReadShareDataRequest{}
-	mi := &file_backend_proto_msgTypes[18]
+	mi := &file_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -984,7 +1367,7 @@ func (x *ReadShareDataRequest) String() string {
 func (*ReadShareDataRequest) ProtoMessage() {}
 
 func (x *ReadShareDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[18]
+	mi := &file_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +1380,7 @@ func (x *ReadShareDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadShareDataRequest.ProtoReflect.Descriptor instead.
 func (*ReadShareDataRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{18}
+	return file_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReadShareDataRequest) GetSi() []byte {
@@ -1039,7 +1422,7 @@ type Chunk struct {
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_backend_proto_msgTypes[19]
+	mi := &file_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1434,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[19]
+	mi := &file_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1447,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{19}
+	return file_backend_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Chunk) GetData() []byte {
@@ -1091,7 +1474,7 @@ type OpenRawRequest struct {
 
 func (x *OpenRawRequest) Reset() {
 	*x = OpenRawRequest{}
-	mi := &file_backend_proto_msgTypes[20]
+	mi := &file_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1486,7 @@ func (x *OpenRawRequest) String() string {
 func (*OpenRawRequest) ProtoMessage() {}
 
 func (x *OpenRawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[20]
+	mi := &file_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1499,7 @@ func (x *OpenRawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRawRequest.ProtoReflect.Descriptor instead.
 func (*OpenRawRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{20}
+	return file_backend_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OpenRawRequest) GetSi() []byte {
@@ -1148,7 +1531,7 @@ type WriteImmutableRequest struct {
 
 func (x *WriteImmutableRequest) Reset() {
 	*x = WriteImmutableRequest{}
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1543,7 @@ func (x *WriteImmutableRequest) String() string {
 func (*WriteImmutableRequest) ProtoMessage() {}
 
 func (x *WriteImmutableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1556,7 @@ func (x *WriteImmutableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{21}
+	return file_backend_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WriteImmutableRequest) GetOp() isWriteImmutableRequest_Op {
@@ -1258,7 +1641,7 @@ type WriteImmutableResponse struct {
 
 func (x *WriteImmutableResponse) Reset() {
 	*x = WriteImmutableResponse{}
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1653,7 @@ func (x *WriteImmutableResponse) String() string {
 func (*WriteImmutableResponse) ProtoMessage() {}
 
 func (x *WriteImmutableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1666,7 @@ func (x *WriteImmutableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableResponse.ProtoReflect.Descriptor instead.
 func (*WriteImmutableResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{22}
+	return file_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WriteImmutableResponse) GetError() *ErrorDetail {
@@ -1308,7 +1691,7 @@ type PutRawRequest struct {
 
 func (x *PutRawRequest) Reset() {
 	*x = PutRawRequest{}
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1703,7 @@ func (x *PutRawRequest) String() string {
 func (*PutRawRequest) ProtoMessage() {}
 
 func (x *PutRawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1716,7 @@ func (x *PutRawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawRequest.ProtoReflect.Descriptor instead.
 func (*PutRawRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{23}
+	return file_backend_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutRawRequest) GetOp() isPutRawRequest_Op {
@@ -1415,7 +1798,7 @@ type PutRawResponse struct {
 
 func (x *PutRawResponse) Reset() {
 	*x = PutRawResponse{}
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1810,7 @@ func (x *PutRawResponse) String() string {
 func (*PutRawResponse) ProtoMessage() {}
 
 func (x *PutRawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1823,7 @@ func (x *PutRawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawResponse.ProtoReflect.Descriptor instead.
 func (*PutRawResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{24}
+	return file_backend_proto_rawDescGZIP(), []int{31}
 }
 
 type TestVector struct {
@@ -1455,7 +1838,7 @@ type TestVector struct {
 
 func (x *TestVector) Reset() {
 	*x = TestVector{}
-	mi := &file_backend_proto_msgTypes[25]
+	mi := &file_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1850,7 @@ func (x *TestVector) String() string {
 func (*TestVector) ProtoMessage() {}
 
 func (x *TestVector) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[25]
+	mi := &file_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1863,7 @@ func (x *TestVector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestVector.ProtoReflect.Descriptor instead.
 func (*TestVector) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{25}
+	return file_backend_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TestVector) GetOffset() int64 {
@@ -1521,7 +1904,7 @@ type DataVector struct {
 
 func (x *DataVector) Reset() {
 	*x = DataVector{}
-	mi := &file_backend_proto_msgTypes[26]
+	mi := &file_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1916,7 @@ func (x *DataVector) String() string {
 func (*DataVector) ProtoMessage() {}
 
 func (x *DataVector) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[26]
+	mi := &file_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1929,7 @@ func (x *DataVector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataVector.ProtoReflect.Descriptor instead.
 func (*DataVector) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{26}
+	return file_backend_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DataVector) GetOffset() int64 {
@@ -1576,7 +1959,7 @@ type TestAndWrite struct {
 
 func (x *TestAndWrite) Reset() {
 	*x = TestAndWrite{}
-	mi := &file_backend_proto_msgTypes[27]
+	mi := &file_backend_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1971,7 @@ func (x *TestAndWrite) String() string {
 func (*TestAndWrite) ProtoMessage() {}
 
 func (x *TestAndWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[27]
+	mi := &file_backend_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1984,7 @@ func (x *TestAndWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndWrite.ProtoReflect.Descriptor instead.
 func (*TestAndWrite) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{27}
+	return file_backend_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TestAndWrite) GetShnum() int32 {
@@ -1649,7 +2032,7 @@ type ReadRange struct {
 
 func (x *ReadRange) Reset() {
 	*x = ReadRange{}
-	mi := &file_backend_proto_msgTypes[28]
+	mi := &file_backend_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +2044,7 @@ func (x *ReadRange) String() string {
 func (*ReadRange) ProtoMessage() {}
 
 func (x *ReadRange) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[28]
+	mi := &file_backend_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +2057,7 @@ func (x *ReadRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRange.ProtoReflect.Descriptor instead.
 func (*ReadRange) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{28}
+	return file_backend_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReadRange) GetOffset() int64 {
@@ -1703,7 +2086,7 @@ type TestAndReadAndWriteRequest struct {
 
 func (x *TestAndReadAndWriteRequest) Reset() {
 	*x = TestAndReadAndWriteRequest{}
-	mi := &file_backend_proto_msgTypes[29]
+	mi := &file_backend_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +2098,7 @@ func (x *TestAndReadAndWriteRequest) String() string {
 func (*TestAndReadAndWriteRequest) ProtoMessage() {}
 
 func (x *TestAndReadAndWriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[29]
+	mi := &file_backend_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +2111,7 @@ func (x *TestAndReadAndWriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndReadAndWriteRequest.ProtoReflect.Descriptor instead.
 func (*TestAndReadAndWriteRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{29}
+	return file_backend_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TestAndReadAndWriteRequest) GetSi() []byte {
@@ -1768,7 +2151,7 @@ type ShareReads struct {
 
 func (x *ShareReads) Reset() {
 	*x = ShareReads{}
-	mi := &file_backend_proto_msgTypes[30]
+	mi := &file_backend_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +2163,7 @@ func (x *ShareReads) String() string {
 func (*ShareReads) ProtoMessage() {}
 
 func (x *ShareReads) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[30]
+	mi := &file_backend_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +2176,7 @@ func (x *ShareReads) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareReads.ProtoReflect.Descriptor instead.
 func (*ShareReads) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{30}
+	return file_backend_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ShareReads) GetData() [][]byte {
@@ -1813,7 +2196,7 @@ type TestAndReadAndWriteResponse struct {
 
 func (x *TestAndReadAndWriteResponse) Reset() {
 	*x = TestAndReadAndWriteResponse{}
-	mi := &file_backend_proto_msgTypes[31]
+	mi := &file_backend_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +2208,7 @@ func (x *TestAndReadAndWriteResponse) String() string {
 func (*TestAndReadAndWriteResponse) ProtoMessage() {}
 
 func (x *TestAndReadAndWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[31]
+	mi := &file_backend_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +2221,7 @@ func (x *TestAndReadAndWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndReadAndWriteResponse.ProtoReflect.Descriptor instead.
 func (*TestAndReadAndWriteResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{31}
+	return file_backend_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TestAndReadAndWriteResponse) GetOk() bool {
@@ -1865,7 +2248,7 @@ type DeleteShareRequest struct {
 
 func (x *DeleteShareRequest) Reset() {
 	*x = DeleteShareRequest{}
-	mi := &file_backend_proto_msgTypes[32]
+	mi := &file_backend_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +2260,7 @@ func (x *DeleteShareRequest) String() string {
 func (*DeleteShareRequest) ProtoMessage() {}
 
 func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[32]
+	mi := &file_backend_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +2273,7 @@ func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareRequest.ProtoReflect.Descriptor instead.
 func (*DeleteShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{32}
+	return file_backend_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteShareRequest) GetSi() []byte {
@@ -1915,7 +2298,7 @@ type DeleteShareResponse struct {
 
 func (x *DeleteShareResponse) Reset() {
 	*x = DeleteShareResponse{}
-	mi := &file_backend_proto_msgTypes[33]
+	mi := &file_backend_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2310,7 @@ func (x *DeleteShareResponse) String() string {
 func (*DeleteShareResponse) ProtoMessage() {}
 
 func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[33]
+	mi := &file_backend_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2323,7 @@ func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareResponse.ProtoReflect.Descriptor instead.
 func (*DeleteShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{33}
+	return file_backend_proto_rawDescGZIP(), []int{40}
 }
 
 type WriteImmutableRequest_Open struct {
@@ -1954,7 +2337,7 @@ type WriteImmutableRequest_Open struct {
 
 func (x *WriteImmutableRequest_Open) Reset() {
 	*x = WriteImmutableRequest_Open{}
-	mi := &file_backend_proto_msgTypes[36]
+	mi := &file_backend_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2349,7 @@ func (x *WriteImmutableRequest_Open) String() string {
 func (*WriteImmutableRequest_Open) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[36]
+	mi := &file_backend_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2362,7 @@ func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest_Open.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest_Open) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{21, 0}
+	return file_backend_proto_rawDescGZIP(), []int{28, 0}
 }
 
 func (x *WriteImmutableRequest_Open) GetSi() []byte {
@@ -2013,7 +2396,7 @@ type WriteImmutableRequest_Write struct {
 
 func (x *WriteImmutableRequest_Write) Reset() {
 	*x = WriteImmutableRequest_Write{}
-	mi := &file_backend_proto_msgTypes[37]
+	mi := &file_backend_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2408,7 @@ func (x *WriteImmutableRequest_Write) String() string {
 func (*WriteImmutableRequest_Write) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[37]
+	mi := &file_backend_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2421,7 @@ func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest_Write.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest_Write) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{21, 1}
+	return file_backend_proto_rawDescGZIP(), []int{28, 1}
 }
 
 func (x *WriteImmutableRequest_Write) GetOffset() int64 {
@@ -2066,7 +2449,7 @@ type PutRawRequest_Header struct {
 
 func (x *PutRawRequest_Header) Reset() {
 	*x = PutRawRequest_Header{}
-	mi := &file_backend_proto_msgTypes[38]
+	mi := &file_backend_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2078,7 +2461,7 @@ func (x *PutRawRequest_Header) String() string {
 func (*PutRawRequest_Header) ProtoMessage() {}
 
 func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[38]
+	mi := &file_backend_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2474,7 @@ func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawRequest_Header.ProtoReflect.Descriptor instead.
 func (*PutRawRequest_Header) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{23, 0}
+	return file_backend_proto_rawDescGZIP(), []int{30, 0}
 }
 
 func (x *PutRawRequest_Header) GetSi() []byte {
@@ -2168,7 +2551,29 @@ const file_backend_proto_rawDesc = "" +
 	"\x19SharesetsForPrefixRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"!\n" +
 	"\rSharesetsPage\x12\x10\n" +
-	"\x03sis\x18\x01 \x03(\fR\x03sis\"\x17\n" +
+	"\x03sis\x18\x01 \x03(\fR\x03sis\"Y\n" +
+	"\vScanRequest\x12\x14\n" +
+	"\x05first\x18\x01 \x01(\tR\x05first\x12\x1c\n" +
+	"\tsharesets\x18\x02 \x01(\bR\tsharesets\x12\x16\n" +
+	"\x06credit\x18\x03 \x01(\x05R\x06credit\"A\n" +
+	"\bScanPage\x125\n" +
+	"\x05parts\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.ScanPartR\x05parts\"^\n" +
+	"\bScanPart\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x16\n" +
+	"\x06shares\x18\x02 \x01(\fR\x06shares\x12\x10\n" +
+	"\x03sis\x18\x03 \x01(\fR\x03sis\x12\x10\n" +
+	"\x03end\x18\x04 \x01(\bR\x03end\"0\n" +
+	"\bShareRef\x12\x0e\n" +
+	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
+	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\"M\n" +
+	"\x12ReadHeadersRequest\x127\n" +
+	"\x06shares\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.ShareRefR\x06shares\"\xaf\x01\n" +
+	"\fHeaderResult\x121\n" +
+	"\x03ref\x18\x01 \x01(\v2\x1f.sharestore.backend.v1.ShareRefR\x03ref\x122\n" +
+	"\x05share\x18\x02 \x01(\v2\x1c.sharestore.backend.v1.ShareR\x05share\x128\n" +
+	"\x05error\x18\x03 \x01(\v2\".sharestore.backend.v1.ErrorDetailR\x05error\"P\n" +
+	"\x0fReadHeadersPage\x12=\n" +
+	"\aresults\x18\x01 \x03(\v2#.sharestore.backend.v1.HeaderResultR\aresults\"\x17\n" +
 	"\x15AvailableSpaceRequest\".\n" +
 	"\x16AvailableSpaceResponse\x12\x14\n" +
 	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\"\x1f\n" +
@@ -2257,14 +2662,15 @@ const file_backend_proto_rawDesc = "" +
 	"\x12DeleteShareRequest\x12\x0e\n" +
 	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
 	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\"\x15\n" +
-	"\x13DeleteShareResponse2\x85\n" +
-	"\n" +
+	"\x13DeleteShareResponse2\xc2\v\n" +
 	"\aBackend\x12^\n" +
 	"\tConfigure\x12'.sharestore.backend.v1.ConfigureRequest\x1a(.sharestore.backend.v1.ConfigureResponse\x12O\n" +
 	"\x04Info\x12\".sharestore.backend.v1.InfoRequest\x1a#.sharestore.backend.v1.InfoResponse\x12_\n" +
 	"\n" +
 	"ListPrefix\x12(.sharestore.backend.v1.ListPrefixRequest\x1a%.sharestore.backend.v1.ListPrefixPage0\x01\x12n\n" +
-	"\x12SharesetsForPrefix\x120.sharestore.backend.v1.SharesetsForPrefixRequest\x1a$.sharestore.backend.v1.SharesetsPage0\x01\x12m\n" +
+	"\x12SharesetsForPrefix\x120.sharestore.backend.v1.SharesetsForPrefixRequest\x1a$.sharestore.backend.v1.SharesetsPage0\x01\x12W\n" +
+	"\fScanPrefixes\x12\".sharestore.backend.v1.ScanRequest\x1a\x1f.sharestore.backend.v1.ScanPage(\x010\x01\x12b\n" +
+	"\vReadHeaders\x12).sharestore.backend.v1.ReadHeadersRequest\x1a&.sharestore.backend.v1.ReadHeadersPage0\x01\x12m\n" +
 	"\x0eAvailableSpace\x12,.sharestore.backend.v1.AvailableSpaceRequest\x1a-.sharestore.backend.v1.AvailableSpaceResponse\x12U\n" +
 	"\x06Shares\x12$.sharestore.backend.v1.SharesRequest\x1a%.sharestore.backend.v1.SharesResponse\x12R\n" +
 	"\x05Share\x12#.sharestore.backend.v1.ShareRequest\x1a$.sharestore.backend.v1.ShareResponse\x12\\\n" +
@@ -2287,7 +2693,7 @@ func file_backend_proto_rawDescGZIP() []byte {
 	return file_backend_proto_rawDescData
 }
 
-var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_backend_proto_goTypes = []any{
 	(*ErrorDetail)(nil),                 // 0: sharestore.backend.v1.ErrorDetail
 	(*ConfigureRequest)(nil),            // 1: sharestore.backend.v1.ConfigureRequest
@@ -2301,85 +2707,102 @@ var file_backend_proto_goTypes = []any{
 	(*ListPrefixPage)(nil),              // 9: sharestore.backend.v1.ListPrefixPage
 	(*SharesetsForPrefixRequest)(nil),   // 10: sharestore.backend.v1.SharesetsForPrefixRequest
 	(*SharesetsPage)(nil),               // 11: sharestore.backend.v1.SharesetsPage
-	(*AvailableSpaceRequest)(nil),       // 12: sharestore.backend.v1.AvailableSpaceRequest
-	(*AvailableSpaceResponse)(nil),      // 13: sharestore.backend.v1.AvailableSpaceResponse
-	(*SharesRequest)(nil),               // 14: sharestore.backend.v1.SharesRequest
-	(*SharesResponse)(nil),              // 15: sharestore.backend.v1.SharesResponse
-	(*ShareRequest)(nil),                // 16: sharestore.backend.v1.ShareRequest
-	(*ShareResponse)(nil),               // 17: sharestore.backend.v1.ShareResponse
-	(*ReadShareDataRequest)(nil),        // 18: sharestore.backend.v1.ReadShareDataRequest
-	(*Chunk)(nil),                       // 19: sharestore.backend.v1.Chunk
-	(*OpenRawRequest)(nil),              // 20: sharestore.backend.v1.OpenRawRequest
-	(*WriteImmutableRequest)(nil),       // 21: sharestore.backend.v1.WriteImmutableRequest
-	(*WriteImmutableResponse)(nil),      // 22: sharestore.backend.v1.WriteImmutableResponse
-	(*PutRawRequest)(nil),               // 23: sharestore.backend.v1.PutRawRequest
-	(*PutRawResponse)(nil),              // 24: sharestore.backend.v1.PutRawResponse
-	(*TestVector)(nil),                  // 25: sharestore.backend.v1.TestVector
-	(*DataVector)(nil),                  // 26: sharestore.backend.v1.DataVector
-	(*TestAndWrite)(nil),                // 27: sharestore.backend.v1.TestAndWrite
-	(*ReadRange)(nil),                   // 28: sharestore.backend.v1.ReadRange
-	(*TestAndReadAndWriteRequest)(nil),  // 29: sharestore.backend.v1.TestAndReadAndWriteRequest
-	(*ShareReads)(nil),                  // 30: sharestore.backend.v1.ShareReads
-	(*TestAndReadAndWriteResponse)(nil), // 31: sharestore.backend.v1.TestAndReadAndWriteResponse
-	(*DeleteShareRequest)(nil),          // 32: sharestore.backend.v1.DeleteShareRequest
-	(*DeleteShareResponse)(nil),         // 33: sharestore.backend.v1.DeleteShareResponse
-	nil,                                 // 34: sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	nil,                                 // 35: sharestore.backend.v1.ConfigureRequest.SecretsEntry
-	(*WriteImmutableRequest_Open)(nil),  // 36: sharestore.backend.v1.WriteImmutableRequest.Open
-	(*WriteImmutableRequest_Write)(nil), // 37: sharestore.backend.v1.WriteImmutableRequest.Write
-	(*PutRawRequest_Header)(nil),        // 38: sharestore.backend.v1.PutRawRequest.Header
-	nil,                                 // 39: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	(*ScanRequest)(nil),                 // 12: sharestore.backend.v1.ScanRequest
+	(*ScanPage)(nil),                    // 13: sharestore.backend.v1.ScanPage
+	(*ScanPart)(nil),                    // 14: sharestore.backend.v1.ScanPart
+	(*ShareRef)(nil),                    // 15: sharestore.backend.v1.ShareRef
+	(*ReadHeadersRequest)(nil),          // 16: sharestore.backend.v1.ReadHeadersRequest
+	(*HeaderResult)(nil),                // 17: sharestore.backend.v1.HeaderResult
+	(*ReadHeadersPage)(nil),             // 18: sharestore.backend.v1.ReadHeadersPage
+	(*AvailableSpaceRequest)(nil),       // 19: sharestore.backend.v1.AvailableSpaceRequest
+	(*AvailableSpaceResponse)(nil),      // 20: sharestore.backend.v1.AvailableSpaceResponse
+	(*SharesRequest)(nil),               // 21: sharestore.backend.v1.SharesRequest
+	(*SharesResponse)(nil),              // 22: sharestore.backend.v1.SharesResponse
+	(*ShareRequest)(nil),                // 23: sharestore.backend.v1.ShareRequest
+	(*ShareResponse)(nil),               // 24: sharestore.backend.v1.ShareResponse
+	(*ReadShareDataRequest)(nil),        // 25: sharestore.backend.v1.ReadShareDataRequest
+	(*Chunk)(nil),                       // 26: sharestore.backend.v1.Chunk
+	(*OpenRawRequest)(nil),              // 27: sharestore.backend.v1.OpenRawRequest
+	(*WriteImmutableRequest)(nil),       // 28: sharestore.backend.v1.WriteImmutableRequest
+	(*WriteImmutableResponse)(nil),      // 29: sharestore.backend.v1.WriteImmutableResponse
+	(*PutRawRequest)(nil),               // 30: sharestore.backend.v1.PutRawRequest
+	(*PutRawResponse)(nil),              // 31: sharestore.backend.v1.PutRawResponse
+	(*TestVector)(nil),                  // 32: sharestore.backend.v1.TestVector
+	(*DataVector)(nil),                  // 33: sharestore.backend.v1.DataVector
+	(*TestAndWrite)(nil),                // 34: sharestore.backend.v1.TestAndWrite
+	(*ReadRange)(nil),                   // 35: sharestore.backend.v1.ReadRange
+	(*TestAndReadAndWriteRequest)(nil),  // 36: sharestore.backend.v1.TestAndReadAndWriteRequest
+	(*ShareReads)(nil),                  // 37: sharestore.backend.v1.ShareReads
+	(*TestAndReadAndWriteResponse)(nil), // 38: sharestore.backend.v1.TestAndReadAndWriteResponse
+	(*DeleteShareRequest)(nil),          // 39: sharestore.backend.v1.DeleteShareRequest
+	(*DeleteShareResponse)(nil),         // 40: sharestore.backend.v1.DeleteShareResponse
+	nil,                                 // 41: sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	nil,                                 // 42: sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	(*WriteImmutableRequest_Open)(nil),  // 43: sharestore.backend.v1.WriteImmutableRequest.Open
+	(*WriteImmutableRequest_Write)(nil), // 44: sharestore.backend.v1.WriteImmutableRequest.Write
+	(*PutRawRequest_Header)(nil),        // 45: sharestore.backend.v1.PutRawRequest.Header
+	nil,                                 // 46: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
 }
 var file_backend_proto_depIdxs = []int32{
-	34, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	35, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	41, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	42, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
 	5,  // 2: sharestore.backend.v1.ConfigureResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	5,  // 3: sharestore.backend.v1.InfoResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	6,  // 4: sharestore.backend.v1.Share.info:type_name -> sharestore.backend.v1.ShareInfo
 	6,  // 5: sharestore.backend.v1.ListPrefixPage.shares:type_name -> sharestore.backend.v1.ShareInfo
-	7,  // 6: sharestore.backend.v1.SharesResponse.shares:type_name -> sharestore.backend.v1.Share
-	7,  // 7: sharestore.backend.v1.ShareResponse.share:type_name -> sharestore.backend.v1.Share
-	36, // 8: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
-	37, // 9: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
-	0,  // 10: sharestore.backend.v1.WriteImmutableResponse.error:type_name -> sharestore.backend.v1.ErrorDetail
-	38, // 11: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
-	25, // 12: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
-	26, // 13: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
-	27, // 14: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
-	28, // 15: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
-	39, // 16: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
-	30, // 17: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
-	1,  // 18: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
-	3,  // 19: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
-	8,  // 20: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
-	10, // 21: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
-	12, // 22: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
-	14, // 23: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
-	16, // 24: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
-	18, // 25: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
-	20, // 26: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
-	21, // 27: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
-	23, // 28: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
-	29, // 29: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
-	32, // 30: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
-	2,  // 31: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
-	4,  // 32: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
-	9,  // 33: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
-	11, // 34: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
-	13, // 35: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
-	15, // 36: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
-	17, // 37: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
-	19, // 38: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
-	19, // 39: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
-	22, // 40: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
-	24, // 41: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
-	31, // 42: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
-	33, // 43: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
-	31, // [31:44] is the sub-list for method output_type
-	18, // [18:31] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	14, // 6: sharestore.backend.v1.ScanPage.parts:type_name -> sharestore.backend.v1.ScanPart
+	15, // 7: sharestore.backend.v1.ReadHeadersRequest.shares:type_name -> sharestore.backend.v1.ShareRef
+	15, // 8: sharestore.backend.v1.HeaderResult.ref:type_name -> sharestore.backend.v1.ShareRef
+	7,  // 9: sharestore.backend.v1.HeaderResult.share:type_name -> sharestore.backend.v1.Share
+	0,  // 10: sharestore.backend.v1.HeaderResult.error:type_name -> sharestore.backend.v1.ErrorDetail
+	17, // 11: sharestore.backend.v1.ReadHeadersPage.results:type_name -> sharestore.backend.v1.HeaderResult
+	7,  // 12: sharestore.backend.v1.SharesResponse.shares:type_name -> sharestore.backend.v1.Share
+	7,  // 13: sharestore.backend.v1.ShareResponse.share:type_name -> sharestore.backend.v1.Share
+	43, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
+	44, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
+	0,  // 16: sharestore.backend.v1.WriteImmutableResponse.error:type_name -> sharestore.backend.v1.ErrorDetail
+	45, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
+	32, // 18: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
+	33, // 19: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
+	34, // 20: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
+	35, // 21: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
+	46, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	37, // 23: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
+	1,  // 24: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
+	3,  // 25: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
+	8,  // 26: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
+	10, // 27: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
+	12, // 28: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
+	16, // 29: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
+	19, // 30: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
+	21, // 31: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
+	23, // 32: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
+	25, // 33: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
+	27, // 34: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
+	28, // 35: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
+	30, // 36: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
+	36, // 37: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
+	39, // 38: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
+	2,  // 39: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
+	4,  // 40: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
+	9,  // 41: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
+	11, // 42: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
+	13, // 43: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
+	18, // 44: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
+	20, // 45: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
+	22, // 46: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
+	24, // 47: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
+	26, // 48: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
+	26, // 49: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
+	29, // 50: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
+	31, // 51: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
+	38, // 52: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
+	40, // 53: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
+	39, // [39:54] is the sub-list for method output_type
+	24, // [24:39] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_backend_proto_init() }
@@ -2387,13 +2810,13 @@ func file_backend_proto_init() {
 	if File_backend_proto != nil {
 		return
 	}
-	file_backend_proto_msgTypes[21].OneofWrappers = []any{
+	file_backend_proto_msgTypes[28].OneofWrappers = []any{
 		(*WriteImmutableRequest_Open_)(nil),
 		(*WriteImmutableRequest_Write_)(nil),
 		(*WriteImmutableRequest_Commit)(nil),
 		(*WriteImmutableRequest_Abort)(nil),
 	}
-	file_backend_proto_msgTypes[23].OneofWrappers = []any{
+	file_backend_proto_msgTypes[30].OneofWrappers = []any{
 		(*PutRawRequest_Header_)(nil),
 		(*PutRawRequest_Data)(nil),
 		(*PutRawRequest_Commit)(nil),
@@ -2405,7 +2828,7 @@ func file_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_backend_proto_rawDesc), len(file_backend_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

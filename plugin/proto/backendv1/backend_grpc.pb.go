@@ -31,6 +31,8 @@ const (
 	Backend_Info_FullMethodName                = "/sharestore.backend.v1.Backend/Info"
 	Backend_ListPrefix_FullMethodName          = "/sharestore.backend.v1.Backend/ListPrefix"
 	Backend_SharesetsForPrefix_FullMethodName  = "/sharestore.backend.v1.Backend/SharesetsForPrefix"
+	Backend_ScanPrefixes_FullMethodName        = "/sharestore.backend.v1.Backend/ScanPrefixes"
+	Backend_ReadHeaders_FullMethodName         = "/sharestore.backend.v1.Backend/ReadHeaders"
 	Backend_AvailableSpace_FullMethodName      = "/sharestore.backend.v1.Backend/AvailableSpace"
 	Backend_Shares_FullMethodName              = "/sharestore.backend.v1.Backend/Shares"
 	Backend_Share_FullMethodName               = "/sharestore.backend.v1.Backend/Share"
@@ -53,6 +55,15 @@ type BackendClient interface {
 	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
 	ListPrefix(ctx context.Context, in *ListPrefixRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListPrefixPage], error)
 	SharesetsForPrefix(ctx context.Context, in *SharesetsForPrefixRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SharesetsPage], error)
+	// ScanPrefixes lists consecutive prefixes on one stream. The first
+	// request names the first prefix; every request grants credit, and the
+	// plugin lists one prefix per unit of credit, in order, so it is never
+	// more than the granted credit ahead of the host. Each prefix's
+	// listing ends with a part whose end is set.
+	ScanPrefixes(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScanRequest, ScanPage], error)
+	// ReadHeaders reads many shares' headers, as Share does for one, and
+	// streams the results in any order.
+	ReadHeaders(ctx context.Context, in *ReadHeadersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadHeadersPage], error)
 	AvailableSpace(ctx context.Context, in *AvailableSpaceRequest, opts ...grpc.CallOption) (*AvailableSpaceResponse, error)
 	Shares(ctx context.Context, in *SharesRequest, opts ...grpc.CallOption) (*SharesResponse, error)
 	Share(ctx context.Context, in *ShareRequest, opts ...grpc.CallOption) (*ShareResponse, error)
@@ -139,6 +150,38 @@ func (c *backendClient) SharesetsForPrefix(ctx context.Context, in *SharesetsFor
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Backend_SharesetsForPrefixClient = grpc.ServerStreamingClient[SharesetsPage]
 
+func (c *backendClient) ScanPrefixes(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScanRequest, ScanPage], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[2], Backend_ScanPrefixes_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ScanRequest, ScanPage]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_ScanPrefixesClient = grpc.BidiStreamingClient[ScanRequest, ScanPage]
+
+func (c *backendClient) ReadHeaders(ctx context.Context, in *ReadHeadersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadHeadersPage], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[3], Backend_ReadHeaders_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReadHeadersRequest, ReadHeadersPage]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_ReadHeadersClient = grpc.ServerStreamingClient[ReadHeadersPage]
+
 func (c *backendClient) AvailableSpace(ctx context.Context, in *AvailableSpaceRequest, opts ...grpc.CallOption) (*AvailableSpaceResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AvailableSpaceResponse)
@@ -171,7 +214,7 @@ func (c *backendClient) Share(ctx context.Context, in *ShareRequest, opts ...grp
 
 func (c *backendClient) ReadShareData(ctx context.Context, in *ReadShareDataRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Chunk], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[2], Backend_ReadShareData_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[4], Backend_ReadShareData_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +233,7 @@ type Backend_ReadShareDataClient = grpc.ServerStreamingClient[Chunk]
 
 func (c *backendClient) OpenRaw(ctx context.Context, in *OpenRawRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Chunk], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[3], Backend_OpenRaw_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[5], Backend_OpenRaw_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +252,7 @@ type Backend_OpenRawClient = grpc.ServerStreamingClient[Chunk]
 
 func (c *backendClient) WriteImmutable(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WriteImmutableRequest, WriteImmutableResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[4], Backend_WriteImmutable_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[6], Backend_WriteImmutable_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +265,7 @@ type Backend_WriteImmutableClient = grpc.BidiStreamingClient[WriteImmutableReque
 
 func (c *backendClient) PutRaw(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PutRawRequest, PutRawResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[5], Backend_PutRaw_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[7], Backend_PutRaw_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +307,15 @@ type BackendServer interface {
 	Info(context.Context, *InfoRequest) (*InfoResponse, error)
 	ListPrefix(*ListPrefixRequest, grpc.ServerStreamingServer[ListPrefixPage]) error
 	SharesetsForPrefix(*SharesetsForPrefixRequest, grpc.ServerStreamingServer[SharesetsPage]) error
+	// ScanPrefixes lists consecutive prefixes on one stream. The first
+	// request names the first prefix; every request grants credit, and the
+	// plugin lists one prefix per unit of credit, in order, so it is never
+	// more than the granted credit ahead of the host. Each prefix's
+	// listing ends with a part whose end is set.
+	ScanPrefixes(grpc.BidiStreamingServer[ScanRequest, ScanPage]) error
+	// ReadHeaders reads many shares' headers, as Share does for one, and
+	// streams the results in any order.
+	ReadHeaders(*ReadHeadersRequest, grpc.ServerStreamingServer[ReadHeadersPage]) error
 	AvailableSpace(context.Context, *AvailableSpaceRequest) (*AvailableSpaceResponse, error)
 	Shares(context.Context, *SharesRequest) (*SharesResponse, error)
 	Share(context.Context, *ShareRequest) (*ShareResponse, error)
@@ -303,6 +355,12 @@ func (UnimplementedBackendServer) ListPrefix(*ListPrefixRequest, grpc.ServerStre
 }
 func (UnimplementedBackendServer) SharesetsForPrefix(*SharesetsForPrefixRequest, grpc.ServerStreamingServer[SharesetsPage]) error {
 	return status.Error(codes.Unimplemented, "method SharesetsForPrefix not implemented")
+}
+func (UnimplementedBackendServer) ScanPrefixes(grpc.BidiStreamingServer[ScanRequest, ScanPage]) error {
+	return status.Error(codes.Unimplemented, "method ScanPrefixes not implemented")
+}
+func (UnimplementedBackendServer) ReadHeaders(*ReadHeadersRequest, grpc.ServerStreamingServer[ReadHeadersPage]) error {
+	return status.Error(codes.Unimplemented, "method ReadHeaders not implemented")
 }
 func (UnimplementedBackendServer) AvailableSpace(context.Context, *AvailableSpaceRequest) (*AvailableSpaceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AvailableSpace not implemented")
@@ -409,6 +467,24 @@ func _Backend_SharesetsForPrefix_Handler(srv interface{}, stream grpc.ServerStre
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Backend_SharesetsForPrefixServer = grpc.ServerStreamingServer[SharesetsPage]
+
+func _Backend_ScanPrefixes_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(BackendServer).ScanPrefixes(&grpc.GenericServerStream[ScanRequest, ScanPage]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_ScanPrefixesServer = grpc.BidiStreamingServer[ScanRequest, ScanPage]
+
+func _Backend_ReadHeaders_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReadHeadersRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BackendServer).ReadHeaders(m, &grpc.GenericServerStream[ReadHeadersRequest, ReadHeadersPage]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_ReadHeadersServer = grpc.ServerStreamingServer[ReadHeadersPage]
 
 func _Backend_AvailableSpace_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AvailableSpaceRequest)
@@ -581,6 +657,17 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "SharesetsForPrefix",
 			Handler:       _Backend_SharesetsForPrefix_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ScanPrefixes",
+			Handler:       _Backend_ScanPrefixes_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "ReadHeaders",
+			Handler:       _Backend_ReadHeaders_Handler,
 			ServerStreams: true,
 		},
 		{

@@ -1,0 +1,208 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sharestore/sharestore"
+	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
+)
+
+// ScanPrefixes implements sharestore.PrefixScanner: the whole scan is one
+// ScanPrefixes stream, on which the host grants the plugin credit to list
+// opts.Ahead prefixes before Next asks for them. A listing older than
+// opts.MaxAge (measured from the grant that allowed it) is made again
+// with a ListPrefix call.
+func (b *Backend) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opts sharestore.ScanOptions) (sharestore.PrefixScan, error) {
+	i := first.Index()
+	if i < 0 {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "invalid prefix %q", string(first))
+	}
+	inst, err := b.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	stream, err := inst.rpc.ScanPrefixes(sctx)
+	if err != nil {
+		cancel()
+		return nil, b.rpcErr(ctx, inst, err, "scan from prefix "+string(first))
+	}
+	s := &scan{b: b, inst: inst, ctx: sctx, cancel: cancel, stream: stream, opts: opts, next: i, granted: i}
+	if opts.MaxAge <= 0 {
+		s.opts.MaxAge = sharestore.DefaultScanMaxAge
+	}
+	if err := stream.Send(&pb.ScanRequest{First: string(first), Sharesets: opts.Sharesets}); err != nil {
+		cancel()
+		return nil, b.rpcErr(ctx, inst, err, "scan from prefix "+string(first))
+	}
+	s.topUp(i + opts.Ahead)
+	return s, nil
+}
+
+// scan is a PrefixScan over one ScanPrefixes stream.
+type scan struct {
+	b      *Backend
+	inst   *instance
+	ctx    context.Context
+	cancel context.CancelFunc
+	stream pb.Backend_ScanPrefixesClient
+	opts   sharestore.ScanOptions
+
+	next    int            // index of the prefix Next returns next
+	granted int            // index past the last prefix the plugin may list
+	grants  []time.Time    // when prefixes next..granted-1 were granted
+	parts   []*pb.ScanPart // received, not yet returned
+	err     error
+}
+
+// topUp grants credit up to the prefix before index target. A failed
+// Send is not reported here: the stream's Recv reports why it broke.
+func (s *scan) topUp(target int) {
+	target = min(target, sharestore.NumPrefixes)
+	if n := target - s.granted; n > 0 {
+		_ = s.stream.Send(&pb.ScanRequest{Credit: int32(n)})
+		now := time.Now()
+		for ; s.granted < target; s.granted++ {
+			s.grants = append(s.grants, now)
+		}
+	}
+}
+
+func (s *scan) fail(err error) (sharestore.PrefixListing, error) {
+	s.err = err
+	s.cancel()
+	return sharestore.PrefixListing{}, err
+}
+
+// Next implements sharestore.PrefixScan.
+func (s *scan) Next() (sharestore.PrefixListing, error) {
+	if s.err != nil {
+		return sharestore.PrefixListing{}, s.err
+	}
+	if s.next >= sharestore.NumPrefixes {
+		return sharestore.PrefixListing{}, io.EOF
+	}
+	p := sharestore.PrefixAt(s.next)
+	what := "scan prefix " + string(p)
+	s.topUp(s.next + 1)
+	l := sharestore.PrefixListing{Prefix: p}
+	for done := false; !done; {
+		if len(s.parts) == 0 {
+			page, err := s.stream.Recv()
+			if err == io.EOF {
+				if err := sharestore.CtxErr(s.ctx); err != nil {
+					return s.fail(err)
+				}
+				return s.fail(sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s ended the scan early", what, s.b.path))
+			}
+			if err != nil {
+				return s.fail(s.b.rpcErr(s.ctx, s.inst, err, what))
+			}
+			s.parts = page.Parts
+			continue
+		}
+		part := s.parts[0]
+		s.parts = s.parts[1:]
+		if part.Prefix != string(p) {
+			return s.fail(sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s sent prefix %q", what, s.b.path, part.Prefix))
+		}
+		var err error
+		if l.Shares, err = unpackShares(l.Shares, part.Shares); err == nil {
+			l.Sharesets, err = unpackSharesets(l.Sharesets, part.Sis)
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+		done = part.End
+	}
+	granted := s.grants[0]
+	s.grants = s.grants[1:]
+	s.next++
+	s.topUp(s.next + s.opts.Ahead)
+	if time.Since(granted) > s.opts.MaxAge {
+		fresh, err := sharestore.ListOne(s.ctx, s.b, p, s.opts.Sharesets)
+		if err != nil {
+			return s.fail(err)
+		}
+		l = fresh
+	}
+	return l, nil
+}
+
+// Close implements sharestore.PrefixScan.
+func (s *scan) Close() error {
+	s.cancel()
+	return nil
+}
+
+// headerBatch is the most share headers asked for in one ReadHeaders
+// call, so that a request stays far below the message limit.
+const headerBatch = pageSize
+
+// ReadHeaders implements sharestore.HeaderReader: the headers are read
+// in the plugin, several at a time, and come back on one stream per
+// batch of up to 1000 shares.
+func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+	for len(ids) > 0 {
+		n := min(len(ids), headerBatch)
+		if err := b.readHeaders(ctx, ids[:n], fn); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func (b *Backend) readHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+	inst, err := b.get(ctx)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("read %d share headers", len(ids))
+	req := &pb.ReadHeadersRequest{Shares: make([]*pb.ShareRef, len(ids))}
+	for k, id := range ids {
+		req.Shares[k] = &pb.ShareRef{Si: id.SI[:], Shnum: int32(id.Shnum)}
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := inst.rpc.ReadHeaders(ctx2, req)
+	if err != nil {
+		return b.rpcErr(ctx, inst, err, what)
+	}
+	got := 0
+	for {
+		page, err := stream.Recv()
+		if err == io.EOF {
+			if err := sharestore.CtxErr(ctx); err != nil {
+				return err
+			}
+			if got != len(ids) {
+				return sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s returned %d", what, b.path, got)
+			}
+			return nil
+		}
+		if err != nil {
+			return b.rpcErr(ctx, inst, err, what)
+		}
+		got += len(page.Results)
+		for _, r := range page.Results {
+			si, err := siFromPB(r.GetRef().GetSi())
+			if err != nil {
+				return err
+			}
+			id := sharestore.ShareID{SI: si, Shnum: int(r.GetRef().GetShnum())}
+			if r.Error != nil {
+				fn(id, sharestore.Share{}, &sharestore.Error{Code: sharestore.ParseCode(r.Error.Code), Msg: r.Error.Message})
+				continue
+			}
+			sh, err := shareFromPB(r.GetShare())
+			if err != nil {
+				return err
+			}
+			fn(id, sh, nil)
+		}
+	}
+}
