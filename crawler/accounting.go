@@ -44,25 +44,24 @@ type AccountingConfig struct {
 	MaxCorrupt int
 	// Logger receives warnings [slog.Default()].
 	Logger *slog.Logger
-	// Prefetch lists the next prefix while the current one is being
-	// reconciled, hiding the backend's latency (a plugin's round trip, a
-	// bucket's LIST). A prefetched listing older than PrefetchMaxAge is
-	// thrown away. Use it only with one prefix in flight.
+	// Prefetch lists up to PrefetchAhead prefixes ahead of the one
+	// being reconciled (see sharestore.Scan), hiding the backend's
+	// latency (a plugin's round trip, a bucket's LIST). A prefetched
+	// listing older than PrefetchMaxAge is made again. It is meant for
+	// one prefix in flight; with more, prefixes asked for out of order
+	// are listed directly.
 	Prefetch bool
 }
 
-// PrefetchMaxAge bounds how old a prefetched listing may be when it is
-// used, so a pause between slices never makes the crawler act on a stale
-// listing.
-const PrefetchMaxAge = 2 * time.Second
+// PrefetchAhead is how many prefixes Prefetch lists ahead.
+const PrefetchAhead = 16
 
-type prefetch struct {
-	p     sharestore.Prefix
-	at    time.Time
-	done  chan struct{}
-	infos []sharestore.ShareInfo
-	err   error
-}
+// PrefetchMaxAge bounds how old a prefetched listing may be when it is
+// used, in wall time, so a pause between slices never makes the crawler
+// act on a stale listing. A share missing from a listing is confirmed
+// gone with a direct read before its row is removed, so even a stale
+// listing never costs a lease.
+const PrefetchMaxAge = 2 * time.Second
 
 // Accounting is the accounting crawler: it reconciles the lease database
 // with what the backend stores, prefix by prefix, and collects garbage.
@@ -91,7 +90,7 @@ type Accounting struct {
 	// cycle; a prefix with no rows and nothing listed needs no
 	// transaction at all.
 	occupied map[sharestore.Prefix]bool
-	next     *prefetch
+	lister   *lister
 }
 
 // NewAccounting returns the accounting crawler over b and db.
@@ -111,7 +110,11 @@ func NewAccounting(b sharestore.Backend, db *leasedb.DB, clock Clock, cfg Accoun
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Accounting{b: b, db: db, clock: clock, cfg: cfg}, nil
+	a := &Accounting{b: b, db: db, clock: clock, cfg: cfg}
+	if cfg.Prefetch {
+		a.lister = &lister{b: b, opts: sharestore.ScanOptions{Ahead: PrefetchAhead, MaxAge: PrefetchMaxAge}}
+	}
+	return a, nil
 }
 
 // Name implements Crawler.
@@ -228,12 +231,7 @@ func (s bucketSet) into(c map[string]int64, kind string) {
 func (a *Accounting) StartedCycle(ctx context.Context, cycle Cycle) error {
 	a.mu.Lock()
 	a.cycleStart = cycle.Start
-	pf := a.next
-	a.next = nil
 	a.mu.Unlock()
-	if pf != nil {
-		<-pf.done
-	}
 	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
 		if err := tx.ClearPrefixResults(ctx, AccountingName, cycle.ID); err != nil {
 			return err
@@ -298,49 +296,15 @@ func (a *Accounting) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestor
 	return nil, a.settle(ctx, cycle, p, res)
 }
 
-// list returns the listing of p: the prefetched one if it is for p and
-// fresh, a new one otherwise. With Prefetch it then starts listing the
-// next prefix in the background.
+// list returns the listing of p: from the open scan with Prefetch, from
+// one ListPrefix call otherwise.
 func (a *Accounting) list(ctx context.Context, p sharestore.Prefix) ([]sharestore.ShareInfo, error) {
-	a.mu.Lock()
-	pf := a.next
-	a.next = nil
-	a.mu.Unlock()
-	var infos []sharestore.ShareInfo
-	var err error
-	used := false
-	if pf != nil {
-		<-pf.done
-		if pf.p == p && pf.err == nil && a.clock.Now().Sub(pf.at) <= PrefetchMaxAge {
-			infos, used = pf.infos, true
-		}
+	if a.lister != nil {
+		l, err := a.lister.get(ctx, p)
+		return l.Shares, err
 	}
-	if !used {
-		infos, err = listAll(ctx, a.b, p)
-		if err != nil {
-			return nil, err
-		}
-	}
-	if i := p.Index() + 1; a.cfg.Prefetch && i > 0 && i < sharestore.NumPrefixes {
-		nx := &prefetch{p: sharestore.PrefixAt(i), at: a.clock.Now(), done: make(chan struct{})}
-		a.mu.Lock()
-		a.next = nx
-		a.mu.Unlock()
-		go func() {
-			defer close(nx.done)
-			nx.infos, nx.err = listAll(ctx, a.b, nx.p)
-		}()
-	}
-	return infos, nil
-}
-
-func listAll(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) ([]sharestore.ShareInfo, error) {
-	var out []sharestore.ShareInfo
-	err := b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
-		out = append(out, info)
-		return nil
-	})
-	return out, err
+	l, err := sharestore.ListOne(ctx, a.b, p, false)
+	return l.Shares, err
 }
 
 // reconcile is the first transaction of a prefix.
@@ -399,6 +363,11 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 			}
 			switch {
 			case r.State == leasedb.StateStable:
+				if !a.gone(ctx, id) {
+					// Stored after the listing was made: the next
+					// cycle sees it. Its row and leases stay.
+					continue
+				}
 				a.cfg.Logger.Warn("share unexpectedly disappeared", "si", id.SI.String(), "shnum", id.Shnum)
 				if err := tx.RemoveDeletedShare(ctx, id.SI, id.Shnum); err != nil {
 					return err
@@ -544,9 +513,6 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 // errReadHeaders aborts a first reconcile attempt that needs headers.
 var errReadHeaders = errors.New("accounting: headers needed")
 
-// classifyWorkers is how many share headers are read at once.
-const classifyWorkers = 8
-
 // needHeaders returns the listed shares that rows do not know, or whose
 // used space changed.
 func needHeaders(listing []sharestore.ShareInfo, rows []leasedb.Share) []sharestore.ShareID {
@@ -564,29 +530,17 @@ func needHeaders(listing []sharestore.ShareInfo, rows []leasedb.Share) []sharest
 	return todo
 }
 
-// classifyAll reads the headers of ids, classifyWorkers at a time.
+// classifyAll reads the headers of ids: in one batch from a backend
+// that reads batches (a plugin), several at a time otherwise.
 func (a *Accounting) classifyAll(ctx context.Context, ids []sharestore.ShareID) map[sharestore.ShareID]sharestore.ShareType {
 	out := make(map[sharestore.ShareID]sharestore.ShareType, len(ids))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	work := make(chan sharestore.ShareID)
-	for w := 0; w < min(classifyWorkers, len(ids)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				t := a.classify(ctx, id)
-				mu.Lock()
-				out[id] = t
-				mu.Unlock()
-			}
-		}()
+	err := sharestore.ReadHeaders(ctx, a.b, ids, sharestore.DefaultHeaderWorkers, func(id sharestore.ShareID, sh sharestore.Share, err error) {
+		out[id] = a.typeOf(id, sh, err)
+	})
+	if err != nil {
+		// What was not read is read one by one in the transaction.
+		a.cfg.Logger.Warn("cannot read share headers in a batch", "err", err)
 	}
-	for _, id := range ids {
-		work <- id
-	}
-	close(work)
-	wg.Wait()
 	return out
 }
 
@@ -604,6 +558,24 @@ func (a *Accounting) cycleStartOr(now time.Time) time.Time {
 // cycle), and ShareTypeCorrupt if its container is not valid.
 func (a *Accounting) classify(ctx context.Context, id sharestore.ShareID) sharestore.ShareType {
 	sh, err := a.b.Shareset(id.SI).Share(ctx, id.Shnum)
+	return a.typeOf(id, sh, err)
+}
+
+// gone confirms with a direct read that a share missing from a listing
+// is not stored: a listing can be older than a share that arrived since
+// (a prefetched one by up to PrefetchMaxAge), and removing that share's
+// row would lose its leases. Only ErrNotFound counts as gone; a share
+// that cannot be read stays until a later cycle can tell.
+func (a *Accounting) gone(ctx context.Context, id sharestore.ShareID) bool {
+	_, err := a.b.Shareset(id.SI).Share(ctx, id.Shnum)
+	if err != nil && !errors.Is(err, sharestore.ErrNotFound) && !errors.Is(err, sharestore.ErrCorrupt) {
+		a.cfg.Logger.Warn("cannot confirm a share is gone; keeping its row", "si", id.SI.String(), "shnum", id.Shnum, "err", err)
+	}
+	return errors.Is(err, sharestore.ErrNotFound)
+}
+
+// typeOf is classify's verdict on a header read's result.
+func (a *Accounting) typeOf(id sharestore.ShareID, sh sharestore.Share, err error) sharestore.ShareType {
 	switch {
 	case err == nil:
 		return sh.Type
@@ -698,6 +670,9 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 
 // FinishedCycle writes the cycle's history entry.
 func (a *Accounting) FinishedCycle(ctx context.Context, cycle Cycle, _ map[sharestore.Prefix]json.RawMessage) error {
+	if a.lister != nil {
+		a.lister.close()
+	}
 	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
 		results, err := tx.PrefixResults(ctx, AccountingName, cycle.ID)
 		if err != nil {

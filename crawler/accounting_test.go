@@ -584,3 +584,84 @@ func TestAccountingPrefetchSameResult(t *testing.T) {
 		t.Fatalf("prefetch run: %v", results[true])
 	}
 }
+
+// staleListing lists as if a share had not arrived yet: ListPrefix omits
+// hidden, though Share finds it.
+type staleListing struct {
+	sharestore.Backend
+	hidden sharestore.ShareID
+}
+
+func (s *staleListing) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
+	return s.Backend.ListPrefix(ctx, p, func(i sharestore.ShareInfo) error {
+		if i.ID() == s.hidden {
+			return nil
+		}
+		return fn(i)
+	})
+}
+
+// A STABLE share missing from a listing that is older than the share
+// keeps its row and its leases: the crawler confirms with a direct read
+// that it is gone before removing the row.
+func TestAccountingStaleListingKeepsLeases(t *testing.T) {
+	for _, prefetch := range []bool{false, true} {
+		f := newAcctFixture(t)
+		ctx := context.Background()
+		hidden := sharestore.ShareID{SI: f.sis[1], Shnum: 0}
+		f.b = &staleListing{Backend: f.b, hidden: hidden}
+		e, a := f.engine(t, AccountingConfig{Prefetch: prefetch}, Hooks{})
+		if err := e.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c := lastHistory(t, a, e).SpaceRecovered; c["vanished"] != 0 || c["examined-shares"] != 3 {
+			t.Fatalf("prefetch %v: counters %v", prefetch, c)
+		}
+		if anon, starter := f.leaseCounts(t, hidden.SI); anon != 1 || starter != 1 {
+			t.Fatalf("prefetch %v: leases of the share missing from the listing: %d anonymous, %d starter; want 1, 1", prefetch, anon, starter)
+		}
+	}
+}
+
+// batchHeaders is a backend that reads headers in batches (as a plugin
+// does) and counts its calls.
+type batchHeaders struct {
+	sharestore.Backend
+	batches, ids int
+}
+
+func (b *batchHeaders) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+	b.batches++
+	b.ids += len(ids)
+	return sharestore.ReadHeaders(ctx, b.Backend, ids, 1, fn)
+}
+
+// A prefix's new shares are classified in one batch when the backend
+// reads batches.
+func TestAccountingBatchHeaderReads(t *testing.T) {
+	f := newAcctFixture(t)
+	ctx := context.Background()
+	// Three more shares under the prefix of f.sis[0], new to the database.
+	for shnum := 1; shnum <= 3; shnum++ {
+		w, err := f.b.Shareset(f.sis[0]).WriteImmutable(ctx, shnum, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(ctx, 0, []byte("0123456789"))
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bh := &batchHeaders{Backend: f.b}
+	f.b = bh
+	e, a := f.engine(t, AccountingConfig{}, Hooks{})
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if bh.batches != 1 || bh.ids != 3 {
+		t.Fatalf("%d batches of %d headers in all, want 1 of 3", bh.batches, bh.ids)
+	}
+	if c := lastHistory(t, a, e).SpaceRecovered; c["added"] != 3 || c["examined-shares-immutable"] != 5 {
+		t.Fatalf("counters %v", c)
+	}
+}

@@ -17,7 +17,8 @@ const BucketsName = "bucket-counter"
 // with all 1024 prefixes counted it publishes the total and forgets the
 // per-prefix counts. The count is published only after a complete cycle.
 type Buckets struct {
-	b sharestore.Backend
+	b      sharestore.Backend
+	lister *lister
 
 	mu    sync.Mutex
 	state BucketsState
@@ -33,8 +34,12 @@ type BucketsState struct {
 }
 
 // NewBuckets returns a bucket counter over b. Restore its persistent state
-// with Restore when resuming from a state file.
-func NewBuckets(b sharestore.Backend) *Buckets { return &Buckets{b: b} }
+// with Restore when resuming from a state file. It lists sharesets up to
+// PrefetchAhead prefixes ahead (see sharestore.Scan).
+func NewBuckets(b sharestore.Backend) *Buckets {
+	opts := sharestore.ScanOptions{Sharesets: true, Ahead: PrefetchAhead, MaxAge: PrefetchMaxAge}
+	return &Buckets{b: b, lister: &lister{b: b, opts: opts}}
+}
 
 // Name implements Crawler.
 func (c *Buckets) Name() string { return BucketsName }
@@ -44,15 +49,16 @@ func (c *Buckets) StartedCycle(ctx context.Context, cycle Cycle) error { return 
 
 // ProcessPrefix counts the prefix's sharesets; the result is the count.
 func (c *Buckets) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestore.Prefix) (json.RawMessage, error) {
-	sis, err := c.b.SharesetsForPrefix(ctx, p)
+	l, err := c.lister.get(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	return json.RawMessage(strconv.Itoa(len(sis))), nil
+	return json.RawMessage(strconv.Itoa(len(l.Sharesets))), nil
 }
 
 // FinishedCycle publishes the total if every prefix was counted.
 func (c *Buckets) FinishedCycle(ctx context.Context, cycle Cycle, results map[sharestore.Prefix]json.RawMessage) error {
+	c.lister.close()
 	if len(results) != sharestore.NumPrefixes {
 		return nil
 	}

@@ -421,6 +421,32 @@ func (c *countingBackend) ListPrefix(ctx context.Context, p sharestore.Prefix, f
 	})
 }
 
+// ScanPrefixes keeps the wrapped backend's own scan (a plugin's
+// stream), counting what it lists.
+func (c *countingBackend) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opts sharestore.ScanOptions) (sharestore.PrefixScan, error) {
+	s, err := sharestore.Scan(ctx, c.Backend, first, opts)
+	if err != nil {
+		return nil, err
+	}
+	return countingScan{s, c}, nil
+}
+
+type countingScan struct {
+	sharestore.PrefixScan
+	c *countingBackend
+}
+
+func (s countingScan) Next() (sharestore.PrefixListing, error) {
+	l, err := s.PrefixScan.Next()
+	s.c.shares.Add(int64(len(l.Shares)))
+	return l, err
+}
+
+// ReadHeaders keeps the wrapped backend's own batch reads.
+func (c *countingBackend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+	return sharestore.ReadHeaders(ctx, c.Backend, ids, sharestore.DefaultHeaderWorkers, fn)
+}
+
 // startProgress shows progress: a bar (prefix n/1024, shares/s, ETA) on a
 // terminal, or a log line every few seconds otherwise. It returns the
 // function that stops it.
