@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/internal/silock"
@@ -260,6 +261,12 @@ func (b *Backend) sharesetNames(p sharestore.Prefix) ([]sharestore.StorageIndex,
 	if err != nil {
 		return nil, mapErr(err, "disk: list "+b.prefixDir(p))
 	}
+	return sharesetsIn(p, ents), nil
+}
+
+// sharesetsIn returns the sorted storage indexes among the entries of
+// p's directory: directories with a storage index's canonical name.
+func sharesetsIn(p sharestore.Prefix, ents []fs.DirEntry) []sharestore.StorageIndex {
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	out := make([]sharestore.StorageIndex, 0, len(ents))
 	for _, e := range ents {
@@ -273,15 +280,33 @@ func (b *Backend) sharesetNames(p sharestore.Prefix) ([]sharestore.StorageIndex,
 		}
 		out = append(out, si)
 	}
-	return out, nil
+	return out
 }
 
 // listShares returns the ShareInfo of every share file in si's directory,
 // sorted by shnum, using directory reads and lstat only.
 func (b *Backend) listShares(si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
 	dir := b.siDir(si)
-	names, err := readDirNames(dir)
+	d, err := os.Open(dir)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil
+		}
+		return nil, mapErr(err, "disk: list "+dir)
+	}
+	defer d.Close()
+	return sharesIn(d, si)
+}
+
+// sharesIn lists the share files of the open directory d, si's, sorted
+// by shnum.
+func sharesIn(d *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+	dir := d.Name()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil // a stray file where a directory belongs
+		}
 		return nil, mapErr(err, "disk: list "+dir)
 	}
 	out := make([]sharestore.ShareInfo, 0, len(names))
@@ -290,20 +315,43 @@ func (b *Backend) listShares(si sharestore.StorageIndex) ([]sharestore.ShareInfo
 		if !ok {
 			continue
 		}
-		fi, err := os.Lstat(filepath.Join(dir, n))
+		st, err := lstatIn(d, n)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // deleted since the readdir
 			}
 			return nil, mapErr(err, "disk: stat "+filepath.Join(dir, n))
 		}
-		if !fi.Mode().IsRegular() {
+		if !st.regular {
 			continue
 		}
-		out = append(out, sharestore.ShareInfo{SI: si, Shnum: shnum, Size: fi.Size(), UsedSpace: usedSpace(fi), ModTime: fi.ModTime()})
+		out = append(out, sharestore.ShareInfo{SI: si, Shnum: shnum, Size: st.size, UsedSpace: st.used, ModTime: st.modTime})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Shnum < out[j].Shnum })
 	return out, nil
+}
+
+// listIn lists si's shares, opening its directory relative to the open
+// prefix directory pd.
+func listIn(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+	name := si.String()
+	d, err := openIn(pd, name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil // removed since the readdir
+		}
+		return nil, mapErr(err, "disk: list "+filepath.Join(pd.Name(), name))
+	}
+	defer d.Close()
+	return sharesIn(d, si)
+}
+
+// entryStat is what a listing needs of a directory entry's lstat.
+type entryStat struct {
+	regular bool
+	size    int64
+	used    int64 // allocated bytes (st_blocks * 512)
+	modTime time.Time
 }
 
 // ListPrefix implements sharestore.Backend. It reads the prefix directory
@@ -316,15 +364,27 @@ func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 	if !p.Valid() {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: invalid prefix %q", string(p))
 	}
-	sis, err := b.sharesetNames(p)
+	dir := b.prefixDir(p)
+	pd, err := os.Open(dir)
 	if err != nil {
-		return err
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil
+		}
+		return mapErr(err, "disk: list "+dir)
 	}
-	for _, si := range sis {
+	defer pd.Close()
+	ents, err := pd.ReadDir(-1)
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return nil
+		}
+		return mapErr(err, "disk: list "+dir)
+	}
+	for _, si := range sharesetsIn(p, ents) {
 		if err := sharestore.CtxErr(ctx); err != nil {
 			return err
 		}
-		infos, err := b.listShares(si)
+		infos, err := listIn(pd, si)
 		if err != nil {
 			return err
 		}
