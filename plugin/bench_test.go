@@ -15,8 +15,11 @@ import (
 )
 
 // BenchmarkCycle runs unthrottled crawl cycles over the same 100k-share
-// store in process and through the disk plugin, in one run. Run it with
-// scripts/bench-plugin.sh, which prints the plugin/in-process ratios.
+// store in process and through the disk plugin. Every iteration runs one
+// cycle each way, back to back, so the two figures of a ratio share the
+// machine's conditions; it reports the seconds per cycle of each and
+// their ratio (plugin/in-process). scripts/bench-plugin.sh prints the
+// medians over several runs.
 func BenchmarkCycle(b *testing.B) {
 	n := benchstore.Shares()
 	root := benchstore.Disk(b, n)
@@ -32,39 +35,51 @@ func BenchmarkCycle(b *testing.B) {
 	}
 	defer viaPlugin.Close()
 	cfg := crawler.Config{CPUSlice: 1000 * time.Hour, AllowedCPUProportion: 1, OneShot: true, Logger: quiet}
-	for _, be := range []struct {
-		name string
-		b    sharestore.Backend
-	}{{"inprocess", inproc}, {"plugin", viaPlugin}} {
-		b.Run("buckets/"+be.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				c := crawler.NewBuckets(be.b)
-				e, err := crawler.New(c, filepath.Join(b.TempDir(), "s.json"), crawler.RealClock{}, cfg, crawler.Hooks{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := e.Run(ctx); err != nil {
-					b.Fatal(err)
-				}
-				if got := *c.State().LastCompleteCount; got != int64(n/2) {
-					b.Fatalf("counted %d", got)
-				}
+	backends := [2]sharestore.Backend{inproc, viaPlugin}
+
+	b.Run("buckets", func(b *testing.B) {
+		pairs(b, func(b *testing.B, i int) {
+			c := crawler.NewBuckets(backends[i])
+			e, err := crawler.New(c, filepath.Join(b.TempDir(), "s.json"), crawler.RealClock{}, cfg, crawler.Hooks{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := e.Run(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if got := *c.State().LastCompleteCount; got != int64(n/2) {
+				b.Fatalf("counted %d", got)
 			}
 		})
-		b.Run("accounting-first/"+be.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				benchAccounting(b, be.b, b.TempDir(), cfg, n)
-			}
-		})
-		b.Run("accounting-steady/"+be.name, func(b *testing.B) {
-			dir := b.TempDir()
-			benchAccounting(b, be.b, dir, cfg, n)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				benchAccounting(b, be.b, dir, cfg, n)
-			}
-		})
+	})
+	b.Run("accounting-first", func(b *testing.B) {
+		pairs(b, func(b *testing.B, i int) { benchAccounting(b, backends[i], b.TempDir(), cfg, n) })
+	})
+	b.Run("accounting-steady", func(b *testing.B) {
+		dirs := [2]string{b.TempDir(), b.TempDir()}
+		for i := range backends {
+			benchAccounting(b, backends[i], dirs[i], cfg, n)
+		}
+		pairs(b, func(b *testing.B, i int) { benchAccounting(b, backends[i], dirs[i], cfg, n) })
+	})
+}
+
+// pairs runs cycle(b, 0) (in process) and cycle(b, 1) (through the
+// plugin) b.N times each, alternating, and reports the seconds per cycle
+// of each and their ratio.
+func pairs(b *testing.B, cycle func(b *testing.B, i int)) {
+	var took [2]time.Duration
+	b.ResetTimer()
+	for k := 0; k < b.N; k++ {
+		for i := range took {
+			start := time.Now()
+			cycle(b, i)
+			took[i] += time.Since(start)
+		}
 	}
+	b.ReportMetric(took[0].Seconds()/float64(b.N), "inprocess-s/cycle")
+	b.ReportMetric(took[1].Seconds()/float64(b.N), "plugin-s/cycle")
+	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "ratio")
 }
 
 func benchAccounting(b *testing.B, backend sharestore.Backend, dir string, cfg crawler.Config, n int) {

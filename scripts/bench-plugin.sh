@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # Plugin benchmark: unthrottled crawl cycles over a 100k-share disk store,
-# in process and through the sharestore-backend-disk plugin, in one run.
-#   scripts/bench-plugin.sh
-#   SHARESTORE_BENCH_SHARES=1000000 scripts/bench-plugin.sh
+# in process and through the sharestore-backend-disk plugin. Each
+# benchmark iteration runs one cycle each way, back to back; the table
+# shows the medians over COUNT runs of BENCHTIME iterations.
+#   scripts/bench-plugin.sh                       # COUNT=5 BENCHTIME=3x
+#   SHARESTORE_BENCH_SHARES=1000000 COUNT=1 BENCHTIME=1x scripts/bench-plugin.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(go test -run '^$' -bench '^BenchmarkCycle$' -benchtime "${BENCHTIME:-3x}" -count "${COUNT:-1}" ./plugin/ | tee /dev/stderr)
+out=$(go test -run '^$' -bench '^BenchmarkCycle$' -benchtime "${BENCHTIME:-3x}" -count "${COUNT:-5}" -timeout 60m ./plugin/)
+echo "$out"
 echo
-echo "shares: ${SHARESTORE_BENCH_SHARES:-100000}"
+echo "shares: ${SHARESTORE_BENCH_SHARES:-100000}, runs: ${COUNT:-5} (medians)"
 echo "$out" | awk '
+  function median(s,   n, i, j, t, v) {
+    n = split(s, v, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
   /^BenchmarkCycle\// {
-    split($1, a, "/"); c = a[2]; w = a[3]; sub(/-[0-9]+$/, "", w)
-    ns[c "/" w] = $3; crawlers[c] = 1
+    split($1, a, "/"); c = a[2]; sub(/-[0-9]+$/, "", c); crawlers[c] = 1
+    for (f = 5; f < NF; f += 2) {
+      if ($(f + 1) == "inprocess-s/cycle") in_[c] = in_[c] " " $f
+      if ($(f + 1) == "plugin-s/cycle") pl[c] = pl[c] " " $f
+      if ($(f + 1) == "ratio") ra[c] = ra[c] " " $f
+    }
   }
   END {
     printf "%-20s %12s %12s %8s\n", "crawler", "in-process s", "plugin s", "ratio"
-    for (c in crawlers) printf "%-20s %12.3f %12.3f %8.3f\n", c, ns[c "/inprocess"]/1e9, ns[c "/plugin"]/1e9, ns[c "/plugin"]/ns[c "/inprocess"]
+    for (c in crawlers) printf "%-20s %12.3f %12.3f %8.3f\n", c, median(in_[c]), median(pl[c]), median(ra[c])
   }'
