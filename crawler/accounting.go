@@ -363,7 +363,11 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 			}
 			switch {
 			case r.State == leasedb.StateStable:
-				if !a.gone(ctx, id) {
+				gone, err := a.gone(ctx, id)
+				if err != nil {
+					return err
+				}
+				if !gone {
 					// Stored after the listing was made: the next
 					// cycle sees it. Its row and leases stay.
 					continue
@@ -393,7 +397,10 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				// New to the database: its header was read once above.
 				t, done := types[id]
 				if !done {
-					t = a.classify(ctx, id)
+					var err error
+					if t, err = a.classify(ctx, id); err != nil {
+						return err
+					}
 				}
 				typ = t
 				if typ == sharestore.ShareTypeUnknown {
@@ -407,7 +414,10 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 				// Its size changed: classify it again.
 				t, done := types[id]
 				if !done {
-					t = a.classify(ctx, id)
+					var err error
+					if t, err = a.classify(ctx, id); err != nil {
+						return err
+					}
 				}
 				if t != sharestore.ShareTypeUnknown {
 					typ = t
@@ -501,8 +511,9 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 	}
 	err := a.db.Update(ctx, reconcile)
 	if errors.Is(err, errReadHeaders) {
-		types = a.classifyAll(ctx, todo)
-		err = a.db.Update(ctx, reconcile)
+		if types, err = a.classifyAll(ctx, todo); err == nil {
+			err = a.db.Update(ctx, reconcile)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -531,17 +542,29 @@ func needHeaders(listing []sharestore.ShareInfo, rows []leasedb.Share) []sharest
 }
 
 // classifyAll reads the headers of ids: in one batch from a backend
-// that reads batches (a plugin), several at a time otherwise.
-func (a *Accounting) classifyAll(ctx context.Context, ids []sharestore.ShareID) map[sharestore.ShareID]sharestore.ShareType {
+// that reads batches (a plugin), several at a time otherwise. A
+// transient failure is returned, so the prefix is done again.
+func (a *Accounting) classifyAll(ctx context.Context, ids []sharestore.ShareID) (map[sharestore.ShareID]sharestore.ShareType, error) {
 	out := make(map[sharestore.ShareID]sharestore.ShareType, len(ids))
+	var failed error
 	err := sharestore.ReadHeaders(ctx, a.b, ids, sharestore.DefaultHeaderWorkers, func(id sharestore.ShareID, sh sharestore.Share, err error) {
-		out[id] = a.typeOf(id, sh, err)
+		t, err := a.typeOf(id, sh, err)
+		if err != nil && failed == nil {
+			failed = err
+		}
+		out[id] = t
 	})
+	if err == nil {
+		err = failed
+	}
+	if err != nil && transient(err) {
+		return nil, err
+	}
 	if err != nil {
 		// What was not read is read one by one in the transaction.
 		a.cfg.Logger.Warn("cannot read share headers in a batch", "err", err)
 	}
-	return out
+	return out, nil
 }
 
 func (a *Accounting) cycleStartOr(now time.Time) time.Time {
@@ -555,37 +578,56 @@ func (a *Accounting) cycleStartOr(now time.Time) time.Time {
 
 // classify reads one share's header. It returns ShareTypeUnknown if the
 // share is gone or cannot be read (it is then looked at again next
-// cycle), and ShareTypeCorrupt if its container is not valid.
-func (a *Accounting) classify(ctx context.Context, id sharestore.ShareID) sharestore.ShareType {
+// cycle), ShareTypeCorrupt if its container is not valid, and the error
+// of a transient failure, which makes the prefix be done again.
+func (a *Accounting) classify(ctx context.Context, id sharestore.ShareID) (sharestore.ShareType, error) {
 	sh, err := a.b.Shareset(id.SI).Share(ctx, id.Shnum)
 	return a.typeOf(id, sh, err)
+}
+
+// transient reports whether err may go away by itself (the store or
+// plugin unavailable, throttling, cancellation): the prefix is then done
+// again rather than recorded without the share.
+func transient(err error) bool {
+	return errors.Is(err, sharestore.ErrUnavailable) || errors.Is(err, sharestore.ErrThrottled) ||
+		errors.Is(err, sharestore.ErrCanceled) || errors.Is(err, sharestore.ErrDeadlineExceeded)
 }
 
 // gone confirms with a direct read that a share missing from a listing
 // is not stored: a listing can be older than a share that arrived since
 // (a prefetched one by up to PrefetchMaxAge), and removing that share's
-// row would lose its leases. Only ErrNotFound counts as gone; a share
-// that cannot be read stays until a later cycle can tell.
-func (a *Accounting) gone(ctx context.Context, id sharestore.ShareID) bool {
+// row would lose its leases. Only ErrNotFound counts as gone. A
+// transient failure (the store or plugin unavailable, throttling,
+// cancellation) is returned, so the prefix is done again once the store
+// answers; any other failure keeps the row until a later cycle can tell.
+func (a *Accounting) gone(ctx context.Context, id sharestore.ShareID) (bool, error) {
 	_, err := a.b.Shareset(id.SI).Share(ctx, id.Shnum)
-	if err != nil && !errors.Is(err, sharestore.ErrNotFound) && !errors.Is(err, sharestore.ErrCorrupt) {
-		a.cfg.Logger.Warn("cannot confirm a share is gone; keeping its row", "si", id.SI.String(), "shnum", id.Shnum, "err", err)
+	switch {
+	case err == nil, errors.Is(err, sharestore.ErrCorrupt):
+		return false, nil
+	case errors.Is(err, sharestore.ErrNotFound):
+		return true, nil
+	case transient(err):
+		return false, err
 	}
-	return errors.Is(err, sharestore.ErrNotFound)
+	a.cfg.Logger.Warn("cannot confirm a share is gone; keeping its row", "si", id.SI.String(), "shnum", id.Shnum, "err", err)
+	return false, nil
 }
 
 // typeOf is classify's verdict on a header read's result.
-func (a *Accounting) typeOf(id sharestore.ShareID, sh sharestore.Share, err error) sharestore.ShareType {
+func (a *Accounting) typeOf(id sharestore.ShareID, sh sharestore.Share, err error) (sharestore.ShareType, error) {
 	switch {
 	case err == nil:
-		return sh.Type
+		return sh.Type, nil
 	case errors.Is(err, sharestore.ErrCorrupt):
-		return sharestore.ShareTypeCorrupt
+		return sharestore.ShareTypeCorrupt, nil
 	case errors.Is(err, sharestore.ErrNotFound):
-		return sharestore.ShareTypeUnknown
+		return sharestore.ShareTypeUnknown, nil
+	case transient(err):
+		return sharestore.ShareTypeUnknown, err
 	}
 	a.cfg.Logger.Warn("cannot read share header; will retry next cycle", "si", id.SI.String(), "shnum", id.Shnum, "err", err)
-	return sharestore.ShareTypeUnknown
+	return sharestore.ShareTypeUnknown, nil
 }
 
 // errLeased is what the delete guard returns when a lease appeared.
