@@ -188,11 +188,6 @@ func (e *env) plant(key string, data []byte) {
 	}
 }
 
-// shareKey returns the raw key of chunk 0 of a share.
-func shareKey(si sharestore.StorageIndex, shnum int) string {
-	return fmt.Sprintf("shares/%s/%s/%d", si.Prefix(), si, shnum)
-}
-
 // settle runs check once when the backend's listings are strongly
 // consistent. A backend that declares eventual list consistency gets
 // bounded retries, as reference/backends.md lesson 15 describes.
