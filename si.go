@@ -2,7 +2,9 @@ package sharestore
 
 import (
 	"encoding/base32"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"sort"
 )
 
@@ -47,17 +49,46 @@ func (si *StorageIndex) UnmarshalText(b []byte) error {
 
 // Compare returns -1, 0 or +1 as si sorts before, equal to or after o in
 // Tahoe's order: the bytewise order of the text forms (in which digits
-// sort before letters, unlike the raw bytes).
+// sort before letters, unlike the raw bytes). It encodes nothing: the
+// order is decided by the first 5-bit group in which the two differ.
 func (si StorageIndex) Compare(o StorageIndex) int {
-	a, b := si.String(), o.String()
+	ah, al := binary.BigEndian.Uint64(si[:8]), binary.BigEndian.Uint64(si[8:])
+	bh, bl := binary.BigEndian.Uint64(o[:8]), binary.BigEndian.Uint64(o[8:])
+	var first int // the first bit, from the most significant, that differs
 	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	case ah != bh:
+		first = bits.LeadingZeros64(ah ^ bh)
+	case al != bl:
+		first = 64 + bits.LeadingZeros64(al^bl)
+	default:
+		return 0
 	}
-	return 0
+	g := first / 5 * 5
+	if textRank(group5(ah, al, g)) < textRank(group5(bh, bl, g)) {
+		return -1
+	}
+	return 1
 }
+
+// group5 returns the 5-bit group of the 128-bit value hi:lo that starts
+// off bits from the most significant bit; bits past the end read as
+// zero, as base32 pads the last character.
+func group5(hi, lo uint64, off int) uint64 {
+	var v uint64
+	switch {
+	case off+5 <= 64:
+		v = hi >> (59 - off)
+	case off >= 64:
+		v = lo << (off - 64) >> 59 // the shift fills past-the-end bits with zeros
+	default:
+		v = hi<<(off-59) | lo>>(123-off)
+	}
+	return v & 31
+}
+
+// textRank maps a base32 digit value to the position of its character in
+// byte order: "234567" (values 26-31) sort before "a".."z" (0-25).
+func textRank(v uint64) uint64 { return (v + 6) & 31 }
 
 // ParseStorageIndex parses the 26-character base32 text form of a storage
 // index. Anything else (wrong length, characters outside the alphabet,

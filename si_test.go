@@ -2,6 +2,7 @@ package sharestore
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -113,5 +114,40 @@ func TestStorageIndexCompare(t *testing.T) {
 	hi[0] = 0xd0
 	if hi.String()[0] != '2' || hi.Compare(a) != -1 || a.Compare(hi) != 1 {
 		t.Fatalf("Compare must follow the text order: %s vs %s", hi, a)
+	}
+}
+
+// TestStorageIndexCompareMatchesText checks Compare against the order of
+// the text forms on random pairs, on pairs that differ in one bit (every
+// one of the 128, so every 5-bit group and the padded last one is the
+// first difference somewhere) and on pairs that differ in one byte.
+func TestStorageIndexCompareMatchesText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func() (si StorageIndex) {
+		for i := range si {
+			si[i] = byte(rng.UintN(256))
+		}
+		return si
+	}
+	want := func(a, b StorageIndex) int { return strings.Compare(a.String(), b.String()) }
+	check := func(a, b StorageIndex) {
+		t.Helper()
+		if got, w := a.Compare(b), want(a, b); got != w {
+			t.Fatalf("%s.Compare(%s) = %d, text order says %d", a, b, got, w)
+		}
+	}
+	for range 20000 {
+		a := random()
+		check(a, random())
+		check(a, a)
+		for bit := range 128 {
+			b := a
+			b[bit/8] ^= 0x80 >> (bit % 8)
+			check(a, b)
+			check(b, a)
+		}
+		b := a
+		b[rng.IntN(len(b))] = byte(rng.UintN(256))
+		check(a, b)
 	}
 }
