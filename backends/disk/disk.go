@@ -23,6 +23,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -200,13 +201,15 @@ func mapErr(err error, what string) error {
 
 // parseShnum accepts only canonical decimal share numbers ("0", "17"),
 // the names Tahoe writes; anything else in an SI directory is ignored.
-func parseShnum(name string) (int, bool) {
-	if name == "" || len(name) > 9 || (len(name) > 1 && name[0] == '0') {
+func parseShnum(name string) (int, bool) { return parseShnumBytes([]byte(name)) }
+
+// parseShnumBytes is parseShnum for a name held in a byte slice.
+func parseShnumBytes(name []byte) (int, bool) {
+	if len(name) == 0 || len(name) > 9 || (len(name) > 1 && name[0] == '0') {
 		return 0, false
 	}
 	n := 0
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	for _, c := range name {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -286,64 +289,23 @@ func sharesetsIn(p sharestore.Prefix, ents []fs.DirEntry) []sharestore.StorageIn
 // listShares returns the ShareInfo of every share file in si's directory,
 // sorted by shnum, using directory reads and lstat only.
 func (b *Backend) listShares(si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
-	dir := b.siDir(si)
-	d, err := os.Open(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil
-		}
-		return nil, mapErr(err, "disk: list "+dir)
-	}
-	defer d.Close()
-	return sharesIn(d, si)
-}
-
-// sharesIn lists the share files of the open directory d, si's, sorted
-// by shnum.
-func sharesIn(d *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
-	dir := d.Name()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		if errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil // a stray file where a directory belongs
-		}
-		return nil, mapErr(err, "disk: list "+dir)
-	}
-	out := make([]sharestore.ShareInfo, 0, len(names))
-	for _, n := range names {
-		shnum, ok := parseShnum(n)
-		if !ok {
-			continue
-		}
-		st, err := lstatIn(d, n)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // deleted since the readdir
-			}
-			return nil, mapErr(err, "disk: stat "+filepath.Join(dir, n))
-		}
-		if !st.regular {
-			continue
-		}
-		out = append(out, sharestore.ShareInfo{SI: si, Shnum: shnum, Size: st.size, UsedSpace: st.used, ModTime: st.modTime})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Shnum < out[j].Shnum })
-	return out, nil
+	return listSharesAt(nil, b.siDir(si), si)
 }
 
 // listIn lists si's shares, opening its directory relative to the open
 // prefix directory pd.
 func listIn(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
-	name := si.String()
-	d, err := openIn(pd, name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil // removed since the readdir
-		}
-		return nil, mapErr(err, "disk: list "+filepath.Join(pd.Name(), name))
-	}
-	defer d.Close()
-	return sharesIn(d, si)
+	return listSharesAt(pd, si.String(), si)
+}
+
+// shareInfo is the listing entry for a share file of si, or false when
+// the file is not a regular file.
+func shareInfo(si sharestore.StorageIndex, shnum int, st entryStat) (sharestore.ShareInfo, bool) {
+	return sharestore.ShareInfo{SI: si, Shnum: shnum, Size: st.size, UsedSpace: st.used, ModTime: st.modTime}, st.regular
+}
+
+func sortByShnum(infos []sharestore.ShareInfo) {
+	slices.SortFunc(infos, func(a, b sharestore.ShareInfo) int { return a.Shnum - b.Shnum })
 }
 
 // entryStat is what a listing needs of a directory entry's lstat.
