@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/sharestore/sharestore"
@@ -30,6 +31,7 @@ func unpackShares(out []sharestore.ShareInfo, b []byte) ([]sharestore.ShareInfo,
 	if len(b)%packedShareSize != 0 {
 		return out, sharestore.Errorf(sharestore.ErrInternal, "plugin sent %d bytes of packed shares, not a multiple of %d", len(b), packedShareSize)
 	}
+	out = slices.Grow(out, len(b)/packedShareSize)
 	for ; len(b) > 0; b = b[packedShareSize:] {
 		var i sharestore.ShareInfo
 		copy(i.SI[:], b)
@@ -48,6 +50,7 @@ func unpackSharesets(out []sharestore.StorageIndex, b []byte) ([]sharestore.Stor
 	if len(b)%packedSharesetSz != 0 {
 		return out, sharestore.Errorf(sharestore.ErrInternal, "plugin sent %d bytes of packed storage indexes, not a multiple of %d", len(b), packedSharesetSz)
 	}
+	out = slices.Grow(out, len(b)/packedSharesetSz)
 	for ; len(b) > 0; b = b[packedSharesetSz:] {
 		var si sharestore.StorageIndex
 		copy(si[:], b)

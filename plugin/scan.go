@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/sharestore/sharestore"
@@ -12,9 +13,10 @@ import (
 
 // ScanPrefixes implements sharestore.PrefixScanner: the whole scan is one
 // ScanPrefixes stream, on which the host grants the plugin credit to list
-// opts.Ahead prefixes before Next asks for them. A listing older than
-// opts.MaxAge (measured from the grant that allowed it) is made again
-// with a ListPrefix call.
+// opts.Ahead prefixes before Next asks for them. One goroutine receives
+// and decodes the plugin's pages, so that work overlaps the caller's. A
+// listing older than opts.MaxAge (measured from the grant that allowed
+// it) is made again with a ListPrefix call.
 func (b *Backend) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opts sharestore.ScanOptions) (sharestore.PrefixScan, error) {
 	i := first.Index()
 	if i < 0 {
@@ -30,19 +32,24 @@ func (b *Backend) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opt
 		cancel()
 		return nil, b.rpcErr(ctx, inst, err, "scan from prefix "+string(first))
 	}
-	s := &scan{b: b, inst: inst, ctx: sctx, cancel: cancel, stream: stream, opts: opts, next: i, granted: i}
+	opts.Ahead = max(opts.Ahead, 0)
 	if opts.MaxAge <= 0 {
-		s.opts.MaxAge = sharestore.DefaultScanMaxAge
+		opts.MaxAge = sharestore.DefaultScanMaxAge
 	}
-	if err := stream.Send(&pb.ScanRequest{First: string(first), Sharesets: opts.Sharesets}); err != nil {
+	s := &scan{b: b, inst: inst, ctx: sctx, cancel: cancel, stream: stream, opts: opts, next: i, granted: i,
+		ready: make(chan received, opts.Ahead+2), done: make(chan struct{})}
+	if err := stream.Send(&pb.ScanRequest{First: string(first), Sharesets: opts.Sharesets, Ahead: int32(opts.Ahead)}); err != nil {
 		cancel()
 		return nil, b.rpcErr(ctx, inst, err, "scan from prefix "+string(first))
 	}
 	s.topUp(i + opts.Ahead)
+	go s.receive(i)
 	return s, nil
 }
 
-// scan is a PrefixScan over one ScanPrefixes stream.
+// scan is a PrefixScan over one ScanPrefixes stream. Next and Close run
+// on the caller's goroutine and send credit; receive runs on its own
+// and is the stream's only reader.
 type scan struct {
 	b      *Backend
 	inst   *instance
@@ -50,12 +57,21 @@ type scan struct {
 	cancel context.CancelFunc
 	stream pb.Backend_ScanPrefixesClient
 	opts   sharestore.ScanOptions
+	ready  chan received // whole listings in prefix order, then at most one error
+	done   chan struct{} // closed when receive returns
+	once   sync.Once
 
-	next    int            // index of the prefix Next returns next
-	granted int            // index past the last prefix the plugin may list
-	grants  []time.Time    // when prefixes next..granted-1 were granted
-	parts   []*pb.ScanPart // received, not yet returned
+	next    int         // index of the prefix Next returns next
+	granted int         // index past the last prefix the plugin may list
+	grants  []time.Time // when prefixes next..granted-1 were granted
 	err     error
+}
+
+// received is one prefix's listing as receive assembled it, or the
+// error that ended the stream.
+type received struct {
+	l   sharestore.PrefixListing
+	err error
 }
 
 // topUp grants credit up to the prefix before index target. A failed
@@ -71,9 +87,63 @@ func (s *scan) topUp(target int) {
 	}
 }
 
+// receive reads the stream from prefix index i to the last prefix and
+// hands each whole listing to Next. The plugin lists only what Next has
+// granted, at most opts.Ahead+1 prefixes beyond the one Next returns
+// next, so ready never fills.
+func (s *scan) receive(i int) {
+	defer close(s.done)
+	put := func(r received) bool {
+		select {
+		case s.ready <- r:
+			return true
+		case <-s.ctx.Done():
+			return false
+		}
+	}
+	l := sharestore.PrefixListing{Prefix: sharestore.PrefixAt(i)}
+	for i < sharestore.NumPrefixes {
+		what := "scan prefix " + string(l.Prefix)
+		page, err := s.stream.Recv()
+		if err == io.EOF {
+			if err = sharestore.CtxErr(s.ctx); err == nil {
+				err = sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s ended the scan early", what, s.b.path)
+			}
+		} else if err != nil {
+			err = s.b.rpcErr(s.ctx, s.inst, err, what)
+		}
+		for _, part := range page.GetParts() {
+			if err != nil {
+				break
+			}
+			if i >= sharestore.NumPrefixes || part.Prefix != string(l.Prefix) {
+				err = sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s sent prefix %q", what, s.b.path, part.Prefix)
+				break
+			}
+			if l.Shares, err = unpackShares(l.Shares, part.Shares); err == nil {
+				l.Sharesets, err = unpackSharesets(l.Sharesets, part.Sis)
+			}
+			if err == nil && part.End {
+				if !put(received{l: l}) {
+					return
+				}
+				i++
+				l = sharestore.PrefixListing{}
+				if i < sharestore.NumPrefixes {
+					l.Prefix = sharestore.PrefixAt(i)
+				}
+			}
+		}
+		if err != nil {
+			put(received{err: err})
+			return
+		}
+	}
+}
+
 func (s *scan) fail(err error) (sharestore.PrefixListing, error) {
 	s.err = err
-	s.cancel()
+	s.Close()
 	return sharestore.PrefixListing{}, err
 }
 
@@ -85,56 +155,44 @@ func (s *scan) Next() (sharestore.PrefixListing, error) {
 	if s.next >= sharestore.NumPrefixes {
 		return sharestore.PrefixListing{}, io.EOF
 	}
-	p := sharestore.PrefixAt(s.next)
-	what := "scan prefix " + string(p)
 	s.topUp(s.next + 1)
-	l := sharestore.PrefixListing{Prefix: p}
-	for done := false; !done; {
-		if len(s.parts) == 0 {
-			page, err := s.stream.Recv()
-			if err == io.EOF {
-				if err := sharestore.CtxErr(s.ctx); err != nil {
-					return s.fail(err)
-				}
-				return s.fail(sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s ended the scan early", what, s.b.path))
-			}
-			if err != nil {
-				return s.fail(s.b.rpcErr(s.ctx, s.inst, err, what))
-			}
-			s.parts = page.Parts
-			continue
-		}
-		part := s.parts[0]
-		s.parts = s.parts[1:]
-		if part.Prefix != string(p) {
-			return s.fail(sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s sent prefix %q", what, s.b.path, part.Prefix))
-		}
-		var err error
-		if l.Shares, err = unpackShares(l.Shares, part.Shares); err == nil {
-			l.Sharesets, err = unpackSharesets(l.Sharesets, part.Sis)
-		}
-		if err != nil {
-			return s.fail(err)
-		}
-		done = part.End
+	var r received
+	select {
+	case r = <-s.ready:
+	case <-s.ctx.Done():
+		r.err = sharestore.CtxErr(s.ctx)
+	}
+	if r.err != nil {
+		return s.fail(r.err)
 	}
 	granted := s.grants[0]
 	s.grants = s.grants[1:]
 	s.next++
-	s.topUp(s.next + s.opts.Ahead)
+	// Credit goes out in batches of half the window, so the plugin is
+	// woken once per several prefixes rather than once per prefix. The
+	// plugin relies on this rule (ScanRequest.ahead in backend.proto) to
+	// hold back only the listings Next cannot ask for before the next
+	// grant.
+	if s.granted-s.next <= s.opts.Ahead/2 {
+		s.topUp(s.next + s.opts.Ahead)
+	}
 	if time.Since(granted) > s.opts.MaxAge {
-		fresh, err := sharestore.ListOne(s.ctx, s.b, p, s.opts.Sharesets)
+		fresh, err := sharestore.ListOne(s.ctx, s.b, r.l.Prefix, s.opts.Sharesets)
 		if err != nil {
 			return s.fail(err)
 		}
-		l = fresh
+		return fresh, nil
 	}
-	return l, nil
+	return r.l, nil
 }
 
-// Close implements sharestore.PrefixScan.
+// Close implements sharestore.PrefixScan: it ends the stream and waits
+// for the receiving goroutine.
 func (s *scan) Close() error {
-	s.cancel()
+	s.once.Do(func() {
+		s.cancel()
+		<-s.done
+	})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sharestore/sharestore"
@@ -175,7 +176,9 @@ func (s *server) SharesetsForPrefix(req *pb.SharesetsForPrefixRequest, stream pb
 }
 
 // ScanPrefixes lists one prefix per unit of credit the host grants, in
-// order from the first request's prefix, until the last prefix.
+// order from the first request's prefix, until the last prefix. It
+// sends each listing as soon as the host may need it (see
+// ScanRequest.ahead), and gathers the others into pages.
 func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 	b, err := s.backend()
 	if err != nil {
@@ -192,15 +195,18 @@ func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	// Credit beyond the prefixes left is useless; the channel holds it
-	// all, so granting never blocks.
-	credit := make(chan struct{}, sharestore.NumPrefixes)
+	// end is the index past the last prefix granted. Only grant, first
+	// here and then on the receiving goroutine, changes it; wake tells
+	// the lister that it grew.
+	var end atomic.Int64
+	end.Store(int64(i))
+	wake := make(chan struct{}, 1)
 	grant := func(n int32) {
-		for ; n > 0; n-- {
+		if n > 0 {
+			end.Store(min(end.Load()+int64(n), sharestore.NumPrefixes))
 			select {
-			case credit <- struct{}{}:
+			case wake <- struct{}{}:
 			default:
-				return
 			}
 		}
 	}
@@ -218,26 +224,28 @@ func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 			grant(r.Credit)
 		}
 	}()
-	w := &scanWriter{stream: stream}
+	w := &scanWriter{stream: stream, hold: int(max(req.Ahead, 0)) / 2}
 	for ; i < sharestore.NumPrefixes; i++ {
-		select {
-		case <-credit:
-		default:
+		for int(end.Load()) <= i {
 			// No credit: send what is listed before waiting for more.
 			if err := w.flush(); err != nil {
 				return err
 			}
 			select {
-			case <-credit:
+			case <-wake:
 			case <-ctx.Done():
 				return toStatus(sharestore.CtxErr(ctx))
 			}
 		}
+		w.cur = i
 		p := sharestore.PrefixAt(i)
 		if req.Sharesets {
 			err = w.sharesets(ctx, b, p)
 		} else {
 			err = w.shares(ctx, b, p)
+		}
+		if err == nil {
+			err = w.sendDue(int(end.Load()))
 		}
 		if err != nil {
 			return streamStatus(err)
@@ -246,25 +254,48 @@ func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 	return w.flush()
 }
 
-// scanBatch is how many entries a ScanPage gathers before it is sent: a
-// few prefixes' worth, so that per-message costs are shared without the
-// host waiting long for a page while the plugin fills it.
-const scanBatch = 256
+// scanPageBytes bounds the packed listing bytes of one ScanPage: a few
+// prefixes' worth, so per-message costs are shared, while the message
+// stays under 32 KiB, the largest size class of gRPC's buffer pool
+// below 1 MiB (a larger message would take a 1 MiB buffer on each side).
+const scanPageBytes = 28 << 10
 
-// scanWriter fills ScanPages with the parts of consecutive prefixes and
-// sends a page when it holds scanBatch entries or flush is called.
+// scanWriter fills ScanPages with the parts of consecutive prefixes. It
+// sends a page when it holds scanPageBytes, when sendDue finds in it a
+// listing the host may need, or when flush is called.
 type scanWriter struct {
-	stream  pb.Backend_ScanPrefixesServer
-	page    *pb.ScanPage
-	entries int
+	stream pb.Backend_ScanPrefixesServer
+	hold   int // half the host's window: see ScanRequest.ahead
+	cur    int // index of the prefix being added
+	page   *pb.ScanPage
+	first  int // index of the page's first prefix
+	bytes  int
 }
 
-func (w *scanWriter) add(part *pb.ScanPart, entries int) error {
+// room is how many more packed bytes the current page takes.
+func (w *scanWriter) room() int { return scanPageBytes - w.bytes }
+
+func (w *scanWriter) add(part *pb.ScanPart) error {
 	if w.page == nil {
-		w.page = &pb.ScanPage{}
+		w.page, w.first = &pb.ScanPage{}, w.cur
 	}
 	w.page.Parts = append(w.page.Parts, part)
-	if w.entries += entries; w.entries >= scanBatch {
+	if w.bytes += len(part.Shares) + len(part.Sis); w.bytes >= scanPageBytes {
+		if err := w.flush(); err != nil {
+			return sendErr{err}
+		}
+	}
+	return nil
+}
+
+// sendDue sends the page if it holds a prefix the host may read before
+// its next grant, given that credit reaches the prefix before index end.
+func (w *scanWriter) sendDue(end int) error {
+	hold := w.hold
+	if end >= sharestore.NumPrefixes {
+		hold = 0 // no grant follows the last one
+	}
+	if w.page != nil && w.first < end-hold {
 		if err := w.flush(); err != nil {
 			return sendErr{err}
 		}
@@ -277,42 +308,41 @@ func (w *scanWriter) flush() error {
 		return nil
 	}
 	err := w.stream.Send(w.page)
-	w.page, w.entries = nil, 0
+	w.page, w.bytes = nil, 0
 	return err
 }
 
-// shares adds p's shares, in parts of at most pageSize.
+// shares adds p's shares, split into as many parts as the pages need.
 func (w *scanWriter) shares(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) error {
 	var buf []byte
 	err := b.ListPrefix(ctx, p, func(i sharestore.ShareInfo) error {
-		if buf = appendPackedShare(buf, i); len(buf) < pageSize*packedShareSize {
+		if buf = appendPackedShare(buf, i); len(buf) < w.room() {
 			return nil
 		}
 		part := &pb.ScanPart{Prefix: string(p), Shares: buf}
 		buf = nil
-		return w.add(part, pageSize)
+		return w.add(part)
 	})
 	if err != nil {
 		return err
 	}
-	return w.add(&pb.ScanPart{Prefix: string(p), Shares: buf, End: true}, len(buf)/packedShareSize)
+	return w.add(&pb.ScanPart{Prefix: string(p), Shares: buf, End: true})
 }
 
-// sharesets adds p's storage indexes, in parts of at most 4*pageSize.
+// sharesets adds p's storage indexes, split as the pages need.
 func (w *scanWriter) sharesets(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) error {
 	sis, err := b.SharesetsForPrefix(ctx, p)
 	if err != nil {
 		return err
 	}
 	for {
-		n := min(len(sis), pageSize*4)
+		n := min(len(sis), max(w.room()/packedSharesetSz, 1))
 		buf := make([]byte, 0, n*packedSharesetSz)
 		for _, si := range sis[:n] {
 			buf = append(buf, si[:]...)
 		}
 		sis = sis[n:]
-		// Storage indexes are small: four count as one entry.
-		if err := w.add(&pb.ScanPart{Prefix: string(p), Sis: buf, End: len(sis) == 0}, (n+3)/4); err != nil {
+		if err := w.add(&pb.ScanPart{Prefix: string(p), Sis: buf, End: len(sis) == 0}); err != nil {
 			return err
 		}
 		if len(sis) == 0 {

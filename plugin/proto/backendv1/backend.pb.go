@@ -690,10 +690,19 @@ func (x *SharesetsPage) GetSis() [][]byte {
 
 type ScanRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// first and sharesets are read from the first request only.
-	First         string `protobuf:"bytes,1,opt,name=first,proto3" json:"first,omitempty"`
-	Sharesets     bool   `protobuf:"varint,2,opt,name=sharesets,proto3" json:"sharesets,omitempty"`
-	Credit        int32  `protobuf:"varint,3,opt,name=credit,proto3" json:"credit,omitempty"`
+	// first, sharesets and ahead are read from the first request only.
+	First     string `protobuf:"bytes,1,opt,name=first,proto3" json:"first,omitempty"`
+	Sharesets bool   `protobuf:"varint,2,opt,name=sharesets,proto3" json:"sharesets,omitempty"`
+	Credit    int32  `protobuf:"varint,3,opt,name=credit,proto3" json:"credit,omitempty"`
+	// ahead is the host's window: it keeps credit granted for up to ahead
+	// prefixes beyond the one it reads next, and grants more only when
+	// no more than ahead/2 remain, so until its next grant it reads no
+	// prefix within ahead/2 of the granted end. The plugin may hold the
+	// listings of such prefixes back to fill a page; every other listing
+	// it sends at once, and once the credit reaches the last prefix it
+	// holds nothing back. Zero (a host that does not say) makes every
+	// listing go out as soon as it is made.
+	Ahead         int32 `protobuf:"varint,4,opt,name=ahead,proto3" json:"ahead,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -749,9 +758,18 @@ func (x *ScanRequest) GetCredit() int32 {
 	return 0
 }
 
+func (x *ScanRequest) GetAhead() int32 {
+	if x != nil {
+		return x.Ahead
+	}
+	return 0
+}
+
 // ScanPage carries listings of one or more consecutive prefixes: the
-// plugin fills a page with whole prefixes while it has credit, so small
-// prefixes share a message, and splits a large prefix over several.
+// plugin gathers the listings the host cannot need yet (see
+// ScanRequest.ahead) into one page, up to about 28 KiB, so small
+// prefixes share a message, and splits a large prefix over several. It
+// sends what it holds whenever it runs out of credit.
 type ScanPage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Parts         []*ScanPart            `protobuf:"bytes,1,rep,name=parts,proto3" json:"parts,omitempty"`
@@ -2551,11 +2569,12 @@ const file_backend_proto_rawDesc = "" +
 	"\x19SharesetsForPrefixRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"!\n" +
 	"\rSharesetsPage\x12\x10\n" +
-	"\x03sis\x18\x01 \x03(\fR\x03sis\"Y\n" +
+	"\x03sis\x18\x01 \x03(\fR\x03sis\"o\n" +
 	"\vScanRequest\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\tR\x05first\x12\x1c\n" +
 	"\tsharesets\x18\x02 \x01(\bR\tsharesets\x12\x16\n" +
-	"\x06credit\x18\x03 \x01(\x05R\x06credit\"A\n" +
+	"\x06credit\x18\x03 \x01(\x05R\x06credit\x12\x14\n" +
+	"\x05ahead\x18\x04 \x01(\x05R\x05ahead\"A\n" +
 	"\bScanPage\x125\n" +
 	"\x05parts\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.ScanPartR\x05parts\"^\n" +
 	"\bScanPart\x12\x16\n" +
