@@ -54,7 +54,7 @@ type AccountingConfig struct {
 }
 
 // PrefetchAhead is how many prefixes Prefetch lists ahead.
-const PrefetchAhead = 16
+const PrefetchAhead = 32
 
 // PrefetchMaxAge bounds how old a prefetched listing may be when it is
 // used, in wall time, so a pause between slices never makes the crawler
