@@ -76,3 +76,41 @@ func TestCrawlThroughPlugin(t *testing.T) {
 		t.Fatalf("crawl --plugin report lacks the examined counts:\n%s", out)
 	}
 }
+
+// TestMkbucketThroughPlugin checks that mkbucket --plugin has the plugin
+// create its store (here the disk plugin, a storage directory), and
+// fails clearly on a wrong pin, a pin without a plugin and a binary that
+// is not there.
+func TestMkbucketThroughPlugin(t *testing.T) {
+	bin := buildDiskPlugin(t)
+	root := filepath.Join(t.TempDir(), "new", "storage")
+	code, out, errOut := run(t, "mkbucket", "--plugin", bin, "--backend", "disk:"+root)
+	if code != 0 || out != "disk:"+root+" is ready\n" {
+		t.Fatalf("mkbucket --plugin: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "shares")); err != nil || !fi.IsDir() {
+		t.Fatalf("the plugin did not create %s/shares: %v", root, err)
+	}
+	if code, out, errOut := run(t, "ls", "--backend", "disk:"+root, "--json"); code != 0 || out != "" {
+		t.Fatalf("ls of the new store: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong pin", []string{"--plugin", bin, "--plugin-sha256", strings.Repeat("00", 32)}, "SHA-256"},
+		{"pin without plugin", []string{"--plugin-sha256", strings.Repeat("00", 32)}, "--plugin-sha256 needs --plugin"},
+		{"missing binary", []string{"--plugin", bin + ".missing"}, bin + ".missing"},
+	} {
+		other := filepath.Join(t.TempDir(), "other")
+		args := append([]string{"mkbucket", "--backend", "disk:" + other}, tc.args...)
+		code, _, errOut := run(t, args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 naming %q", tc.name, code, errOut, tc.want)
+		}
+		if _, err := os.Stat(other); err == nil {
+			t.Errorf("%s: %s was created", tc.name, other)
+		}
+	}
+}
