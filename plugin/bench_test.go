@@ -2,7 +2,10 @@ package plugin_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -66,12 +69,21 @@ func BenchmarkCycle(b *testing.B) {
 
 // pairs runs cycle(b, 0) (in process) and cycle(b, 1) (through the
 // plugin) b.N times each, alternating, and reports the seconds per cycle
-// of each and their ratio.
+// of each and their ratio. The plugin's cycles run as sharestore crawl
+// --plugin runs them, with GOMAXPROCS lowered to plugin.HostGOMAXPROCS,
+// or to SHARESTORE_BENCH_PLUGIN_HOST_PROCS when it is set (set it to
+// GOMAXPROCS to measure a host that keeps every processor).
 func pairs(b *testing.B, cycle func(b *testing.B, i int)) {
+	procs := [2]int{runtime.GOMAXPROCS(0), plugin.HostGOMAXPROCS(runtime.GOMAXPROCS(0))}
+	if n, err := strconv.Atoi(os.Getenv("SHARESTORE_BENCH_PLUGIN_HOST_PROCS")); err == nil && n > 0 {
+		procs[1] = n
+	}
+	defer runtime.GOMAXPROCS(procs[0])
 	var took [2]time.Duration
 	b.ResetTimer()
 	for k := 0; k < b.N; k++ {
 		for i := range took {
+			runtime.GOMAXPROCS(procs[i])
 			start := time.Now()
 			cycle(b, i)
 			took[i] += time.Since(start)

@@ -36,6 +36,18 @@ import (
 	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
 )
 
+// HostGOMAXPROCS is the GOMAXPROCS a host should run with while the bulk
+// of its work goes through a plugin, given the one it started with: one
+// fewer, and at least 1. Otherwise the host's Go scheduler keeps waking
+// threads for the processor the offloaded work left idle, and on a small
+// machine they preempt the host's busy thread and compete with the
+// plugin's: on two cores a crawl through the disk plugin was preempted
+// 15-20 times as often as in process and took 1.25 times as long, and
+// 1.03-1.07 times with one processor fewer (BENCHMARKS.md, "plugin").
+// The plugin package never changes GOMAXPROCS itself; a host's main
+// decides.
+func HostGOMAXPROCS(procs int) int { return max(1, procs-1) }
+
 // ProtocolVersion is the go-plugin protocol version of sharestore.backend.v1.
 const ProtocolVersion = 1
 

@@ -5,12 +5,15 @@
 # shows the medians over COUNT runs of BENCHTIME iterations.
 #   scripts/bench-plugin.sh                       # COUNT=5 BENCHTIME=3x
 #   SHARESTORE_BENCH_SHARES=1000000 COUNT=1 BENCHTIME=1x scripts/bench-plugin.sh
+# The plugin cycles run with the host at GOMAXPROCS-1, as sharestore crawl
+# --plugin runs; to keep every processor in the host as well:
+#   SHARESTORE_BENCH_PLUGIN_HOST_PROCS=$(nproc) scripts/bench-plugin.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(go test -run '^$' -bench '^BenchmarkCycle$' -benchtime "${BENCHTIME:-3x}" -count "${COUNT:-5}" -timeout 60m ./plugin/)
 echo "$out"
 echo
-echo "shares: ${SHARESTORE_BENCH_SHARES:-100000}, runs: ${COUNT:-5} (medians)"
+echo "shares: ${SHARESTORE_BENCH_SHARES:-100000}, runs: ${COUNT:-5} (medians), host GOMAXPROCS in the plugin cycles: ${SHARESTORE_BENCH_PLUGIN_HOST_PROCS:-one fewer}"
 echo "$out" | awk '
   function median(s,   n, i, j, t, v) {
     n = split(s, v, " ")

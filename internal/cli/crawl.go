@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
 	"github.com/sharestore/sharestore/leasedb"
+	"github.com/sharestore/sharestore/plugin"
 )
 
 // Default locations of the embedded default: a disk store and its state,
@@ -236,6 +238,9 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		return err
 	}
 	defer b.Close()
+	if f.plugin.path != "" {
+		leaveProcessorToPlugin()
+	}
 	if f.backend == "" {
 		n, err := seedSamples(ctx, b)
 		if err != nil {
@@ -508,4 +513,16 @@ func startProgress(ctx context.Context, e *env, mode string, eng *crawler.Engine
 		}
 	}()
 	return func() { close(done); <-stopped }
+}
+
+// startProcs is the GOMAXPROCS the process started with.
+var startProcs = runtime.GOMAXPROCS(0)
+
+// leaveProcessorToPlugin sets GOMAXPROCS to plugin.HostGOMAXPROCS of the
+// one the process started with, for a crawl whose listing and header
+// reads run in a plugin; a GOMAXPROCS environment variable wins.
+func leaveProcessorToPlugin() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(plugin.HostGOMAXPROCS(startProcs))
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -63,10 +65,13 @@ func TestLsThroughPlugin(t *testing.T) {
 	}
 }
 
-// TestCrawlThroughPlugin runs one crawl cycle through the disk plugin.
+// TestCrawlThroughPlugin runs one crawl cycle through the disk plugin,
+// with the host one processor short (plugin.HostGOMAXPROCS).
 func TestCrawlThroughPlugin(t *testing.T) {
 	bin := buildDiskPlugin(t)
 	root, _ := buildTahoeStore(t)
+	t.Setenv("GOMAXPROCS", "")
+	t.Cleanup(func() { runtime.GOMAXPROCS(startProcs) })
 	code, out, errOut := run(t, "crawl", "--once", "--fast", "--progress", "none", "--json",
 		"--backend", "disk:"+root, "--state-dir", t.TempDir(), "--plugin", bin)
 	if code != 0 {
@@ -74,6 +79,20 @@ func TestCrawlThroughPlugin(t *testing.T) {
 	}
 	if !strings.Contains(out, "\"examined") && !strings.Contains(out, "examined") {
 		t.Fatalf("crawl --plugin report lacks the examined counts:\n%s", out)
+	}
+	if got, want := runtime.GOMAXPROCS(0), max(1, startProcs-1); got != want {
+		t.Errorf("GOMAXPROCS after crawl --plugin = %d, want %d (started with %d)", got, want, startProcs)
+	}
+	// A GOMAXPROCS set by the operator stays as it is.
+	runtime.GOMAXPROCS(startProcs)
+	t.Setenv("GOMAXPROCS", strconv.Itoa(startProcs))
+	code, out, errOut = run(t, "crawl", "--once", "--fast", "--progress", "none",
+		"--backend", "disk:"+root, "--state-dir", t.TempDir(), "--plugin", bin)
+	if code != 0 {
+		t.Fatalf("crawl --plugin with GOMAXPROCS set: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := runtime.GOMAXPROCS(0); got != startProcs {
+		t.Errorf("GOMAXPROCS=%d in the environment, but crawl --plugin set %d", startProcs, got)
 	}
 }
 
