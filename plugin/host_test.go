@@ -1,3 +1,5 @@
+//go:build unix
+
 package plugin_test
 
 import (
@@ -19,22 +21,6 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/plugin"
 )
-
-const hostEnv = "SHARESTORE_PLUGIN_TEST_HOST"
-
-// runHost is the main of a tiny host: the test binary re-executed with
-// hostEnv set to "PLUGIN STOREDIR". It opens the plugin, prints the
-// plugin's pid and waits to be killed.
-func runHost() {
-	bin, dir, _ := strings.Cut(os.Getenv(hostEnv), " ")
-	b, err := plugin.Open(context.Background(), bin, plugin.Config{URL: "disk:" + dir, Create: true}, plugin.HostOptions{})
-	if err != nil {
-		fmt.Println("ERROR", err)
-		os.Exit(1)
-	}
-	fmt.Println(b.PID())
-	select {}
-}
 
 // alive reports whether pid is a live (not zombie) process.
 func alive(pid int) bool {

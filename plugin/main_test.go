@@ -3,15 +3,37 @@ package plugin_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/plugin"
 )
+
+const hostEnv = "SHARESTORE_PLUGIN_TEST_HOST"
+
+// runHost is the main of a tiny host: the test binary re-executed with
+// hostEnv set to "PLUGIN STOREDIR". It opens the plugin, prints the
+// plugin's pid and waits to be killed.
+func runHost() {
+	bin, dir, _ := strings.Cut(os.Getenv(hostEnv), " ")
+	b, err := plugin.Open(context.Background(), bin, plugin.Config{URL: "disk:" + dir, Create: true}, plugin.HostOptions{})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Println(b.PID())
+	select {}
+}
+
+// quiet discards the crawlers' logs.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // diskPlugin is the sharestore-backend-disk binary, built once per test
 // binary by TestMain.

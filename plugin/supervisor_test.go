@@ -1,3 +1,5 @@
+//go:build unix
+
 package plugin_test
 
 import (
@@ -5,10 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
+	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +34,7 @@ func TestSupervisorRestartsCrashedPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := b.PID()
-	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+	if err := killPID(old); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, old, 10*time.Second)
@@ -58,8 +58,6 @@ func TestSupervisorRestartsCrashedPlugin(t *testing.T) {
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // frozenClock stands still: its Now is always t0 and its Sleep returns at
 // once. The slice retry after a crash then does not move time, so the
@@ -134,7 +132,7 @@ func crawlThroughKills(t *testing.T, prefetch bool) {
 	crawlOnce(t, crashed, pb, prefetch, func(p sharestore.Prefix) {
 		if i := p.Index(); i == 300 || i == 700 {
 			pid := pb.PID()
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			if err := killPID(pid); err != nil {
 				t.Errorf("kill %d: %v", pid, err)
 			}
 			waitGone(t, pid, 10*time.Second)
@@ -147,4 +145,13 @@ func crawlThroughKills(t *testing.T, prefetch bool) {
 	if want, got := benchstore.CrawlResult(t, clean), benchstore.CrawlResult(t, crashed); want != got {
 		t.Fatalf("the crawl through a killed plugin differs from an undisturbed run:\n--- undisturbed\n%s\n--- killed twice\n%s", want, got)
 	}
+}
+
+// killPID kills process pid outright (SIGKILL on Unix).
+func killPID(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
 }

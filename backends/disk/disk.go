@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -190,6 +189,8 @@ func mapErr(err error, what string) error {
 		code = sharestore.ErrOutOfRange
 	case errors.Is(err, syscall.EIO):
 		code = sharestore.ErrUnavailable
+	case errors.Is(err, errors.ErrUnsupported):
+		code = sharestore.ErrUnimplemented
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
@@ -216,13 +217,6 @@ func parseShnumBytes(name []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-func usedSpace(fi fs.FileInfo) int64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int64(st.Blocks) * 512
-	}
-	return fi.Size()
 }
 
 // readDirNames returns the names in dir, or nil if dir does not exist or
@@ -389,15 +383,11 @@ func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
 	if b.opts.ReadOnly {
 		return 0, nil
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(b.root, &st); err != nil {
+	avail, err := availableBytes(b.root)
+	if err != nil {
 		return 0, mapErr(err, "disk: statfs "+b.root)
 	}
-	avail := uint64(st.Bavail) * uint64(st.Frsize)
-	if avail > math.MaxInt64 {
-		avail = math.MaxInt64
-	}
-	return max(int64(avail)-b.opts.ReservedSpace, 0), nil
+	return max(avail-b.opts.ReservedSpace, 0), nil
 }
 
 // Capabilities implements sharestore.Backend.
