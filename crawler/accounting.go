@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -49,7 +51,10 @@ type AccountingConfig struct {
 	// latency (a plugin's round trip, a bucket's LIST). A prefetched
 	// listing older than PrefetchMaxAge is made again. It is meant for
 	// one prefix in flight; with more, prefixes asked for out of order
-	// are listed directly.
+	// are listed directly. When most shares of a prefix are new to the
+	// database (a first cycle), Prefetch also reads the headers of the
+	// next prefix's shares while this prefix's transaction runs; at
+	// worst that reads one prefix's headers for nothing.
 	Prefetch bool
 }
 
@@ -91,6 +96,22 @@ type Accounting struct {
 	// transaction at all.
 	occupied map[sharestore.Prefix]bool
 	lister   *lister
+	// ahead reads the headers of the next prefix's shares while this
+	// prefix's transaction runs (with Prefetch, in a first cycle).
+	ahead *headersAhead
+	// aheadUsed counts the prefixes whose reconcile used headers read
+	// ahead (for tests).
+	aheadUsed int
+}
+
+// headersAhead is a header read for a prefix not yet reconciled. Its
+// types are a cache: reconcile reads any share they lack itself.
+type headersAhead struct {
+	p      sharestore.Prefix
+	at     time.Time // wall time the listing was taken
+	cancel context.CancelFunc
+	done   chan struct{}
+	types  map[sharestore.ShareID]sharestore.ShareType // nil if the read failed
 }
 
 // NewAccounting returns the accounting crawler over b and db.
@@ -321,8 +342,16 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 	// to a plugin. When there are several, the first attempt gives up the
 	// transaction, the headers are read several at a time outside it, and
 	// the second attempt uses them; a steady prefix needs one attempt.
-	var types map[sharestore.ShareID]sharestore.ShareType
+	// With Prefetch, headers read ahead while the previous prefix was
+	// reconciled are the first of these.
+	types := a.takeAhead(p)
+	if types != nil {
+		a.mu.Lock()
+		a.aheadUsed++
+		a.mu.Unlock()
+	}
 	var todo []sharestore.ShareID
+	firstAttempt := true
 	res := &PrefixResult{Counters: newCounters(), Histogram: map[int]int64{}}
 	reconcile := func(tx *leasedb.Tx) error {
 		res.Counters, res.Histogram, res.Corrupt, res.Pending = newCounters(), map[int]int64{}, nil, nil
@@ -330,8 +359,20 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 		if err != nil {
 			return err
 		}
-		if types == nil {
-			if todo = needHeaders(listing, rows); len(todo) > 1 {
+		if firstAttempt {
+			firstAttempt = false
+			need := needHeaders(listing, rows)
+			if len(need) > 1 && 2*len(need) >= len(listing) {
+				// Mostly new shares: the next prefix is likely the same.
+				a.startAhead(ctx, p)
+			}
+			todo = todo[:0]
+			for _, id := range need {
+				if _, ok := types[id]; !ok {
+					todo = append(todo, id)
+				}
+			}
+			if len(todo) > 1 {
 				return errReadHeaders
 			}
 		}
@@ -511,7 +552,13 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 	}
 	err := a.db.Update(ctx, reconcile)
 	if errors.Is(err, errReadHeaders) {
-		if types, err = a.classifyAll(ctx, todo); err == nil {
+		var read map[sharestore.ShareID]sharestore.ShareType
+		if read, err = a.classifyAll(ctx, todo); err == nil {
+			if types == nil {
+				types = read
+			} else {
+				maps.Copy(types, read)
+			}
 			err = a.db.Update(ctx, reconcile)
 		}
 	}
@@ -519,6 +566,65 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 		return nil, err
 	}
 	return res, nil
+}
+
+// startAhead starts reading, in the background, the headers of every
+// share of the prefix after p, from the listing the open scan returns
+// next (see lister.peek). It does nothing without Prefetch, after the
+// last prefix, or while an earlier read ahead is still held.
+func (a *Accounting) startAhead(ctx context.Context, p sharestore.Prefix) {
+	i := p.Index() + 1
+	if a.lister == nil || i >= sharestore.NumPrefixes {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ahead != nil {
+		return
+	}
+	next := sharestore.PrefixAt(i)
+	listing, ok := a.lister.peek(next)
+	if !ok || len(listing.Shares) == 0 {
+		return
+	}
+	actx, cancel := context.WithCancel(ctx)
+	ah := &headersAhead{p: next, at: time.Now(), cancel: cancel, done: make(chan struct{})}
+	a.ahead = ah
+	ids := make([]sharestore.ShareID, len(listing.Shares))
+	for j, info := range listing.Shares {
+		ids[j] = info.ID()
+	}
+	go func() {
+		defer close(ah.done)
+		if types, err := a.classifyAll(actx, ids); err == nil {
+			ah.types = types
+		}
+	}()
+	// Let the read start (its request out to a plugin, its first opens)
+	// before this goroutine goes back to SQL, even on one processor.
+	runtime.Gosched()
+}
+
+// takeAhead returns the header types read ahead for p, or nil if there
+// are none, or they are older than PrefetchMaxAge. A read ahead for
+// another prefix is stopped and dropped.
+func (a *Accounting) takeAhead(p sharestore.Prefix) map[sharestore.ShareID]sharestore.ShareType {
+	a.mu.Lock()
+	ah := a.ahead
+	a.ahead = nil
+	a.mu.Unlock()
+	if ah == nil {
+		return nil
+	}
+	if ah.p != p {
+		ah.cancel()
+	}
+	<-ah.done
+	ah.cancel()
+	if ah.p != p || time.Since(ah.at) > PrefetchMaxAge {
+		return nil
+	}
+	return ah.types
 }
 
 // errReadHeaders aborts a first reconcile attempt that needs headers.
@@ -712,6 +818,7 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 
 // FinishedCycle writes the cycle's history entry.
 func (a *Accounting) FinishedCycle(ctx context.Context, cycle Cycle, _ map[sharestore.Prefix]json.RawMessage) error {
+	a.takeAhead("")
 	if a.lister != nil {
 		a.lister.close()
 	}

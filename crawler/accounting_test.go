@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -663,5 +664,138 @@ func TestAccountingBatchHeaderReads(t *testing.T) {
 	}
 	if c := lastHistory(t, a, e).SpaceRecovered; c["added"] != 3 || c["examined-shares-immutable"] != 5 {
 		t.Fatalf("counters %v", c)
+	}
+}
+
+// siAt returns a storage index under the prefix at index k, told apart
+// by n.
+func siAt(k int, n byte) sharestore.StorageIndex {
+	var s sharestore.StorageIndex
+	s[0], s[1], s[15] = byte(k>>2), byte(k&3)<<6, n
+	return s
+}
+
+// countedHeaders reads headers in batches, as a plugin does, and counts
+// the reads of each share. The crawler calls it from more than one
+// goroutine when it reads ahead.
+type countedHeaders struct {
+	sharestore.Backend
+	mu      sync.Mutex
+	batches int
+	reads   map[sharestore.ShareID]int
+}
+
+func (c *countedHeaders) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+	c.mu.Lock()
+	c.batches++
+	for _, id := range ids {
+		c.reads[id]++
+	}
+	c.mu.Unlock()
+	return sharestore.ReadHeaders(ctx, c.Backend, ids, 2, fn) // uncounted Share calls
+}
+
+// Shareset counts the header reads the crawler makes one by one too.
+func (c *countedHeaders) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+	return &countedShareset{Shareset: c.Backend.Shareset(si), c: c, si: si}
+}
+
+type countedShareset struct {
+	sharestore.Shareset
+	c  *countedHeaders
+	si sharestore.StorageIndex
+}
+
+func (s *countedShareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
+	s.c.mu.Lock()
+	s.c.reads[sharestore.ShareID{SI: s.si, Shnum: shnum}]++
+	s.c.mu.Unlock()
+	return s.Shareset.Share(ctx, shnum)
+}
+
+// In a first cycle with Prefetch, the headers of the next prefix are
+// read while a prefix is reconciled and then used, every header is read
+// once, and the results are those of a cycle without Prefetch. A steady
+// cycle reads no header at all.
+func TestAccountingReadsHeadersAhead(t *testing.T) {
+	ctx := context.Background()
+	// Prefixes 0-9 and 11 hold three new shares each; 10 holds none.
+	var want []sharestore.ShareID
+	for k := 0; k <= 11; k++ {
+		if k == 10 {
+			continue
+		}
+		for n := byte(0); n < 3; n++ {
+			want = append(want, sharestore.ShareID{SI: siAt(k, n), Shnum: int(n)})
+		}
+	}
+	results := map[bool]map[string]int64{}
+	for _, prefetch := range []bool{false, true} {
+		dir := t.TempDir()
+		b, err := disk.Open(filepath.Join(dir, "store"), disk.Options{Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close(); b.Close() })
+		for _, id := range want {
+			w, err := b.Shareset(id.SI).WriteImmutable(ctx, id.Shnum, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(ctx, 0, []byte("0123456789"))
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ch := &countedHeaders{Backend: b, reads: map[sharestore.ShareID]int{}}
+		f := &acctFixture{b: ch, db: db, clock: NewFakeClock(t0), dir: dir}
+		e, a := f.engine(t, AccountingConfig{Prefetch: prefetch}, Hooks{})
+		if err := e.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		results[prefetch] = lastHistory(t, a, e).SpaceRecovered
+		for _, id := range want {
+			if ch.reads[id] != 1 {
+				t.Errorf("prefetch %v: header of %v read %d times, want once", prefetch, id, ch.reads[id])
+			}
+		}
+		if len(ch.reads) != len(want) {
+			t.Errorf("prefetch %v: %d headers read, want %d", prefetch, len(ch.reads), len(want))
+		}
+		// With Prefetch, prefixes 1-9 use headers read ahead; 0 and 11
+		// (after the empty 10) read their own.
+		wantUsed, wantBatches := 0, 11
+		if prefetch {
+			wantUsed = 9
+		}
+		if a.aheadUsed != wantUsed || ch.batches != wantBatches {
+			t.Errorf("prefetch %v: %d prefixes used headers read ahead in %d batches; want %d in %d",
+				prefetch, a.aheadUsed, ch.batches, wantUsed, wantBatches)
+		}
+		// A second, steady cycle reads nothing and reads nothing ahead.
+		ch.reads, ch.batches, a.aheadUsed = map[sharestore.ShareID]int{}, 0, 0
+		e2, err := New(a, filepath.Join(dir, "accounting.json"), f.clock, Config{CPUSlice: time.Hour, OneShot: true, Logger: quiet}, Hooks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Hour)
+		if err := e2.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(ch.reads) != 0 || a.aheadUsed != 0 {
+			t.Errorf("prefetch %v: steady cycle read %d headers, %d prefixes ahead; want none", prefetch, len(ch.reads), a.aheadUsed)
+		}
+	}
+	if results[true]["added"] != int64(len(want)) {
+		t.Fatalf("with prefetch: %v", results[true])
+	}
+	for k, v := range results[false] {
+		if results[true][k] != v {
+			t.Errorf("%s: %d with prefetch, %d without", k, results[true][k], v)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package crawler
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/sharestore/sharestore"
 )
@@ -12,7 +13,8 @@ import (
 // order, so a backend can list ahead and a plugin pays its round trip
 // once per scan. A request out of order is answered with a direct
 // listing: one for a prefix the scan has passed, a new scan for one
-// beyond it.
+// beyond it. peek takes the next listing out of the scan early, for get
+// to return later.
 type lister struct {
 	b    sharestore.Backend
 	opts sharestore.ScanOptions
@@ -21,12 +23,24 @@ type lister struct {
 	scan sharestore.PrefixScan
 	ctx  context.Context // the scan's
 	next int             // index of the prefix the scan returns next
+
+	// peeked is a listing peek took from the scan, for prefix next-1, at
+	// peekedAt (wall time).
+	peeked   *sharestore.PrefixListing
+	peekedAt time.Time
 }
 
 func (l *lister) get(ctx context.Context, p sharestore.Prefix) (sharestore.PrefixListing, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	i := p.Index()
+	if pk := l.peeked; pk != nil {
+		l.peeked = nil
+		fresh := l.opts.MaxAge <= 0 || time.Since(l.peekedAt) <= l.opts.MaxAge
+		if pk.Prefix == p && fresh && l.ctx.Err() == nil {
+			return *pk, nil
+		}
+	}
 	if l.scan != nil && (i > l.next || l.ctx.Err() != nil) {
 		l.closeLocked()
 	}
@@ -51,6 +65,29 @@ func (l *lister) get(ctx context.Context, p sharestore.Prefix) (sharestore.Prefi
 	return res, nil
 }
 
+// peek returns the listing of p if p is the prefix the open scan returns
+// next, and keeps it for the get of p that follows (if that comes within
+// the scan's MaxAge; a later get lists p again). It reports false, and
+// leaves the scan as it was or closed, when p is not next, no scan is
+// open, or the scan fails; get then lists p as it would have anyway.
+func (l *lister) peek(p sharestore.Prefix) (sharestore.PrefixListing, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.scan == nil || l.peeked != nil || p.Index() != l.next || l.ctx.Err() != nil {
+		return sharestore.PrefixListing{}, false
+	}
+	res, err := l.scan.Next()
+	if err != nil {
+		l.closeLocked()
+		return res, false
+	}
+	l.peeked, l.peekedAt = &res, time.Now()
+	if l.next++; l.next >= sharestore.NumPrefixes {
+		l.closeLocked()
+	}
+	return res, true
+}
+
 func (l *lister) closeLocked() {
 	if l.scan != nil {
 		l.scan.Close()
@@ -58,9 +95,10 @@ func (l *lister) closeLocked() {
 	}
 }
 
-// close ends the open scan, if any.
+// close ends the open scan, if any, and drops a peeked listing.
 func (l *lister) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closeLocked()
+	l.peeked = nil
 }

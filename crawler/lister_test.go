@@ -3,6 +3,7 @@ package crawler
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/sharestore/sharestore"
 )
@@ -69,4 +70,68 @@ func TestListerUsesOneScanInOrder(t *testing.T) {
 		t.Fatal("scan still open after the last prefix")
 	}
 	l.close()
+}
+
+func TestListerPeek(t *testing.T) {
+	ctx := context.Background()
+	b := &scanCounter{}
+	l := &lister{b: b, opts: sharestore.ScanOptions{Ahead: 3}}
+	check := func(what string, res sharestore.PrefixListing, err error, i int) {
+		t.Helper()
+		if err != nil || res.Prefix != sharestore.PrefixAt(i) || res.Shares[0].Shnum != i {
+			t.Fatalf("%s: got %+v, %v; want the listing of prefix %d", what, res, err, i)
+		}
+	}
+	if _, ok := l.peek(sharestore.PrefixAt(0)); ok {
+		t.Fatal("peek with no scan open succeeded")
+	}
+	res, err := l.get(ctx, sharestore.PrefixAt(0))
+	check("get(0)", res, err, 0)
+	if _, ok := l.peek(sharestore.PrefixAt(2)); ok {
+		t.Fatal("peek(2) succeeded when 1 is next")
+	}
+	res, ok := l.peek(sharestore.PrefixAt(1))
+	check("peek(1)", res, nil, 1)
+	if !ok {
+		t.Fatal("peek(1) failed")
+	}
+	if _, ok := l.peek(sharestore.PrefixAt(2)); ok {
+		t.Fatal("a second peek succeeded while one is held")
+	}
+	res, err = l.get(ctx, sharestore.PrefixAt(1))
+	check("get(1) after peek(1)", res, err, 1)
+	if b.scans != 1 || b.direct != 0 {
+		t.Fatalf("%d scans, %d direct listings; want 1, 0", b.scans, b.direct)
+	}
+	// A peeked listing that get skips is dropped; the scan goes on.
+	if _, ok := l.peek(sharestore.PrefixAt(2)); !ok {
+		t.Fatal("peek(2) failed")
+	}
+	res, err = l.get(ctx, sharestore.PrefixAt(3))
+	check("get(3) after peek(2)", res, err, 3)
+	res, err = l.get(ctx, sharestore.PrefixAt(2))
+	check("get(2) after get(3)", res, err, 2)
+	if b.scans != 1 || b.direct != 1 {
+		t.Fatalf("after a skipped peek: %d scans, %d direct listings; want 1, 1", b.scans, b.direct)
+	}
+	// One older than MaxAge is listed again.
+	l.opts.MaxAge = time.Second
+	if _, ok := l.peek(sharestore.PrefixAt(4)); !ok {
+		t.Fatal("peek(4) failed")
+	}
+	l.peekedAt = l.peekedAt.Add(-time.Minute) // taken a minute ago
+	res, err = l.get(ctx, sharestore.PrefixAt(4))
+	check("stale get(4)", res, err, 4)
+	if b.direct != 2 {
+		t.Fatalf("stale peek: %d direct listings, want 2", b.direct)
+	}
+	// close drops a peeked listing.
+	l.opts.MaxAge = 0
+	if _, ok := l.peek(sharestore.PrefixAt(5)); !ok {
+		t.Fatal("peek(5) failed")
+	}
+	l.close()
+	if l.peeked != nil || l.scan != nil {
+		t.Fatal("close kept the scan or the peeked listing")
+	}
 }
