@@ -19,12 +19,29 @@ import (
 type pluginFlags struct {
 	path   string
 	sha256 string
+	flag   string // the path's flag, for messages ["--plugin"]
+}
+
+// name returns the path's flag as the user typed it.
+func (p pluginFlags) name() string {
+	if p.flag == "" {
+		return "--plugin"
+	}
+	return p.flag
 }
 
 // add registers the flags on fs.
 func (p *pluginFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&p.path, "plugin", "", "serve the backend from this plugin binary (e.g. sharestore-backend-disk); --backend is passed to it through Configure")
 	fs.StringVar(&p.sha256, "plugin-sha256", "", "with --plugin: refuse to start the plugin unless its SHA-256 is this hex digest")
+}
+
+// addFor registers --NAME-plugin and --NAME-plugin-sha256 on fs, for the
+// backend that --NAME names (copy's --from and --to).
+func (p *pluginFlags) addFor(fs *pflag.FlagSet, name string) {
+	fs.StringVar(&p.path, name+"-plugin", "", "serve the --"+name+" backend from this plugin binary; --"+name+" is passed to it through Configure")
+	fs.StringVar(&p.sha256, name+"-plugin-sha256", "", "with --"+name+"-plugin: refuse to start the plugin unless its SHA-256 is this hex digest")
+	p.flag = "--" + name + "-plugin"
 }
 
 // openBackend opens a backend from its URL form:
@@ -42,7 +59,7 @@ func openBackend(ctx context.Context, spec string, create bool, pf pluginFlags) 
 		return openPlugin(ctx, spec, create, pf)
 	}
 	if pf.sha256 != "" {
-		return nil, usageErr(fmt.Errorf("--plugin-sha256 needs --plugin"))
+		return nil, usageErr(fmt.Errorf("%s-sha256 needs %s", pf.name(), pf.name()))
 	}
 	if backendurl.IsCloud(spec) {
 		return openCloud(ctx, spec)
@@ -71,7 +88,7 @@ func openPlugin(ctx context.Context, spec string, create bool, pf pluginFlags) (
 	if pf.sha256 != "" {
 		sum, err := hex.DecodeString(pf.sha256)
 		if err != nil || len(sum) != 32 {
-			return nil, usageErr(fmt.Errorf("--plugin-sha256 %q: want 64 hex digits", pf.sha256))
+			return nil, usageErr(fmt.Errorf("%s-sha256 %q: want 64 hex digits", pf.name(), pf.sha256))
 		}
 		opts.SHA256 = sum
 	}

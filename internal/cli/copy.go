@@ -20,8 +20,9 @@ import (
 
 func newCopyCmd(e *env) *cobra.Command {
 	var from, to, prefix string
+	var fromPlugin, toPlugin pluginFlags
 	cmd := &cobra.Command{
-		Use:   "copy --from BACKEND --to BACKEND [--prefix PP]",
+		Use:   "copy --from BACKEND --to BACKEND [--prefix PP] [--from-plugin PATH] [--to-plugin PATH]",
 		Short: "Copy every share's raw container from one backend to another",
 		Long: `copy copies every share's container, byte for byte as stored, from one
 backend to another: for example a Tahoe disk store into a bucket
@@ -32,7 +33,15 @@ Each copy is verified by reading it back from the destination and comparing
 SHA-256 digests. Copying can be resumed: a share already present at the
 destination with the same size and SHA-256 is skipped. Nothing is ever
 deleted or changed at the source. Progress goes to stderr: a bar on a
-terminal, one line per prefix otherwise.`,
+terminal, one line per prefix otherwise.
+
+Either side can be served by a backend plugin: --from-plugin PATH (and
+--from-plugin-sha256 HEX) runs the source's backend in that plugin binary,
+with --from passed to it through Configure; --to-plugin does the same for
+the destination. That is how a store moves to or from a third-party backend:
+
+  sharestore copy --from disk:/var/tahoe/storage \
+      --to 'vendor://…' --to-plugin /usr/lib/sharestore/sharestore-backend-vendor`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" || to == "" {
@@ -47,12 +56,12 @@ terminal, one line per prefix otherwise.`,
 				prefixes = []sharestore.Prefix{p}
 			}
 			ctx := cmd.Context()
-			src, err := openBackend(ctx, from, false, pluginFlags{})
+			src, err := openBackend(ctx, from, false, fromPlugin)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			dst, err := openBackend(ctx, to, true, pluginFlags{})
+			dst, err := openBackend(ctx, to, true, toPlugin)
 			if err != nil {
 				return err
 			}
@@ -63,6 +72,8 @@ terminal, one line per prefix otherwise.`,
 	cmd.Flags().StringVar(&from, "from", "", "source backend (disk:PATH, s3://…, gs://…, azblob://…)")
 	cmd.Flags().StringVar(&to, "to", "", "destination backend")
 	cmd.Flags().StringVar(&prefix, "prefix", "", "copy only this two-character prefix")
+	fromPlugin.addFor(cmd.Flags(), "from")
+	toPlugin.addFor(cmd.Flags(), "to")
 	return cmd
 }
 

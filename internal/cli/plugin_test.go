@@ -133,3 +133,58 @@ func TestMkbucketThroughPlugin(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyThroughPlugins copies a Tahoe store into a fresh store served
+// by the disk plugin (--to-plugin) and back out through it
+// (--from-plugin): both copies list exactly as the source does, a second
+// copy skips every share, and a wrong pin on either side copies nothing.
+func TestCopyThroughPlugins(t *testing.T) {
+	bin := buildDiskPlugin(t)
+	root, _ := buildTahoeStore(t)
+	code, want, errOut := run(t, "ls", "--backend", "disk:"+root, "--json")
+	if code != 0 || want == "" {
+		t.Fatalf("ls of the source: exit %d, stdout %q, stderr %s", code, want, errOut)
+	}
+	n := strings.Count(want, "\n")
+	mid := filepath.Join(t.TempDir(), "mid")
+	code, out, errOut := run(t, "copy", "--from", "disk:"+root, "--to", "disk:"+mid, "--to-plugin", bin)
+	if code != 0 || !strings.Contains(out, "copied "+itoa(n)+" shares") {
+		t.Fatalf("copy --to-plugin: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	if code, got, errOut := run(t, "ls", "--backend", "disk:"+mid, "--json"); code != 0 || got != want {
+		t.Fatalf("after copy --to-plugin, ls: exit %d, stderr %s\n%s\nwant\n%s", code, errOut, got, want)
+	}
+	code, out, errOut = run(t, "copy", "--from", "disk:"+root, "--to", "disk:"+mid, "--to-plugin", bin)
+	if code != 0 || !strings.Contains(out, "copied 0 shares") || !strings.Contains(out, "skipped "+itoa(n)) {
+		t.Fatalf("second copy --to-plugin: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	back := filepath.Join(t.TempDir(), "back")
+	code, out, errOut = run(t, "copy", "--from", "disk:"+mid, "--from-plugin", bin, "--to", "disk:"+back)
+	if code != 0 || !strings.Contains(out, "copied "+itoa(n)+" shares") {
+		t.Fatalf("copy --from-plugin: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	if code, got, errOut := run(t, "ls", "--backend", "disk:"+back, "--json"); code != 0 || got != want {
+		t.Fatalf("after copy --from-plugin, ls: exit %d, stderr %s\n%s\nwant\n%s", code, errOut, got, want)
+	}
+	pin := strings.Repeat("00", 32)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong source pin", []string{"--from-plugin", bin, "--from-plugin-sha256", pin}, "SHA-256"},
+		{"wrong destination pin", []string{"--to-plugin", bin, "--to-plugin-sha256", pin}, "SHA-256"},
+		{"destination pin without plugin", []string{"--to-plugin-sha256", pin}, "--to-plugin-sha256 needs --to-plugin"},
+		{"bad source pin", []string{"--from-plugin", bin, "--from-plugin-sha256", "xyz"}, "--from-plugin-sha256 \"xyz\": want 64 hex digits"},
+	} {
+		dst := filepath.Join(t.TempDir(), "dst")
+		args := append([]string{"copy", "--from", "disk:" + root, "--to", "disk:" + dst}, tc.args...)
+		code, _, errOut := run(t, args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 naming %q", tc.name, code, errOut, tc.want)
+		}
+		if _, err := os.Stat(dst); err == nil {
+			t.Errorf("%s: %s was created", tc.name, dst)
+		}
+	}
+}
