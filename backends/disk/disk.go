@@ -200,11 +200,9 @@ func mapErr(err error, what string) error {
 	return sharestore.Wrap(code, err, what)
 }
 
-// parseShnum accepts only canonical decimal share numbers ("0", "17"),
-// the names Tahoe writes; anything else in an SI directory is ignored.
-func parseShnum(name string) (int, bool) { return parseShnumBytes([]byte(name)) }
-
-// parseShnumBytes is parseShnum for a name held in a byte slice.
+// parseShnumBytes accepts only canonical decimal share numbers ("0",
+// "17"), the names Tahoe writes; anything else in an SI directory is
+// ignored.
 func parseShnumBytes(name []byte) (int, bool) {
 	if len(name) == 0 || len(name) > 9 || (len(name) > 1 && name[0] == '0') {
 		return 0, false

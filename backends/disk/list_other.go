@@ -59,3 +59,6 @@ func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]s
 	sortByShnum(out)
 	return out, nil
 }
+
+// parseShnum is parseShnumBytes for a name held in a string.
+func parseShnum(name string) (int, bool) { return parseShnumBytes([]byte(name)) }
