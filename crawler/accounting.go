@@ -570,38 +570,43 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 
 // startAhead starts reading, in the background, the headers of every
 // share of the prefix after p, from the listing the open scan returns
-// next (see lister.peek). It does nothing without Prefetch, after the
-// last prefix, or while an earlier read ahead is still held.
+// next (see lister.reserve). It does nothing without Prefetch, after the
+// last prefix, or while an earlier read ahead is still held. It never
+// blocks: reconcile calls it inside a write transaction, so waiting for
+// the listing is left to the background goroutine.
 func (a *Accounting) startAhead(ctx context.Context, p sharestore.Prefix) {
 	i := p.Index() + 1
 	if a.lister == nil || i >= sharestore.NumPrefixes {
 		return
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.ahead != nil {
-		return
-	}
 	next := sharestore.PrefixAt(i)
-	listing, ok := a.lister.peek(next)
-	if !ok || len(listing.Shares) == 0 {
+	if a.ahead != nil || !a.lister.reserve(next) {
+		a.mu.Unlock()
 		return
 	}
 	actx, cancel := context.WithCancel(ctx)
-	ah := &headersAhead{p: next, at: time.Now(), cancel: cancel, done: make(chan struct{})}
+	ah := &headersAhead{p: next, cancel: cancel, done: make(chan struct{})}
 	a.ahead = ah
-	ids := make([]sharestore.ShareID, len(listing.Shares))
-	for j, info := range listing.Shares {
-		ids[j] = info.ID()
-	}
+	a.mu.Unlock()
 	go func() {
 		defer close(ah.done)
+		listing, ok := a.lister.fill()
+		if !ok || len(listing.Shares) == 0 {
+			return
+		}
+		ah.at = time.Now()
+		ids := make([]sharestore.ShareID, len(listing.Shares))
+		for j, info := range listing.Shares {
+			ids[j] = info.ID()
+		}
 		if types, err := a.classifyAll(actx, ids); err == nil {
 			ah.types = types
 		}
 	}()
-	// Let the read start (its request out to a plugin, its first opens)
-	// before this goroutine goes back to SQL, even on one processor.
+	// Let the read start (the listing taken, the request out to a
+	// plugin, the first files opened) before this goroutine goes back to
+	// SQL, even on one processor.
 	runtime.Gosched()
 }
 

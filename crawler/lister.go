@@ -13,8 +13,8 @@ import (
 // order, so a backend can list ahead and a plugin pays its round trip
 // once per scan. A request out of order is answered with a direct
 // listing: one for a prefix the scan has passed, a new scan for one
-// beyond it. peek takes the next listing out of the scan early, for get
-// to return later.
+// beyond it. reserve and fill take the next listing out of the scan
+// early, for get to return later.
 type lister struct {
 	b    sharestore.Backend
 	opts sharestore.ScanOptions
@@ -24,8 +24,11 @@ type lister struct {
 	ctx  context.Context // the scan's
 	next int             // index of the prefix the scan returns next
 
-	// peeked is a listing peek took from the scan, for prefix next-1, at
-	// peekedAt (wall time).
+	// pending is set from reserve to fill; filled signals its end.
+	pending bool
+	filled  *sync.Cond
+	// peeked is the listing fill took from the scan, for prefix next-1,
+	// at peekedAt (wall time).
 	peeked   *sharestore.PrefixListing
 	peekedAt time.Time
 }
@@ -34,6 +37,9 @@ func (l *lister) get(ctx context.Context, p sharestore.Prefix) (sharestore.Prefi
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	i := p.Index()
+	for l.pending {
+		l.filled.Wait()
+	}
 	if pk := l.peeked; pk != nil {
 		l.peeked = nil
 		fresh := l.opts.MaxAge <= 0 || time.Since(l.peekedAt) <= l.opts.MaxAge
@@ -65,15 +71,33 @@ func (l *lister) get(ctx context.Context, p sharestore.Prefix) (sharestore.Prefi
 	return res, nil
 }
 
-// peek returns the listing of p if p is the prefix the open scan returns
-// next, and keeps it for the get of p that follows (if that comes within
-// the scan's MaxAge; a later get lists p again). It reports false, and
-// leaves the scan as it was or closed, when p is not next, no scan is
-// open, or the scan fails; get then lists p as it would have anyway.
-func (l *lister) peek(p sharestore.Prefix) (sharestore.PrefixListing, bool) {
+// reserve claims the listing of p for fill, if p is the prefix the open
+// scan returns next and nothing else holds a listing; it never blocks.
+// After it returns true, a get of p waits for fill and returns what fill
+// took (if that comes within the scan's MaxAge; a later get lists p
+// again). The caller must call fill.
+func (l *lister) reserve(p sharestore.Prefix) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.scan == nil || l.peeked != nil || p.Index() != l.next || l.ctx.Err() != nil {
+	if l.scan == nil || l.pending || l.peeked != nil || p.Index() != l.next || l.ctx.Err() != nil {
+		return false
+	}
+	if l.filled == nil {
+		l.filled = sync.NewCond(&l.mu)
+	}
+	l.pending = true
+	return true
+}
+
+// fill takes the listing that reserve claimed out of the scan and keeps
+// it for get. It reports false if the scan has failed or ended since
+// (get then lists the prefix as it would have anyway).
+func (l *lister) fill() (sharestore.PrefixListing, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	defer l.filled.Broadcast()
+	l.pending = false
+	if l.scan == nil || l.ctx.Err() != nil {
 		return sharestore.PrefixListing{}, false
 	}
 	res, err := l.scan.Next()

@@ -72,7 +72,7 @@ func TestListerUsesOneScanInOrder(t *testing.T) {
 	l.close()
 }
 
-func TestListerPeek(t *testing.T) {
+func TestListerReserveFill(t *testing.T) {
 	ctx := context.Background()
 	b := &scanCounter{}
 	l := &lister{b: b, opts: sharestore.ScanOptions{Ahead: 3}}
@@ -82,56 +82,91 @@ func TestListerPeek(t *testing.T) {
 			t.Fatalf("%s: got %+v, %v; want the listing of prefix %d", what, res, err, i)
 		}
 	}
-	if _, ok := l.peek(sharestore.PrefixAt(0)); ok {
-		t.Fatal("peek with no scan open succeeded")
+	if l.reserve(sharestore.PrefixAt(0)) {
+		t.Fatal("reserve with no scan open succeeded")
 	}
 	res, err := l.get(ctx, sharestore.PrefixAt(0))
 	check("get(0)", res, err, 0)
-	if _, ok := l.peek(sharestore.PrefixAt(2)); ok {
-		t.Fatal("peek(2) succeeded when 1 is next")
+	if l.reserve(sharestore.PrefixAt(2)) {
+		t.Fatal("reserve(2) succeeded when 1 is next")
 	}
-	res, ok := l.peek(sharestore.PrefixAt(1))
-	check("peek(1)", res, nil, 1)
+	if !l.reserve(sharestore.PrefixAt(1)) {
+		t.Fatal("reserve(1) failed")
+	}
+	if l.reserve(sharestore.PrefixAt(1)) || l.reserve(sharestore.PrefixAt(2)) {
+		t.Fatal("a second reserve succeeded while one is pending")
+	}
+	res, ok := l.fill()
+	check("fill for 1", res, nil, 1)
 	if !ok {
-		t.Fatal("peek(1) failed")
-	}
-	if _, ok := l.peek(sharestore.PrefixAt(2)); ok {
-		t.Fatal("a second peek succeeded while one is held")
+		t.Fatal("fill for 1 failed")
 	}
 	res, err = l.get(ctx, sharestore.PrefixAt(1))
-	check("get(1) after peek(1)", res, err, 1)
-	if b.scans != 1 || b.direct != 0 {
-		t.Fatalf("%d scans, %d direct listings; want 1, 0", b.scans, b.direct)
+	check("get(1) after fill", res, err, 1)
+	if b.scans != 1 || b.direct != 0 || l.next != 2 || l.peeked != nil {
+		t.Fatalf("%d scans, %d direct listings, next %d, peeked %v; want 1, 0, 2, none", b.scans, b.direct, l.next, l.peeked)
 	}
-	// A peeked listing that get skips is dropped; the scan goes on.
-	if _, ok := l.peek(sharestore.PrefixAt(2)); !ok {
-		t.Fatal("peek(2) failed")
+	// A get that comes between reserve and fill waits for fill and
+	// returns what it took.
+	if !l.reserve(sharestore.PrefixAt(2)) {
+		t.Fatal("reserve(2) failed")
 	}
+	got := make(chan sharestore.PrefixListing)
+	go func() {
+		res, err := l.get(ctx, sharestore.PrefixAt(2))
+		if err != nil {
+			t.Error(err)
+		}
+		got <- res
+	}()
+	if _, ok := l.fill(); !ok {
+		t.Fatal("fill for 2 failed")
+	}
+	check("get(2) racing fill", <-got, nil, 2)
+	if l.next != 3 || l.peeked != nil || b.direct != 0 {
+		t.Fatalf("after get(2) raced fill: next %d, peeked %v, %d direct; want 3, none, 0", l.next, l.peeked, b.direct)
+	}
+	// A filled listing that get skips is dropped; the scan goes on.
+	if !l.reserve(sharestore.PrefixAt(3)) {
+		t.Fatal("reserve(3) failed")
+	}
+	l.fill()
+	res, err = l.get(ctx, sharestore.PrefixAt(4))
+	check("get(4) after fill for 3", res, err, 4)
 	res, err = l.get(ctx, sharestore.PrefixAt(3))
-	check("get(3) after peek(2)", res, err, 3)
-	res, err = l.get(ctx, sharestore.PrefixAt(2))
-	check("get(2) after get(3)", res, err, 2)
+	check("get(3) after get(4)", res, err, 3)
 	if b.scans != 1 || b.direct != 1 {
-		t.Fatalf("after a skipped peek: %d scans, %d direct listings; want 1, 1", b.scans, b.direct)
+		t.Fatalf("after a skipped fill: %d scans, %d direct listings; want 1, 1", b.scans, b.direct)
 	}
 	// One older than MaxAge is listed again.
 	l.opts.MaxAge = time.Second
-	if _, ok := l.peek(sharestore.PrefixAt(4)); !ok {
-		t.Fatal("peek(4) failed")
+	if !l.reserve(sharestore.PrefixAt(5)) {
+		t.Fatal("reserve(5) failed")
 	}
+	l.fill()
 	l.peekedAt = l.peekedAt.Add(-time.Minute) // taken a minute ago
-	res, err = l.get(ctx, sharestore.PrefixAt(4))
-	check("stale get(4)", res, err, 4)
+	res, err = l.get(ctx, sharestore.PrefixAt(5))
+	check("stale get(5)", res, err, 5)
 	if b.direct != 2 {
-		t.Fatalf("stale peek: %d direct listings, want 2", b.direct)
+		t.Fatalf("stale fill: %d direct listings, want 2", b.direct)
 	}
-	// close drops a peeked listing.
+	// close drops a filled listing; fill after close reports false.
 	l.opts.MaxAge = 0
-	if _, ok := l.peek(sharestore.PrefixAt(5)); !ok {
-		t.Fatal("peek(5) failed")
+	if !l.reserve(sharestore.PrefixAt(6)) {
+		t.Fatal("reserve(6) failed")
 	}
+	l.fill()
 	l.close()
 	if l.peeked != nil || l.scan != nil {
-		t.Fatal("close kept the scan or the peeked listing")
+		t.Fatal("close kept the scan or the filled listing")
+	}
+	res, err = l.get(ctx, sharestore.PrefixAt(7))
+	check("get(7) after close", res, err, 7)
+	if !l.reserve(sharestore.PrefixAt(8)) {
+		t.Fatal("reserve(8) failed")
+	}
+	l.close()
+	if _, ok := l.fill(); ok {
+		t.Fatal("fill after close succeeded")
 	}
 }
