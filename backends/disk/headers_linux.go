@@ -1,0 +1,193 @@
+package disk
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/share"
+)
+
+// ReadHeaders implements sharestore.HeaderReader: for each id, what
+// Shareset(id.SI).Share(ctx, id.Shnum) returns. The ids are grouped by
+// storage index; each group is read under its storage index's lock,
+// with the directory opened once and each share file looked up and
+// opened relative to it (openat, fstatat) instead of by its whole path,
+// sharestore.DefaultHeaderWorkers groups at a time. It returns an error
+// only if ctx ends or the backend is closed; fn has then been called for
+// some of ids.
+func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+	if err := b.check(ctx); err != nil {
+		return err
+	}
+	var groups [][]sharestore.ShareID
+	at := map[sharestore.StorageIndex]int{}
+	for _, id := range ids {
+		g, ok := at[id.SI]
+		if !ok {
+			g = len(groups)
+			at[id.SI] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], id)
+	}
+	var mu sync.Mutex
+	report := func(id sharestore.ShareID, sh sharestore.Share, err error) {
+		mu.Lock()
+		fn(id, sh, err)
+		mu.Unlock()
+	}
+	work := make(chan []sharestore.ShareID)
+	var wg sync.WaitGroup
+	for w := 0; w < min(sharestore.DefaultHeaderWorkers, len(groups)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range work {
+				b.readGroup(ctx, g, report)
+			}
+		}()
+	}
+	var err error
+feed:
+	for _, g := range groups {
+		select {
+		case work <- g:
+		case <-ctx.Done():
+			err = sharestore.CtxErr(ctx)
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err == nil {
+		err = b.check(ctx)
+	}
+	return err
+}
+
+// readGroup reads the headers of ids, which share one storage index,
+// and reports them once the storage index's lock is released (fn may
+// call the backend).
+func (b *Backend) readGroup(ctx context.Context, ids []sharestore.ShareID, report func(sharestore.ShareID, sharestore.Share, error)) {
+	shares := make([]sharestore.Share, len(ids))
+	errs := make([]error, len(ids))
+	b.readGroupLocked(ctx, ids, shares, errs)
+	for i, id := range ids {
+		report(id, shares[i], errs[i])
+	}
+}
+
+// readGroupLocked fills shares and errs for ids under their storage
+// index's lock.
+func (b *Backend) readGroupLocked(ctx context.Context, ids []sharestore.ShareID, shares []sharestore.Share, errs []error) {
+	s := b.Shareset(ids[0].SI).(*shareset)
+	fail := func(err error) {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	if err := b.check(ctx); err != nil {
+		fail(err)
+		return
+	}
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer unlock()
+	dir := b.siDir(s.si)
+	dirfd, err := openDir(unix.AT_FDCWD, dir)
+	if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+		fail(mapErr(&os.PathError{Op: "open", Path: dir, Err: err}, "disk: storage index directory "+dir))
+		return
+	}
+	if err == nil {
+		defer unix.Close(dirfd)
+	}
+	for i, id := range ids {
+		switch {
+		case id.Shnum < 0:
+			errs[i] = checkShnum(id.Shnum)
+		case err != nil: // no directory: no share
+			errs[i] = sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(id.Shnum))
+		default:
+			shares[i], errs[i] = s.headerAt(dirfd, dir, id.Shnum)
+		}
+	}
+}
+
+// headerAt is Share for the share file shnum in the directory open as
+// dirfd, whose path is dir.
+func (s *shareset) headerAt(dirfd int, dir string, shnum int) (sharestore.Share, error) {
+	name := strconv.Itoa(shnum)
+	st, err := fstatat(dirfd, dir, name)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			return sharestore.Share{}, sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(shnum))
+		}
+		return sharestore.Share{}, mapErr(err, s.what(shnum))
+	}
+	if !st.regular {
+		return sharestore.Share{}, sharestore.Errorf(sharestore.ErrNotFound, "%s is not a regular file", s.what(shnum))
+	}
+	info := sharestore.ShareInfo{SI: s.si, Shnum: shnum, Size: st.size, UsedSpace: st.used, ModTime: st.modTime}
+	fd, err := openFile(dirfd, name)
+	if err != nil {
+		return sharestore.Share{}, mapErr(&os.PathError{Op: "open", Path: dir + "/" + name, Err: err}, s.what(shnum))
+	}
+	defer unix.Close(fd)
+	h, err := readHeaderFd(fd, dir+"/"+name)
+	if err != nil {
+		return sharestore.Share{}, classifyErr(err, s.what(shnum))
+	}
+	info.Size = h.Size
+	return sharestore.Share{ShareInfo: info, Type: h.Type, Version: h.Version, DataLength: h.DataLength}, nil
+}
+
+// openFile opens name in the directory dirfd for reading, refusing a
+// symbolic link.
+func openFile(dirfd int, name string) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// readHeaderFd is readHeader for a raw descriptor; path names it in
+// errors and for headerReadHook.
+func readHeaderFd(fd int, path string) (share.Header, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return share.Header{}, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	head := make([]byte, min(st.Size, share.HeaderReadSize))
+	if headerReadHook != nil {
+		headerReadHook(path, len(head))
+	}
+	for off := 0; off < len(head); {
+		n, err := unix.Pread(fd, head[off:], int64(off))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return share.Header{}, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return share.Header{}, &os.PathError{Op: "read", Path: path, Err: io.ErrUnexpectedEOF}
+		}
+		off += n
+	}
+	return share.Classify(head, st.Size)
+}
+
+var _ sharestore.HeaderReader = (*Backend)(nil)
