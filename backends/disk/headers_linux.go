@@ -87,7 +87,7 @@ func (b *Backend) readGroup(ctx context.Context, ids []sharestore.ShareID, repor
 // readGroupLocked fills shares and errs for ids under their storage
 // index's lock.
 func (b *Backend) readGroupLocked(ctx context.Context, ids []sharestore.ShareID, shares []sharestore.Share, errs []error) {
-	s := b.Shareset(ids[0].SI).(*shareset)
+	s := &shareset{b: b, si: ids[0].SI}
 	fail := func(err error) {
 		for i := range errs {
 			errs[i] = err
