@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/sharestore/sharestore/internal/workerpool"
 )
 
 // DefaultScanMaxAge is the staleness bound of a scan whose ScanOptions
@@ -252,31 +254,14 @@ func ReadHeaders(ctx context.Context, b Backend, ids []ShareID, workers int, fn 
 		return h.ReadHeaders(ctx, ids, fn)
 	}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	work := make(chan ShareID)
-	for w := 0; w < min(max(workers, 1), len(ids)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				sh, err := b.Shareset(id.SI).Share(ctx, id.Shnum)
-				mu.Lock()
-				fn(id, sh, err)
-				mu.Unlock()
-			}
-		}()
+	err := workerpool.Each(ctx, ids, workers, func(id ShareID) {
+		sh, err := b.Shareset(id.SI).Share(ctx, id.Shnum)
+		mu.Lock()
+		fn(id, sh, err)
+		mu.Unlock()
+	})
+	if err != nil {
+		return CtxErr(ctx)
 	}
-	var err error
-feed:
-	for _, id := range ids {
-		select {
-		case work <- id:
-		case <-ctx.Done():
-			err = CtxErr(ctx)
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	return err
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/workerpool"
 	"github.com/sharestore/sharestore/share"
 )
 
@@ -43,33 +44,12 @@ func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn 
 		fn(id, sh, err)
 		mu.Unlock()
 	}
-	work := make(chan []sharestore.ShareID)
-	var wg sync.WaitGroup
-	for w := 0; w < min(sharestore.DefaultHeaderWorkers, len(groups)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for g := range work {
-				b.readGroup(ctx, g, report)
-			}
-		}()
+	if err := workerpool.Each(ctx, groups, sharestore.DefaultHeaderWorkers, func(g []sharestore.ShareID) {
+		b.readGroup(ctx, g, report)
+	}); err != nil {
+		return sharestore.CtxErr(ctx)
 	}
-	var err error
-feed:
-	for _, g := range groups {
-		select {
-		case work <- g:
-		case <-ctx.Done():
-			err = sharestore.CtxErr(ctx)
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	if err == nil {
-		err = b.check(ctx)
-	}
-	return err
+	return b.check(ctx)
 }
 
 // readGroup reads the headers of ids, which share one storage index,
