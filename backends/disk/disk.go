@@ -11,7 +11,40 @@
 // The backend never removes anything it did not create or was not asked
 // to delete: opening, listing and crawling leave incoming/ alone, because a
 // running Tahoe server may own it. Leftover uploads are removed only by
-// CleanIncoming.
+// CleanIncoming, and by PutRaw for its own leftovers (below).
+//
+// # Confinement
+//
+// Nothing outside the storage directory is ever read, written, listed or
+// deleted through a symbolic link inside it. The backend holds shares/
+// open and reaches every file from it one path component at a time,
+// relative to the open parent directory, without following a symbolic
+// link at any level: shares/ itself (Open refuses a symlinked shares/),
+// the prefix directory PP, the storage index directory, the share file,
+// and incoming/ with everything below it. On Unix this is openat with
+// O_NOFOLLOW (and O_DIRECTORY), fstatat with AT_SYMLINK_NOFOLLOW, and
+// unlinkat, mkdirat and renameat relative to the directory that holds
+// the name; elsewhere (Windows) each component is Lstat-ed and a link or
+// reparse point refused, a best effort that a link swapped in between
+// the check and the use can defeat.
+//
+// A symbolic link where the backend would go through it is skipped with
+// a warning that names it (Options.Logger): listing a prefix whose
+// directory is a link yields nothing for that prefix, a link as a
+// storage index directory or share file is not listed, counted or read
+// (Share and reads report ErrNotFound), and nothing reached through a
+// link is deleted. A write or delete that would go through one fails
+// with ErrPermissionDenied naming the link, and writes nothing.
+//
+// # Raw puts
+//
+// PutRaw (used by copy) writes to its own temporary file,
+// shares/incoming/PP/SI/N.put-RANDOM, a name Tahoe never uses, and holds
+// an exclusive flock on it until it is renamed over shares/PP/SI/N. A
+// PutRaw of share N first removes the N.put-* files whose flock it can
+// take: their writer died (a copy killed mid-share), so a rerun resumes
+// without help. A file whose writer is alive, and Tahoe's own
+// incoming/PP/SI/N, are never removed by PutRaw.
 package disk
 
 import (
@@ -20,11 +53,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -54,6 +87,10 @@ type Options struct {
 	// ContainerVersion is the version of new containers, 1 or 2. Zero
 	// means 1, which every Tahoe release reads.
 	ContainerVersion int
+	// Logger receives warnings, such as a symbolic link skipped inside
+	// the storage directory. Nil means slog.Default() at the time of
+	// the warning.
+	Logger *slog.Logger
 }
 
 // Backend is a share store in a Tahoe storage directory. It is safe for
@@ -67,6 +104,16 @@ type Backend struct {
 	mu       sync.Mutex
 	incoming map[sharestore.ShareID]bool
 	closed   bool
+	dir      *os.File // shares/, open until Close and the last release
+	refs     int      // holds of dir, plus one until Close
+}
+
+// logger is where warnings go.
+func (b *Backend) logger() *slog.Logger {
+	if b.opts.Logger != nil {
+		return b.opts.Logger
+	}
+	return slog.Default()
 }
 
 var _ sharestore.Backend = (*Backend)(nil)
@@ -101,45 +148,49 @@ func Open(root string, opts Options) (*Backend, error) {
 	if !st.IsDir() {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: %s is not a directory", abs)
 	}
-	shares := filepath.Join(abs, "shares")
-	st, err = os.Stat(shares)
-	switch {
-	case err == nil && !st.IsDir():
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: %s is not a directory, so %s is not a Tahoe storage directory", shares, abs)
-	case errors.Is(err, fs.ErrNotExist) && opts.Create && !opts.ReadOnly:
-		if err := os.MkdirAll(shares, 0o755); err != nil {
+	rd, err := os.Open(abs)
+	if err != nil {
+		return nil, mapErr(err, "disk: storage directory "+abs)
+	}
+	defer rd.Close()
+	dir, err := openShares(rd, opts.Create && !opts.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{root: abs, shares: dir.Name(), opts: opts, incoming: map[sharestore.ShareID]bool{}, dir: dir, refs: 1}, nil
+}
+
+// openShares opens shares/ in the storage directory rd, without
+// following a symbolic link, creating it if create is set and it is
+// missing.
+func openShares(rd *os.File, create bool) (*os.File, error) {
+	abs, shares := rd.Name(), pathIn(rd, "shares")
+	dir, err := openDirIn(rd, "shares")
+	if create && errors.Is(err, fs.ErrNotExist) {
+		if err = mkdirIn(rd, "shares"); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, mapErr(err, "disk: create "+shares)
 		}
+		dir, err = openDirIn(rd, "shares")
+	}
+	switch {
+	case err == nil:
+		return dir, nil
+	case isSymlink(err):
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: %s is a symbolic link, and the disk backend follows no symbolic link inside the storage directory: make shares/ a real directory (a bind mount works)", shares)
+	case isNotDir(err):
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: %s is not a directory, so %s is not a Tahoe storage directory", shares, abs)
 	case errors.Is(err, fs.ErrNotExist):
 		hint := ""
 		if st, err := os.Stat(filepath.Join(abs, "storage", "shares")); err == nil && st.IsDir() {
 			hint = fmt.Sprintf(" (did you mean %s?)", filepath.Join(abs, "storage"))
 		}
 		return nil, sharestore.Errorf(sharestore.ErrNotFound, "disk: %s is not a Tahoe storage directory: it has no shares/ folder%s", abs, hint)
-	case err != nil:
-		return nil, mapErr(err, "disk: "+shares)
 	}
-	return &Backend{root: abs, shares: shares, opts: opts, incoming: map[sharestore.ShareID]bool{}}, nil
+	return nil, mapErr(err, "disk: "+shares)
 }
 
 // Root returns the absolute path of the storage directory.
 func (b *Backend) Root() string { return b.root }
-
-func (b *Backend) prefixDir(p sharestore.Prefix) string { return filepath.Join(b.shares, string(p)) }
-
-func (b *Backend) siDir(si sharestore.StorageIndex) string {
-	s := si.String()
-	return filepath.Join(b.shares, s[:2], s)
-}
-
-func (b *Backend) sharePath(si sharestore.StorageIndex, shnum int) string {
-	return filepath.Join(b.siDir(si), strconv.Itoa(shnum))
-}
-
-func (b *Backend) incomingPath(si sharestore.StorageIndex, shnum int) string {
-	s := si.String()
-	return filepath.Join(b.shares, "incoming", s[:2], s, strconv.Itoa(shnum))
-}
 
 func (b *Backend) check(ctx context.Context) error {
 	if err := sharestore.CtxErr(ctx); err != nil {
@@ -150,16 +201,6 @@ func (b *Backend) check(ctx context.Context) error {
 	b.mu.Unlock()
 	if closed {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: backend %s is closed", b.root)
-	}
-	return nil
-}
-
-func (b *Backend) checkWrite(ctx context.Context) error {
-	if err := b.check(ctx); err != nil {
-		return err
-	}
-	if b.opts.ReadOnly {
-		return sharestore.Errorf(sharestore.ErrPermissionDenied, "disk: %s is read-only", b.root)
 	}
 	return nil
 }
@@ -179,6 +220,8 @@ func mapErr(err error, what string) error {
 	}
 	code := sharestore.ErrInternal
 	switch {
+	case isSymlink(err):
+		code = sharestore.ErrPermissionDenied
 	case errors.Is(err, fs.ErrNotExist):
 		code = sharestore.ErrNotFound
 	case errors.Is(err, fs.ErrPermission):
@@ -217,77 +260,64 @@ func parseShnumBytes(name []byte) (int, bool) {
 	return n, true
 }
 
-// readDirNames returns the names in dir, or nil if dir does not exist or
-// is not a directory.
-func readDirNames(dir string) ([]string, error) {
-	ents, err := readDir(dir)
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i] = e.Name()
-	}
-	return names, err
-}
-
-// readDir returns the entries of dir (with their types, from getdents),
-// or nil if dir does not exist or is not a directory.
-func readDir(dir string) ([]fs.DirEntry, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	defer f.Close()
-	ents, err := f.ReadDir(-1)
-	if err != nil {
-		if errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil // a stray file where a directory belongs
-		}
-		return nil, err
-	}
-	return ents, nil
-}
-
-// sharesetNames returns the sorted storage indexes named in the prefix
-// directory; other names are ignored.
-func (b *Backend) sharesetNames(p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
-	ents, err := readDir(b.prefixDir(p))
-	if err != nil {
-		return nil, mapErr(err, "disk: list "+b.prefixDir(p))
-	}
-	return sharesetsIn(p, ents), nil
-}
-
 // sharesetsIn returns the sorted storage indexes among the entries of
-// p's directory: directories with a storage index's canonical name.
-func sharesetsIn(p sharestore.Prefix, ents []fs.DirEntry) []sharestore.StorageIndex {
+// p's open directory pd: directories with a storage index's canonical
+// name. A symbolic link with such a name is skipped with a warning.
+func (b *Backend) sharesetsIn(pd *os.File, p sharestore.Prefix, ents []fs.DirEntry) []sharestore.StorageIndex {
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	out := make([]sharestore.StorageIndex, 0, len(ents))
 	for _, e := range ents {
 		n := e.Name()
-		if len(n) != sharestore.StorageIndexTextSize || n[:2] != string(p) || !e.IsDir() {
-			continue // stray names, and files named like a storage index
+		if len(n) != sharestore.StorageIndexTextSize || n[:2] != string(p) {
+			continue // stray names
 		}
 		si, err := sharestore.ParseStorageIndex(n)
 		if err != nil {
 			continue
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			b.warnLink(pathIn(pd, n))
+			continue
+		}
+		if !e.IsDir() {
+			continue // a file named like a storage index
 		}
 		out = append(out, si)
 	}
 	return out
 }
 
-// listShares returns the ShareInfo of every share file in si's directory,
-// sorted by shnum, using directory reads and lstat only.
-func (b *Backend) listShares(si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
-	return listSharesAt(nil, b.siDir(si), si)
+// openPrefix opens p's directory and reads its entries. A missing
+// directory, a file in its place or a symbolic link (logged) gives nil
+// and no entries.
+func (b *Backend) openPrefix(root *os.File, p sharestore.Prefix) (*os.File, []fs.DirEntry, error) {
+	pd, err := b.openPath(root, false, string(p))
+	if err != nil {
+		if absent(err) {
+			return nil, nil, nil
+		}
+		return nil, nil, mapErr(err, "disk: list "+filepath.Join(b.shares, string(p)))
+	}
+	ents, err := pd.ReadDir(-1)
+	if err != nil {
+		pd.Close()
+		return nil, nil, mapErr(err, "disk: list "+pd.Name())
+	}
+	return pd, ents, nil
 }
 
-// listIn lists si's shares, opening its directory relative to the open
-// prefix directory pd.
-func listIn(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
-	return listSharesAt(pd, si.String(), si)
+// listShares returns the ShareInfo of every share file in si's
+// directory, sorted by shnum, using directory reads and lstat only.
+func (b *Backend) listShares(root *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+	pd, err := b.openPath(root, false, si.String()[:2])
+	if err != nil {
+		if absent(err) {
+			return nil, nil
+		}
+		return nil, mapErr(err, "disk: list "+filepath.Join(b.shares, si.String()[:2]))
+	}
+	defer pd.Close()
+	return b.listSharesAt(pd, si)
 }
 
 // shareInfo is the listing entry for a share file of si, or false when
@@ -303,6 +333,8 @@ func sortByShnum(infos []sharestore.ShareInfo) {
 // entryStat is what a listing needs of a directory entry's lstat.
 type entryStat struct {
 	regular bool
+	symlink bool
+	dir     bool
 	size    int64
 	used    int64 // allocated bytes (st_blocks * 512)
 	modTime time.Time
@@ -312,33 +344,24 @@ type entryStat struct {
 // and each storage index directory, and stats each share file; it opens
 // no share.
 func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
-	if err := b.check(ctx); err != nil {
-		return err
-	}
 	if !p.Valid() {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: invalid prefix %q", string(p))
 	}
-	dir := b.prefixDir(p)
-	pd, err := os.Open(dir)
+	root, err := b.hold(ctx)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil
-		}
-		return mapErr(err, "disk: list "+dir)
+		return err
+	}
+	defer b.release()
+	pd, ents, err := b.openPrefix(root, p)
+	if pd == nil {
+		return err
 	}
 	defer pd.Close()
-	ents, err := pd.ReadDir(-1)
-	if err != nil {
-		if errors.Is(err, syscall.ENOTDIR) {
-			return nil
-		}
-		return mapErr(err, "disk: list "+dir)
-	}
-	for _, si := range sharesetsIn(p, ents) {
+	for _, si := range b.sharesetsIn(pd, p, ents) {
 		if err := sharestore.CtxErr(ctx); err != nil {
 			return err
 		}
-		infos, err := listIn(pd, si)
+		infos, err := b.listSharesAt(pd, si)
 		if err != nil {
 			return err
 		}
@@ -357,13 +380,20 @@ func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 // SharesetsForPrefix implements sharestore.Backend: the storage index
 // directories under the prefix, sorted.
 func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
-	if err := b.check(ctx); err != nil {
-		return nil, err
-	}
 	if !p.Valid() {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: invalid prefix %q", string(p))
 	}
-	return b.sharesetNames(p)
+	root, err := b.hold(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer b.release()
+	pd, ents, err := b.openPrefix(root, p)
+	if pd == nil {
+		return nil, err
+	}
+	defer pd.Close()
+	return b.sharesetsIn(pd, p, ents), nil
 }
 
 // Shareset implements sharestore.Backend.
@@ -400,33 +430,20 @@ func (b *Backend) Capabilities() sharestore.Capabilities {
 }
 
 // Close implements sharestore.Backend. Uploads still open keep their
-// incoming files; CleanIncoming removes them later.
+// incoming files and may still be closed or aborted; CleanIncoming
+// removes what they leave.
 func (b *Backend) Close() error {
 	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	return nil
-}
-
-// syncDir fsyncs a directory so that a rename or unlink in it is durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.closed = true
+		b.refs--
+		if b.refs == 0 {
+			b.dir.Close()
+			b.dir = nil
+		}
 	}
 	return nil
-}
-
-// removeIfEmpty removes dir if it is empty, ignoring "not empty" and
-// "missing". It never removes a non-empty directory.
-func removeIfEmpty(dir string) {
-	if err := syscall.Rmdir(dir); err == nil {
-		_ = syncDir(filepath.Dir(dir))
-	}
 }
 
 // headerReadHook, when set by tests, sees every header read.

@@ -2,7 +2,6 @@ package disk
 
 import (
 	"context"
-	"errors"
 	"io"
 	"os"
 	"strconv"
@@ -18,15 +17,18 @@ import (
 // ReadHeaders implements sharestore.HeaderReader: for each id, what
 // Shareset(id.SI).Share(ctx, id.Shnum) returns. The ids are grouped by
 // storage index; each group is read under its storage index's lock,
-// with the directory opened once and each share file looked up and
-// opened relative to it (openat, fstatat) instead of by its whole path,
+// with the directory reached from shares/ without following a symbolic
+// link and opened once, and each share file looked up and opened
+// relative to it (openat with O_NOFOLLOW, fstatat), with
 // sharestore.DefaultHeaderWorkers groups at a time. It returns an error
 // only if ctx ends or the backend is closed; fn has then been called for
 // some of ids.
 func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
-	if err := b.check(ctx); err != nil {
+	root, err := b.hold(ctx)
+	if err != nil {
 		return err
 	}
+	defer b.release()
 	var groups [][]sharestore.ShareID
 	at := map[sharestore.StorageIndex]int{}
 	for _, id := range ids {
@@ -45,7 +47,7 @@ func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn 
 		mu.Unlock()
 	}
 	if err := workerpool.Each(ctx, groups, sharestore.DefaultHeaderWorkers, func(g []sharestore.ShareID) {
-		b.readGroup(ctx, g, report)
+		b.readGroup(ctx, root, g, report)
 	}); err != nil {
 		return sharestore.CtxErr(ctx)
 	}
@@ -55,10 +57,10 @@ func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn 
 // readGroup reads the headers of ids, which share one storage index,
 // and reports them once the storage index's lock is released (fn may
 // call the backend).
-func (b *Backend) readGroup(ctx context.Context, ids []sharestore.ShareID, report func(sharestore.ShareID, sharestore.Share, error)) {
+func (b *Backend) readGroup(ctx context.Context, root *os.File, ids []sharestore.ShareID, report func(sharestore.ShareID, sharestore.Share, error)) {
 	shares := make([]sharestore.Share, len(ids))
 	errs := make([]error, len(ids))
-	b.readGroupLocked(ctx, ids, shares, errs)
+	b.readGroupLocked(ctx, root, ids, shares, errs)
 	for i, id := range ids {
 		report(id, shares[i], errs[i])
 	}
@@ -66,7 +68,7 @@ func (b *Backend) readGroup(ctx context.Context, ids []sharestore.ShareID, repor
 
 // readGroupLocked fills shares and errs for ids under their storage
 // index's lock.
-func (b *Backend) readGroupLocked(ctx context.Context, ids []sharestore.ShareID, shares []sharestore.Share, errs []error) {
+func (b *Backend) readGroupLocked(ctx context.Context, root *os.File, ids []sharestore.ShareID, shares []sharestore.Share, errs []error) {
 	s := &shareset{b: b, si: ids[0].SI}
 	fail := func(err error) {
 		for i := range errs {
@@ -83,64 +85,44 @@ func (b *Backend) readGroupLocked(ctx context.Context, ids []sharestore.ShareID,
 		return
 	}
 	defer unlock()
-	dir := b.siDir(s.si)
-	dirfd, err := openDir(unix.AT_FDCWD, dir)
-	if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
-		fail(mapErr(&os.PathError{Op: "open", Path: dir, Err: err}, "disk: storage index directory "+dir))
+	d, err := b.openSIDir(root, s.si, false)
+	if err != nil && !absent(err) {
+		fail(mapErr(err, "disk: storage index directory "+s.dirPath()))
 		return
 	}
 	if err == nil {
-		defer unix.Close(dirfd)
+		defer d.Close()
 	}
 	for i, id := range ids {
 		switch {
 		case id.Shnum < 0:
 			errs[i] = checkShnum(id.Shnum)
-		case err != nil: // no directory: no share
-			errs[i] = sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(id.Shnum))
+		case err != nil: // no directory (or a symbolic link, logged): no share
+			errs[i] = s.readErr(err, id.Shnum)
 		default:
-			shares[i], errs[i] = s.headerAt(dirfd, dir, id.Shnum)
+			shares[i], errs[i] = s.headerAt(d, id.Shnum)
 		}
 	}
 }
 
-// headerAt is Share for the share file shnum in the directory open as
-// dirfd, whose path is dir.
-func (s *shareset) headerAt(dirfd int, dir string, shnum int) (sharestore.Share, error) {
+// headerAt is Share for the share file shnum in si's open directory d.
+func (s *shareset) headerAt(d *os.File, shnum int) (sharestore.Share, error) {
+	info, err := s.statIn(d, shnum)
+	if err != nil {
+		return sharestore.Share{}, err
+	}
 	name := strconv.Itoa(shnum)
-	st, err := fstatat(dirfd, dir, name)
+	fd, err := openatNoFollow(int(d.Fd()), name, unix.O_RDONLY, 0)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-			return sharestore.Share{}, sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(shnum))
-		}
-		return sharestore.Share{}, mapErr(err, s.what(shnum))
-	}
-	if !st.regular {
-		return sharestore.Share{}, sharestore.Errorf(sharestore.ErrNotFound, "%s is not a regular file", s.what(shnum))
-	}
-	info := sharestore.ShareInfo{SI: s.si, Shnum: shnum, Size: st.size, UsedSpace: st.used, ModTime: st.modTime}
-	fd, err := openFile(dirfd, name)
-	if err != nil {
-		return sharestore.Share{}, mapErr(&os.PathError{Op: "open", Path: dir + "/" + name, Err: err}, s.what(shnum))
+		return sharestore.Share{}, s.readErr(linkOr(d, name, "open", err), shnum)
 	}
 	defer unix.Close(fd)
-	h, err := readHeaderFd(fd, dir+"/"+name)
+	h, err := readHeaderFd(fd, pathIn(d, name))
 	if err != nil {
 		return sharestore.Share{}, classifyErr(err, s.what(shnum))
 	}
 	info.Size = h.Size
 	return sharestore.Share{ShareInfo: info, Type: h.Type, Version: h.Version, DataLength: h.DataLength}, nil
-}
-
-// openFile opens name in the directory dirfd for reading, refusing a
-// symbolic link.
-func openFile(dirfd int, name string) (int, error) {
-	for {
-		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
 }
 
 // readHeaderFd is readHeader for a raw descriptor; path names it in

@@ -22,27 +22,26 @@ const (
 	direntName   = 19 // NUL-terminated d_name
 )
 
-// listSharesAt lists the share files of si's directory, name, relative
-// to the open directory parent (or name as a path when parent is nil),
-// sorted by shnum. A directory that is missing, or a file where it
-// belongs, holds no shares.
+// listSharesAt lists the share files of si's directory in the open
+// prefix directory pd, sorted by shnum. A directory that is missing, a
+// file where it belongs or a symbolic link (logged) holds no shares; a
+// share file that is a symbolic link is skipped and logged.
 //
 // It is the crawler's inner loop, so it works on the raw descriptor:
 // openat, getdents64 into a pooled buffer, fstatat of each share file
 // (none for a name that is not a share number or an entry that is not
 // a regular file) and close, with no os.File and no allocation per
 // name beyond the one fstatat needs.
-func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
-	dirfd, dir := unix.AT_FDCWD, name
-	if parent != nil {
-		dirfd, dir = int(parent.Fd()), parent.Name()+"/"+name
-	}
-	fd, err := openDir(dirfd, name)
+func (b *Backend) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+	name := si.String()
+	dir := pathIn(pd, name)
+	fd, err := openatNoFollow(int(pd.Fd()), name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-			return nil, nil // removed since the prefix was read, or a stray file
+		err = linkOr(pd, name, "open", err)
+		if b.skipLink(err) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			return nil, nil // removed since the prefix was read, a stray file, or a link
 		}
-		return nil, mapErr(&os.PathError{Op: "open", Path: dir, Err: err}, "disk: list "+dir)
+		return nil, mapErr(err, "disk: list "+dir)
 	}
 	defer unix.Close(fd)
 	bp := direntBufs.Get().(*[]byte)
@@ -60,13 +59,13 @@ func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]s
 		if n <= 0 {
 			break
 		}
-		for b := buf[:n]; len(b) >= direntName; {
-			reclen := int(binary.NativeEndian.Uint16(b[direntReclen:]))
-			if reclen < direntName || reclen > len(b) {
+		for rest := buf[:n]; len(rest) >= direntName; {
+			reclen := int(binary.NativeEndian.Uint16(rest[direntReclen:]))
+			if reclen < direntName || reclen > len(rest) {
 				return nil, sharestore.Errorf(sharestore.ErrInternal, "disk: list %s: malformed directory entry from getdents", dir)
 			}
-			typ, nb := b[direntType], b[direntName:reclen]
-			b = b[reclen:]
+			typ, nb := rest[direntType], rest[direntName:reclen]
+			rest = rest[reclen:]
 			for i, c := range nb {
 				if c == 0 {
 					nb = nb[:i]
@@ -74,7 +73,14 @@ func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]s
 				}
 			}
 			shnum, ok := parseShnumBytes(nb)
-			if !ok || (typ != unix.DT_REG && typ != unix.DT_UNKNOWN) {
+			if !ok {
+				continue
+			}
+			if typ == unix.DT_LNK {
+				b.warnLink(dir + "/" + string(nb))
+				continue
+			}
+			if typ != unix.DT_REG && typ != unix.DT_UNKNOWN {
 				continue
 			}
 			st, err := fstatat(fd, dir, string(nb))
@@ -84,6 +90,10 @@ func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]s
 				}
 				return nil, mapErr(err, "disk: stat "+dir+"/"+string(nb))
 			}
+			if st.symlink {
+				b.warnLink(dir + "/" + string(nb))
+				continue
+			}
 			if info, ok := shareInfo(si, shnum, st); ok {
 				out = append(out, info)
 			}
@@ -91,14 +101,4 @@ func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]s
 	}
 	sortByShnum(out)
 	return out, nil
-}
-
-// openDir opens the directory name relative to dirfd for reading.
-func openDir(dirfd int, name string) (int, error) {
-	for {
-		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
 }

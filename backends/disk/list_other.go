@@ -7,36 +7,26 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/sharestore/sharestore"
 )
 
-// listSharesAt lists the share files of si's directory, name, relative
-// to the open directory parent (or name as a path when parent is nil),
-// sorted by shnum. A directory that is missing, or a file where it
-// belongs, holds no shares.
-func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
-	var d *os.File
-	var err error
-	if parent == nil {
-		d, err = os.Open(name)
-	} else {
-		d, err = openIn(parent, name)
-		name = filepath.Join(parent.Name(), name)
-	}
+// listSharesAt lists the share files of si's directory in the open
+// prefix directory pd, sorted by shnum. A directory that is missing, a
+// file where it belongs or a symbolic link (logged) holds no shares; a
+// share file that is a symbolic link is skipped and logged.
+func (b *Backend) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+	d, err := openDirIn(pd, si.String())
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil // removed since the prefix was read
+		if b.skipLink(err) || errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
+			return nil, nil // removed since the prefix was read, a stray file, or a link
 		}
-		return nil, mapErr(err, "disk: list "+name)
+		return nil, mapErr(err, "disk: list "+pathIn(pd, si.String()))
 	}
 	defer d.Close()
+	name := d.Name()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		if errors.Is(err, syscall.ENOTDIR) {
-			return nil, nil // a stray file where a directory belongs
-		}
 		return nil, mapErr(err, "disk: list "+name)
 	}
 	out := make([]sharestore.ShareInfo, 0, len(names))
@@ -51,6 +41,10 @@ func listSharesAt(parent *os.File, name string, si sharestore.StorageIndex) ([]s
 				continue // deleted since the readdir
 			}
 			return nil, mapErr(err, "disk: stat "+filepath.Join(name, n))
+		}
+		if st.symlink {
+			b.warnLink(filepath.Join(name, n))
+			continue
 		}
 		if info, ok := shareInfo(si, shnum, st); ok {
 			out = append(out, info)

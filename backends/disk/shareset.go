@@ -8,9 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"time"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/share"
@@ -27,35 +25,51 @@ func (s *shareset) what(shnum int) string {
 	return fmt.Sprintf("disk: share %s/%d", s.si, shnum)
 }
 
+// dirPath is the path of si's directory, for messages.
+func (s *shareset) dirPath() string {
+	n := s.si.String()
+	return filepath.Join(s.b.shares, n[:2], n)
+}
+
 func (s *shareset) lock(ctx context.Context) (func(), error) {
 	return s.b.locks.Lock(ctx, s.si)
 }
 
 // Shares implements sharestore.Shareset.
 func (s *shareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	if err := s.b.check(ctx); err != nil {
+	root, err := s.b.hold(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
+	defer s.b.release()
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer unlock()
-	return s.sharesLocked(ctx)
+	return s.sharesLocked(ctx, root)
 }
 
-func (s *shareset) sharesLocked(ctx context.Context) ([]sharestore.Share, []int, error) {
-	infos, err := s.b.listShares(s.si)
-	if err != nil {
+func (s *shareset) sharesLocked(ctx context.Context, root *os.File) ([]sharestore.Share, []int, error) {
+	infos, err := s.b.listShares(root, s.si)
+	if err != nil || len(infos) == 0 {
 		return nil, nil, err
 	}
+	d, err := s.b.openSIDir(root, s.si, false)
+	if err != nil {
+		if absent(err) {
+			return nil, nil, nil // removed since listed
+		}
+		return nil, nil, mapErr(err, "disk: list "+s.dirPath())
+	}
+	defer d.Close()
 	var shares []sharestore.Share
 	var corrupt []int
 	for _, info := range infos {
 		if err := sharestore.CtxErr(ctx); err != nil {
 			return nil, nil, err
 		}
-		sh, err := s.classify(info)
+		sh, err := s.classifyIn(d, info)
 		switch {
 		case errors.Is(err, sharestore.ErrCorrupt):
 			corrupt = append(corrupt, info.Shnum)
@@ -70,12 +84,19 @@ func (s *shareset) sharesLocked(ctx context.Context) ([]sharestore.Share, []int,
 	return shares, corrupt, nil
 }
 
-func (s *shareset) classify(info sharestore.ShareInfo) (sharestore.Share, error) {
-	f, err := os.Open(s.b.sharePath(s.si, info.Shnum))
+// classifyIn reads the header of the share file of info in si's open
+// directory d.
+func (s *shareset) classifyIn(d *os.File, info sharestore.ShareInfo) (sharestore.Share, error) {
+	f, err := openFileIn(d, strconv.Itoa(info.Shnum), os.O_RDONLY, 0)
 	if err != nil {
-		return sharestore.Share{}, mapErr(err, s.what(info.Shnum))
+		return sharestore.Share{}, s.readErr(err, info.Shnum)
 	}
 	defer f.Close()
+	return s.classify(f, info)
+}
+
+// classify reads the header of the open share file f of info.
+func (s *shareset) classify(f *os.File, info sharestore.ShareInfo) (sharestore.Share, error) {
 	h, err := readHeader(f)
 	if err != nil {
 		return sharestore.Share{}, classifyErr(err, s.what(info.Shnum))
@@ -91,62 +112,117 @@ func classifyErr(err error, what string) error {
 	return mapErr(err, what)
 }
 
+// readErr classifies err from reaching share shnum for reading: a
+// missing file or directory, or a symbolic link on the way (logged), is
+// ErrNotFound.
+func (s *shareset) readErr(err error, shnum int) error {
+	if s.b.skipLink(err) {
+		return sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist: %v", s.what(shnum), err)
+	}
+	if absent(err) {
+		return sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(shnum))
+	}
+	return mapErr(err, s.what(shnum))
+}
+
 // Share implements sharestore.Shareset.
 func (s *shareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
-	if err := s.b.check(ctx); err != nil {
-		return sharestore.Share{}, err
-	}
 	if err := checkShnum(shnum); err != nil {
 		return sharestore.Share{}, err
 	}
+	root, err := s.b.hold(ctx)
+	if err != nil {
+		return sharestore.Share{}, err
+	}
+	defer s.b.release()
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return sharestore.Share{}, err
 	}
 	defer unlock()
-	info, err := s.stat(shnum)
+	f, info, err := s.openShare(root, shnum)
 	if err != nil {
 		return sharestore.Share{}, err
 	}
-	return s.classify(info)
+	defer f.Close()
+	return s.classify(f, info)
 }
 
+// stat returns the listing entry of share shnum from an lstat relative
+// to si's directory, reached from shares/ without following a symbolic
+// link. A missing share, or one that is not a regular file (a symbolic
+// link, logged), is ErrNotFound. It takes no lock; callers may hold the
+// storage index's.
 func (s *shareset) stat(shnum int) (sharestore.ShareInfo, error) {
-	fi, err := os.Lstat(s.b.sharePath(s.si, shnum))
+	root, err := s.b.hold(context.Background())
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return sharestore.ShareInfo{}, sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(shnum))
-		}
-		return sharestore.ShareInfo{}, mapErr(err, s.what(shnum))
+		return sharestore.ShareInfo{}, err
 	}
-	if !fi.Mode().IsRegular() {
+	defer s.b.release()
+	d, err := s.b.openSIDir(root, s.si, false)
+	if err != nil {
+		return sharestore.ShareInfo{}, s.readErr(err, shnum)
+	}
+	defer d.Close()
+	return s.statIn(d, shnum)
+}
+
+// statIn is stat in si's open directory d.
+func (s *shareset) statIn(d *os.File, shnum int) (sharestore.ShareInfo, error) {
+	st, err := lstatIn(d, strconv.Itoa(shnum))
+	switch {
+	case err != nil:
+		return sharestore.ShareInfo{}, s.readErr(err, shnum)
+	case st.symlink:
+		s.b.warnLink(pathIn(d, strconv.Itoa(shnum)))
+		return sharestore.ShareInfo{}, sharestore.Errorf(sharestore.ErrNotFound, "%s is a symbolic link, which is not followed", s.what(shnum))
+	case !st.regular:
 		return sharestore.ShareInfo{}, sharestore.Errorf(sharestore.ErrNotFound, "%s is not a regular file", s.what(shnum))
 	}
-	return sharestore.ShareInfo{SI: s.si, Shnum: shnum, Size: fi.Size(), UsedSpace: usedSpace(fi), ModTime: fi.ModTime()}, nil
+	info, _ := shareInfo(s.si, shnum, st)
+	return info, nil
+}
+
+// openShare opens share shnum for reading, confined, with its listing
+// entry.
+func (s *shareset) openShare(root *os.File, shnum int) (*os.File, sharestore.ShareInfo, error) {
+	d, err := s.b.openSIDir(root, s.si, false)
+	if err != nil {
+		return nil, sharestore.ShareInfo{}, s.readErr(err, shnum)
+	}
+	defer d.Close()
+	info, err := s.statIn(d, shnum)
+	if err != nil {
+		return nil, info, err
+	}
+	f, err := openFileIn(d, strconv.Itoa(shnum), os.O_RDONLY, 0)
+	if err != nil {
+		return nil, info, s.readErr(err, shnum)
+	}
+	return f, info, nil
 }
 
 // ReadShareData implements sharestore.Shareset.
 func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
-	if err := s.b.check(ctx); err != nil {
-		return nil, err
-	}
 	if err := checkShnum(shnum); err != nil {
 		return nil, err
 	}
 	if _, _, err := share.Clamp(0, offset, length); err != nil {
 		return nil, err
 	}
+	root, err := s.b.hold(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.b.release()
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if _, err := s.stat(shnum); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(s.b.sharePath(s.si, shnum))
+	f, _, err := s.openShare(root, shnum)
 	if err != nil {
-		return nil, mapErr(err, s.what(shnum))
+		return nil, err
 	}
 	defer f.Close()
 	h, err := readHeader(f)
@@ -163,9 +239,11 @@ func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length 
 // DeleteShare implements sharestore.Shareset. It removes the share file and
 // then the storage index directory if that left it empty.
 func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
-	if err := s.b.checkWrite(ctx); err != nil {
+	root, err := s.b.holdWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer s.b.release()
 	if err := checkShnum(shnum); err != nil {
 		return err
 	}
@@ -182,411 +260,74 @@ func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return err
 	}
-	return s.deleteLocked(shnum)
+	return s.deleteLocked(root, shnum)
 }
 
-func (s *shareset) deleteLocked(shnum int) error {
-	p := s.b.sharePath(s.si, shnum)
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return mapErr(err, "disk: delete "+p)
+// deleteLocked removes share shnum, relative to si's directory, and then
+// si's directory, relative to the prefix directory, if that left it
+// empty. Only a regular file is removed: a missing share is no error,
+// and a symbolic link as the prefix directory, si's directory or the
+// share is ErrPermissionDenied (logged) with nothing removed. The caller
+// holds the storage index's lock.
+func (s *shareset) deleteLocked(root *os.File, shnum int) error {
+	n := s.si.String()
+	what := "disk: delete " + filepath.Join(s.dirPath(), strconv.Itoa(shnum))
+	pd, err := s.b.openPath(root, false, n[:2])
+	if err != nil {
+		return deleteErr(err, what)
 	}
-	dir := s.b.siDir(s.si)
-	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return mapErr(err, "disk: sync "+dir)
+	defer pd.Close()
+	d, err := s.b.openPath(pd, false, n)
+	if err != nil {
+		return deleteErr(err, what)
 	}
-	removeIfEmpty(dir)
+	defer d.Close()
+	name := strconv.Itoa(shnum)
+	st, err := lstatIn(d, name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return mapErr(err, what)
+	case st.symlink:
+		s.b.warnLink(pathIn(d, name))
+		return mapErr(&symlinkError{path: pathIn(d, name)}, what)
+	case !st.regular:
+		return nil // not a share
+	}
+	if err := unlinkIn(d, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return mapErr(err, what)
+	}
+	if err := syncDir(d); err != nil {
+		return mapErr(err, "disk: sync "+d.Name())
+	}
+	removeIfEmpty(pd, n)
 	return nil
+}
+
+// deleteErr is nil when err from reaching a share's directory means
+// there is nothing to delete, and the classified error otherwise: a
+// symbolic link on the way is ErrPermissionDenied.
+func deleteErr(err error, what string) error {
+	if !isSymlink(err) && absent(err) {
+		return nil
+	}
+	return mapErr(err, what)
 }
 
 // OpenRaw implements sharestore.Shareset.
 func (s *shareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
-	if err := s.b.check(ctx); err != nil {
-		return nil, 0, err
-	}
 	if err := checkShnum(shnum); err != nil {
 		return nil, 0, err
 	}
-	info, err := s.stat(shnum)
+	root, err := s.b.hold(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err := os.Open(s.b.sharePath(s.si, shnum))
+	defer s.b.release()
+	f, info, err := s.openShare(root, shnum)
 	if err != nil {
-		return nil, 0, mapErr(err, s.what(shnum))
+		return nil, 0, err
 	}
 	return f, info.Size, nil
-}
-
-// PutRaw implements sharestore.Shareset. The bytes go to an incoming file
-// that is fsynced and renamed over the share, so a reader sees either the
-// old share or the whole new one.
-func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
-	if err := s.b.checkWrite(ctx); err != nil {
-		return err
-	}
-	if err := checkShnum(shnum); err != nil {
-		return err
-	}
-	if size < 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: put %s/%d: negative size %d", s.si, shnum, size)
-	}
-	w, err := s.b.startIncoming(s.si, shnum)
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			w.abort()
-		}
-	}()
-	n, err := io.Copy(w.f, &ctxReader{ctx: ctx, r: io.LimitReader(r, size)})
-	if err != nil {
-		return mapErr(err, "disk: put "+w.path)
-	}
-	if n != size {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: put %s/%d: reader gave %d bytes, want %d", s.si, shnum, n, size)
-	}
-	var one [1]byte
-	if m, _ := io.ReadFull(r, one[:]); m > 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: put %s/%d: reader has more than %d bytes", s.si, shnum, size)
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := w.commit(ctx, true); err != nil {
-		return err
-	}
-	ok = true
-	return nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := sharestore.CtxErr(c.ctx); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// WriteImmutable implements sharestore.Shareset.
-func (s *shareset) WriteImmutable(ctx context.Context, shnum int, allocated int64) (sharestore.ImmutableWriter, error) {
-	if err := s.b.checkWrite(ctx); err != nil {
-		return nil, err
-	}
-	if err := checkShnum(shnum); err != nil {
-		return nil, err
-	}
-	if allocated < 0 {
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: write %s/%d: negative allocated size %d", s.si, shnum, allocated)
-	}
-	if _, err := os.Lstat(s.b.sharePath(s.si, shnum)); err == nil {
-		return nil, sharestore.Errorf(sharestore.ErrConflict, "disk: share %s/%d already exists", s.si, shnum)
-	}
-	w, err := s.b.startIncoming(s.si, shnum)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.f.Write(share.NewImmutableHeader(s.b.opts.ContainerVersion, allocated)); err != nil {
-		w.abort()
-		return nil, mapErr(err, "disk: write "+w.path)
-	}
-	return &immutableWriter{s: s, w: w, allocated: allocated}, nil
-}
-
-// incomingFile is an exclusive file under shares/incoming that becomes a
-// share on commit.
-type incomingFile struct {
-	b     *Backend
-	si    sharestore.StorageIndex
-	shnum int
-	path  string
-	f     *os.File
-	done  bool
-}
-
-// startIncoming creates incoming/PP/SI/N exclusively. An existing incoming
-// file (an upload in progress here or by another server process, or a
-// leftover) is ErrConflict.
-func (b *Backend) startIncoming(si sharestore.StorageIndex, shnum int) (*incomingFile, error) {
-	id := sharestore.ShareID{SI: si, Shnum: shnum}
-	b.mu.Lock()
-	if b.incoming[id] {
-		b.mu.Unlock()
-		return nil, sharestore.Errorf(sharestore.ErrConflict, "disk: share %s is already being written", id)
-	}
-	b.incoming[id] = true
-	b.mu.Unlock()
-	p := b.incomingPath(si, shnum)
-	fail := func(err error) (*incomingFile, error) {
-		b.mu.Lock()
-		delete(b.incoming, id)
-		b.mu.Unlock()
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fail(mapErr(err, "disk: create "+filepath.Dir(p)))
-	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fail(sharestore.Errorf(sharestore.ErrConflict, "disk: share %s is already being written (%s exists; if no upload is running, `sharestore maintenance clean-incoming` removes leftovers)", id, p))
-		}
-		return fail(mapErr(err, "disk: create "+p))
-	}
-	return &incomingFile{b: b, si: si, shnum: shnum, path: p, f: f}, nil
-}
-
-func (w *incomingFile) release() {
-	w.b.mu.Lock()
-	delete(w.b.incoming, sharestore.ShareID{SI: w.si, Shnum: w.shnum})
-	w.b.mu.Unlock()
-	w.done = true
-	// Tahoe removes the incoming SI and prefix directories after close
-	// but keeps shares/incoming itself.
-	removeIfEmpty(filepath.Dir(w.path))
-	removeIfEmpty(filepath.Dir(filepath.Dir(w.path)))
-}
-
-func (w *incomingFile) abort() {
-	if w.done {
-		return
-	}
-	w.f.Close()
-	os.Remove(w.path)
-	w.release()
-}
-
-// commit fsyncs the file and renames it into place. Unless replace is
-// set, an existing share is ErrConflict. The caller holds the SI lock.
-func (w *incomingFile) commit(ctx context.Context, replace bool) error {
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	if err := w.f.Sync(); err != nil {
-		return mapErr(err, "disk: sync "+w.path)
-	}
-	if err := w.f.Close(); err != nil {
-		return mapErr(err, "disk: close "+w.path)
-	}
-	final := w.b.sharePath(w.si, w.shnum)
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return mapErr(err, "disk: create "+dir)
-	}
-	if !replace {
-		if _, err := os.Lstat(final); err == nil {
-			return sharestore.Errorf(sharestore.ErrConflict, "disk: share %s/%d already exists", w.si, w.shnum)
-		}
-	}
-	if err := os.Rename(w.path, final); err != nil {
-		return mapErr(err, "disk: rename "+w.path)
-	}
-	if err := syncDir(dir); err != nil {
-		return mapErr(err, "disk: sync "+dir)
-	}
-	w.release()
-	return nil
-}
-
-type immutableWriter struct {
-	s         *shareset
-	w         *incomingFile
-	allocated int64
-	end       int64
-}
-
-func (iw *immutableWriter) Write(ctx context.Context, offset int64, data []byte) error {
-	if iw.w.done {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: write to share %s/%d after close or abort", iw.s.si, iw.w.shnum)
-	}
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	if offset < iw.end {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: write to share %s/%d at offset %d goes backwards (data already written to %d)", iw.s.si, iw.w.shnum, offset, iw.end)
-	}
-	if offset > iw.allocated || int64(len(data)) > iw.allocated-offset {
-		return sharestore.Errorf(sharestore.ErrOutOfRange, "disk: write of %d bytes at offset %d passes the allocated size %d of share %s/%d", len(data), offset, iw.allocated, iw.s.si, iw.w.shnum)
-	}
-	if _, err := iw.w.f.WriteAt(data, share.ImmutableHeaderSize+offset); err != nil {
-		return mapErr(err, "disk: write "+iw.w.path)
-	}
-	iw.end = offset + int64(len(data))
-	return nil
-}
-
-func (iw *immutableWriter) Close(ctx context.Context) error {
-	if iw.w.done {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: share %s/%d is already closed or aborted", iw.s.si, iw.w.shnum)
-	}
-	unlock, err := iw.s.lock(ctx)
-	if err != nil {
-		iw.w.abort()
-		return err
-	}
-	defer unlock()
-	if err := iw.w.commit(ctx, false); err != nil {
-		iw.w.abort()
-		return err
-	}
-	return nil
-}
-
-func (iw *immutableWriter) Abort(ctx context.Context) error {
-	iw.w.abort()
-	return nil
-}
-
-// TestAndReadAndWrite implements sharestore.Shareset with the shared slot
-// algorithm of package share, under the storage index's lock. Mutable
-// containers are edited in place and fsynced, as Tahoe does.
-func (s *shareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tw []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
-	if err := s.b.check(ctx); err != nil {
-		return false, nil, err
-	}
-	if s.b.opts.ReadOnly && len(tw) > 0 {
-		return false, nil, sharestore.Errorf(sharestore.ErrPermissionDenied, "disk: %s is read-only", s.b.root)
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return false, nil, err
-	}
-	defer unlock()
-	store := &slotStore{s: s}
-	return share.TestAndReadAndWrite(ctx, store, share.SlotOptions{NodeID: s.b.opts.NodeID, Version: s.b.opts.ContainerVersion}, we, tw, reads)
-}
-
-type slotStore struct{ s *shareset }
-
-func (st *slotStore) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	return st.s.sharesLocked(ctx)
-}
-
-func (st *slotStore) Open(ctx context.Context, shnum int) (share.MutableFile, error) {
-	p := st.s.b.sharePath(st.s.si, shnum)
-	f, err := os.OpenFile(p, os.O_RDWR, 0)
-	if err != nil {
-		return nil, mapErr(err, st.s.what(shnum))
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, mapErr(err, st.s.what(shnum))
-	}
-	return &diskFile{f: f, size: fi.Size()}, nil
-}
-
-// Create writes a new mutable container in place with O_EXCL, as Tahoe
-// does; it is fsynced before the slot operation returns.
-func (st *slotStore) Create(ctx context.Context, shnum int, container []byte) (share.MutableFile, error) {
-	p := st.s.b.sharePath(st.s.si, shnum)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return nil, mapErr(err, "disk: create "+filepath.Dir(p))
-	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return nil, mapErr(err, "disk: create "+p)
-	}
-	if _, err := f.Write(container); err != nil {
-		f.Close()
-		os.Remove(p)
-		return nil, mapErr(err, "disk: write "+p)
-	}
-	return &diskFile{f: f, size: int64(len(container)), dir: filepath.Dir(p)}, nil
-}
-
-func (st *slotStore) Delete(ctx context.Context, shnum int) error {
-	return st.s.deleteLocked(shnum)
-}
-
-type diskFile struct {
-	f    *os.File
-	size int64
-	dir  string // set for new files: fsync the directory on commit
-}
-
-func (d *diskFile) ReadAt(p []byte, off int64) (int, error) { return d.f.ReadAt(p, off) }
-func (d *diskFile) WriteAt(p []byte, off int64) (int, error) {
-	n, err := d.f.WriteAt(p, off)
-	if end := off + int64(n); end > d.size {
-		d.size = end
-	}
-	return n, err
-}
-func (d *diskFile) Size() int64 { return d.size }
-func (d *diskFile) Commit(ctx context.Context) error {
-	if err := d.f.Sync(); err != nil {
-		return mapErr(err, "disk: sync "+d.f.Name())
-	}
-	if d.dir != "" {
-		if err := syncDir(d.dir); err != nil {
-			return mapErr(err, "disk: sync "+d.dir)
-		}
-	}
-	return nil
-}
-func (d *diskFile) Close() error { return d.f.Close() }
-
-// CleanIncoming removes leftover incoming uploads: files under
-// shares/incoming whose modification time is older than olderThan and
-// that this backend is not writing. It returns the paths it removed. It
-// is a maintenance operation for a store that no Tahoe server is using.
-func (b *Backend) CleanIncoming(ctx context.Context, olderThan time.Time) ([]string, error) {
-	if err := b.checkWrite(ctx); err != nil {
-		return nil, err
-	}
-	base := filepath.Join(b.shares, "incoming")
-	var removed []string
-	prefixes, err := readDirNames(base)
-	if err != nil {
-		return nil, mapErr(err, "disk: list "+base)
-	}
-	sort.Strings(prefixes)
-	for _, p := range prefixes {
-		sis, err := readDirNames(filepath.Join(base, p))
-		if err != nil {
-			return removed, mapErr(err, "disk: list "+filepath.Join(base, p))
-		}
-		for _, si := range sis {
-			dir := filepath.Join(base, p, si)
-			names, err := readDirNames(dir)
-			if err != nil {
-				return removed, mapErr(err, "disk: list "+dir)
-			}
-			for _, n := range names {
-				if err := sharestore.CtxErr(ctx); err != nil {
-					return removed, err
-				}
-				path := filepath.Join(dir, n)
-				if sid, err := sharestore.ParseStorageIndex(si); err == nil {
-					if shnum, err := strconv.Atoi(n); err == nil {
-						b.mu.Lock()
-						busy := b.incoming[sharestore.ShareID{SI: sid, Shnum: shnum}]
-						b.mu.Unlock()
-						if busy {
-							continue
-						}
-					}
-				}
-				fi, err := os.Lstat(path)
-				if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(olderThan) {
-					continue
-				}
-				if err := os.Remove(path); err != nil {
-					return removed, mapErr(err, "disk: remove "+path)
-				}
-				removed = append(removed, path)
-			}
-			removeIfEmpty(dir)
-		}
-		removeIfEmpty(filepath.Join(base, p))
-	}
-	return removed, nil
 }

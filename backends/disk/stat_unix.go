@@ -26,8 +26,11 @@ func fstatat(dirfd int, dir, name string) (entryStat, error) {
 		}
 		break
 	}
+	mode := st.Mode & unix.S_IFMT
 	return entryStat{
-		regular: st.Mode&unix.S_IFMT == unix.S_IFREG,
+		regular: mode == unix.S_IFREG,
+		symlink: mode == unix.S_IFLNK,
+		dir:     mode == unix.S_IFDIR,
 		size:    st.Size,
 		used:    int64(st.Blocks) * 512,
 		modTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)),
