@@ -114,7 +114,7 @@ func (s *shareset) headerAt(d *os.File, shnum int) (sharestore.Share, error) {
 	name := strconv.Itoa(shnum)
 	fd, err := openatNoFollow(int(d.Fd()), name, unix.O_RDONLY, 0)
 	if err != nil {
-		return sharestore.Share{}, s.readErr(linkOr(d, name, "open", err), shnum)
+		return sharestore.Share{}, s.openErr(linkOr(d, name, "open", err), shnum)
 	}
 	defer unix.Close(fd)
 	h, err := readHeaderFd(fd, pathIn(d, name))

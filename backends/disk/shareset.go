@@ -89,7 +89,7 @@ func (s *shareset) sharesLocked(ctx context.Context, root *os.File) ([]sharestor
 func (s *shareset) classifyIn(d *os.File, info sharestore.ShareInfo) (sharestore.Share, error) {
 	f, err := openFileIn(d, strconv.Itoa(info.Shnum), os.O_RDONLY, 0)
 	if err != nil {
-		return sharestore.Share{}, s.readErr(err, info.Shnum)
+		return sharestore.Share{}, s.openErr(err, info.Shnum)
 	}
 	defer f.Close()
 	return s.classify(f, info)
@@ -113,16 +113,23 @@ func classifyErr(err error, what string) error {
 }
 
 // readErr classifies err from reaching share shnum for reading: a
-// missing file or directory, or a symbolic link on the way (logged), is
-// ErrNotFound.
+// missing file or directory, or a symbolic link on the way (which
+// openPath has logged), is ErrNotFound.
 func (s *shareset) readErr(err error, shnum int) error {
-	if s.b.skipLink(err) {
+	if isSymlink(err) {
 		return sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist: %v", s.what(shnum), err)
 	}
 	if absent(err) {
 		return sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(shnum))
 	}
 	return mapErr(err, s.what(shnum))
+}
+
+// openErr is readErr for an error from opening the share file itself,
+// logging a symbolic link there.
+func (s *shareset) openErr(err error, shnum int) error {
+	s.b.skipLink(err)
+	return s.readErr(err, shnum)
 }
 
 // Share implements sharestore.Shareset.
@@ -197,7 +204,7 @@ func (s *shareset) openShare(root *os.File, shnum int) (*os.File, sharestore.Sha
 	}
 	f, err := openFileIn(d, strconv.Itoa(shnum), os.O_RDONLY, 0)
 	if err != nil {
-		return nil, info, s.readErr(err, shnum)
+		return nil, info, s.openErr(err, shnum)
 	}
 	return f, info, nil
 }
