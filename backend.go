@@ -44,6 +44,23 @@ type ShareInfo struct {
 	UsedSpace int64
 	// ModTime is the last modification time the backend reports.
 	ModTime time.Time
+	// Version is an opaque token that changes whenever the share is
+	// rewritten, when the backend's listing gives one: the ETag of chunk
+	// 0 in S3 and Azure, the decimal generation of chunk 0 in GCS. It is
+	// "" when the backend has none (disk). Two listings of one share
+	// with equal non-empty Versions saw the same stored share.
+	Version string
+}
+
+// SameShare reports whether cur is the share that was listed as s: the
+// same (SI, shnum), Size and ModTime, and the same Version when both
+// have one. A rewritten share differs in at least one of them wherever
+// the backend's clock or version token tells rewrites apart.
+func (s ShareInfo) SameShare(cur ShareInfo) bool {
+	if s.SI != cur.SI || s.Shnum != cur.Shnum || s.Size != cur.Size || !s.ModTime.Equal(cur.ModTime) {
+		return false
+	}
+	return s.Version == "" || cur.Version == "" || s.Version == cur.Version
 }
 
 // ID returns the share's (SI, shnum) pair.
@@ -142,6 +159,14 @@ type Capabilities struct {
 	// ReadOnly reports that every mutation fails with
 	// ErrPermissionDenied.
 	ReadOnly bool `json:"read_only"`
+	// ConditionalDelete reports that DeleteShare's final delete is itself
+	// conditional on the share's Version (a GCS generation precondition,
+	// an Azure or S3 If-Match on chunk 0), so a share rewritten by another
+	// process after the guard ran is refused by the store, not deleted.
+	// Without it the guard's check under the storage index's lock is the
+	// only protection, and a rewrite by another process in the instant
+	// between that check and the delete is not detected.
+	ConditionalDelete bool `json:"conditional_delete"`
 }
 
 // Backend is the contract every share store honours: local disk, object
@@ -180,9 +205,15 @@ type Backend interface {
 }
 
 // Guard is a precondition that DeleteShare evaluates while it holds the
-// storage index's lock, immediately before it deletes. A non-nil error
-// aborts the delete and is returned unchanged.
-type Guard func(ctx context.Context) error
+// storage index's lock, immediately before it deletes. current is the
+// share as the backend lists it at that moment, looked up under the lock
+// the way ListPrefix would see it (disk: an lstat of the share file;
+// object stores: a listing of the share's chunks, with Size summed as
+// ListPrefix sums it and Version taken from chunk 0). A guard typically
+// compares current with what an earlier listing showed
+// (ShareInfo.SameShare) and checks whatever else makes the share
+// garbage. A non-nil error aborts the delete and is returned unchanged.
+type Guard func(ctx context.Context, current ShareInfo) error
 
 // Shareset is the set of shares one backend holds under one storage
 // index. All mutations of one storage index are serialized by one lock
@@ -210,9 +241,14 @@ type Shareset interface {
 
 	// DeleteShare deletes one share and nothing else: never another
 	// shnum, and never anything outside the share store. Deleting a share
-	// that does not exist succeeds. If guard is non-nil it runs under the
-	// storage index's lock just before the delete, and an error from it
-	// aborts the delete.
+	// that does not exist succeeds. If guard is non-nil, DeleteShare
+	// takes the storage index's lock, looks up the share's current
+	// listing information, and, if the share exists, runs guard with it
+	// just before the delete; an error from guard aborts the delete and
+	// is returned unchanged. A share that does not exist is nil and the
+	// guard is not called. Where Capabilities.ConditionalDelete holds,
+	// the delete itself is conditional on the Version the guard saw, and
+	// a share rewritten in between is ErrConflict and stays.
 	DeleteShare(ctx context.Context, shnum int, guard Guard) error
 
 	// WriteImmutable starts writing a new immutable share with room for

@@ -117,7 +117,7 @@ func testCancelDelete(e *env) {
 	ss := e.b.Shareset(si)
 	mustCanceled(e, ss.DeleteShare(e.canceled(), 0, nil), "DeleteShare")
 	guarded := false
-	mustCanceled(e, ss.DeleteShare(e.canceled(), 1, func(context.Context) error { guarded = true; return nil }), "DeleteShare with a guard")
+	mustCanceled(e, ss.DeleteShare(e.canceled(), 1, func(context.Context, sharestore.ShareInfo) error { guarded = true; return nil }), "DeleteShare with a guard")
 	if guarded {
 		e.t.Error("DeleteShare ran the guard with a canceled context")
 	}
@@ -240,7 +240,7 @@ func testCancelWaitingForLock(e *env) {
 	inGuard, release := make(chan struct{}), make(chan struct{})
 	deleted := make(chan error, 1)
 	go func() {
-		deleted <- ss.DeleteShare(e.ctx, 0, func(context.Context) error {
+		deleted <- ss.DeleteShare(e.ctx, 0, func(context.Context, sharestore.ShareInfo) error {
 			close(inGuard)
 			<-release
 			return errors.New("conformance: keep the share")

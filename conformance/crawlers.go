@@ -41,6 +41,9 @@ type crawlScenario struct {
 	retained    int
 	lostDB      bool // start with an empty lease database
 	failDeletes bool // deletes fail in the first cycle
+	// rewrite rewrites every share in the first cycle just before its
+	// delete, after the listing that judged it (issue 11, Why 6).
+	rewrite bool
 }
 
 var crawlScenarios = []crawlScenario{
@@ -51,6 +54,7 @@ var crawlScenarios = []crawlScenario{
 	{name: "lost-leasedb", cycles: 1, lostDB: true},
 	{name: "failed-delete", cycles: 2, failDeletes: true, policy: leasedb.ExpirationPolicy{Enabled: true, Mode: leasedb.ModeAge, Override: 2000 * time.Second}},
 	{name: "dry-run", cycles: 1, dryRun: true, policy: leasedb.ExpirationPolicy{Enabled: true, Mode: leasedb.ModeAge, Override: 2000 * time.Second}},
+	{name: "rewrite-before-delete", cycles: 1, rewrite: true, policy: leasedb.ExpirationPolicy{Enabled: true, Mode: leasedb.ModeAge, Override: 2000 * time.Second}},
 }
 
 // RunCrawlers proves that the crawlers behave on the backend exactly as
@@ -61,7 +65,9 @@ var crawlScenarios = []crawlScenario{
 // an upload in progress during the crawl), drives the accounting and
 // bucket-counting crawlers with a fake clock through the scenarios basic,
 // expire-age, expire-cutoff-date, limited-history, lost-leasedb, vanished
-// share (in every scenario), failed-delete and dry-run, and compares the
+// share (in every scenario), failed-delete, dry-run and
+// rewrite-before-delete (every expired share is rewritten between its
+// judgement and its delete, and must survive), and compares the
 // final crawler states and a canonical dump of the lease database with
 // golden files that are the same for every backend. Values that
 // legitimately differ between backends (used space, and the disk-bytes
@@ -200,10 +206,14 @@ func runCrawlScenario(t *testing.T, h Harness, sc crawlScenario) {
 	clock := crawler.NewFakeClock(crawlT0)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := crawler.Config{CPUSlice: 1000 * time.Hour, OneShot: true, Logger: quiet}
+	rewritten := rewriteDeletes{Backend: b, t: t, done: map[sharestore.ShareID][]byte{}}
 	for cycle := 0; cycle < sc.cycles; cycle++ {
 		cb := b
 		if sc.failDeletes && cycle == 0 {
 			cb = failDeletes{b}
+		}
+		if sc.rewrite && cycle == 0 {
+			cb = rewritten
 		}
 		acct, err := crawler.NewAccounting(cb, db, clock, crawler.AccountingConfig{Policy: sc.policy, DryRun: sc.dryRun, RetainedHistory: sc.retained, Logger: quiet})
 		if err != nil {
@@ -219,6 +229,16 @@ func runCrawlScenario(t *testing.T, h Harness, sc crawlScenario) {
 			}
 		}
 		clock.Advance(24 * time.Hour)
+	}
+
+	// Every share rewritten after its judgement is the rewrite still.
+	if sc.rewrite && len(rewritten.done) == 0 {
+		t.Error("no share was rewritten before its delete")
+	}
+	for id, want := range rewritten.done {
+		if got := readAll(ctx, t, b, id); !bytes.Equal(got, want) {
+			t.Errorf("share %s/%d rewritten after its judgement was lost or changed (%d bytes, want %d)", id.SI, id.Shnum, len(got), len(want))
+		}
 	}
 
 	// The upload was never recorded nor disturbed, and completes now.
@@ -258,6 +278,49 @@ func (f failDeletes) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
 
 func (failDeletesSet) DeleteShare(ctx context.Context, shnum int, g sharestore.Guard) error {
 	return sharestore.Errorf(sharestore.ErrUnavailable, "injected delete failure")
+}
+
+// rewriteDeletes rewrites each share with a longer container just
+// before deleting it, as another writer could between the crawler's
+// listing and its delete, and remembers the rewrites.
+type rewriteDeletes struct {
+	sharestore.Backend
+	t    *testing.T
+	done map[sharestore.ShareID][]byte
+}
+
+type rewriteDeletesSet struct {
+	sharestore.Shareset
+	r rewriteDeletes
+}
+
+func (r rewriteDeletes) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+	return rewriteDeletesSet{r.Backend.Shareset(si), r}
+}
+
+func (s rewriteDeletesSet) DeleteShare(ctx context.Context, shnum int, g sharestore.Guard) error {
+	id := sharestore.ShareID{SI: s.StorageIndex(), Shnum: shnum}
+	c := append(readAll(ctx, s.r.t, s.r.Backend, id), "rewritten"...)
+	if err := s.PutRaw(ctx, shnum, bytes.NewReader(c), int64(len(c))); err != nil {
+		s.r.t.Fatalf("rewrite %s/%d: %v", id.SI, shnum, err)
+	}
+	s.r.done[id] = c
+	return s.Shareset.DeleteShare(ctx, shnum, g)
+}
+
+// readAll returns a share's stored container.
+func readAll(ctx context.Context, t *testing.T, b sharestore.Backend, id sharestore.ShareID) []byte {
+	t.Helper()
+	r, _, err := b.Shareset(id.SI).OpenRaw(ctx, id.Shnum)
+	if err != nil {
+		t.Fatalf("read %s/%d: %v", id.SI, id.Shnum, err)
+	}
+	defer r.Close()
+	c, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read %s/%d: %v", id.SI, id.Shnum, err)
+	}
+	return c
 }
 
 func canonicalCrawlResult(t *testing.T, ctx context.Context, db *leasedb.DB, dir string) []byte {

@@ -16,6 +16,9 @@ func deleteTests() []test {
 		{name: "Idempotent", writes: true, fn: testDelIdempotent},
 		{name: "GuardErrorAborts", writes: true, fn: testDelGuardError},
 		{name: "GuardNilDeletes", writes: true, fn: testDelGuardNil},
+		{name: "GuardSeesCurrentListing", writes: true, fn: testDelGuardSeesListing},
+		{name: "GuardMissingShareNotCalled", writes: true, fn: testDelGuardMissing},
+		{name: "RewrittenAfterJudgementSurvives", writes: true, fn: testDelRewritten},
 		{name: "MutableAndCorruptShares", writes: true, fn: testDelMutableCorrupt},
 		{name: "LastShareLeavesListing", writes: true, fn: testDelLastShare},
 		{name: "RecreateAfterDelete", writes: true, fn: testDelRecreate},
@@ -106,7 +109,7 @@ func testDelGuardError(e *env) {
 	e.put(si, 0, c)
 	refuse := errors.New("conformance: lease renewed")
 	calls := 0
-	err := e.b.Shareset(si).DeleteShare(e.ctx, 0, func(ctx context.Context) error {
+	err := e.b.Shareset(si).DeleteShare(e.ctx, 0, func(ctx context.Context, _ sharestore.ShareInfo) error {
 		calls++
 		if ctx == nil {
 			return errors.New("guard got a nil context")
@@ -131,7 +134,7 @@ func testDelGuardNil(e *env) {
 	e.put(si, 0, fixture.ImmutableV1([]byte("guarded")))
 	e.put(si, 1, fixture.ImmutableV1([]byte("kept")))
 	calls := 0
-	err := e.b.Shareset(si).DeleteShare(e.ctx, 0, func(ctx context.Context) error {
+	err := e.b.Shareset(si).DeleteShare(e.ctx, 0, func(ctx context.Context, _ sharestore.ShareInfo) error {
 		calls++
 		if ctx == nil {
 			return errors.New("guard got a nil context")
@@ -200,4 +203,113 @@ func testDelRecreate(e *env) {
 	e.del(si, 0)
 	e.writeImmutable(si, 0, []byte("second"))
 	e.expectData(si, 0, []byte("second"))
+}
+
+// listedInfo returns ListPrefix's entry for si/shnum.
+func (e *env) listedInfo(si sharestore.StorageIndex, shnum int) sharestore.ShareInfo {
+	e.t.Helper()
+	var found *sharestore.ShareInfo
+	err := e.settle(func() error {
+		infos, err := e.list(si.Prefix())
+		if err != nil {
+			return err
+		}
+		for _, in := range infos {
+			if in.SI == si && in.Shnum == shnum {
+				found = &in
+				return nil
+			}
+		}
+		return fmt.Errorf("ListPrefix(%s) does not list %s/%d", si.Prefix(), si, shnum)
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *found
+}
+
+// The guard is given the share as the backend lists it at that moment:
+// the same (SI, shnum), Size, ModTime and Version that ListPrefix
+// reports, so a guard can tell whether the share is the one a listing
+// judged.
+func testDelGuardSeesListing(e *env) {
+	si := e.anySI()
+	for shnum, c := range [][]byte{fixture.ImmutableV1([]byte("current")), fixture.ImmutableV1(e.bytes(e.chunk() + e.chunk()/4))} {
+		e.put(si, shnum, c)
+		want := e.listedInfo(si, shnum)
+		var got sharestore.ShareInfo
+		calls := 0
+		keep := errors.New("conformance: keep it")
+		err := e.b.Shareset(si).DeleteShare(e.ctx, shnum, func(_ context.Context, cur sharestore.ShareInfo) error {
+			calls++
+			got = cur
+			return keep
+		})
+		if err != keep || calls != 1 {
+			e.t.Fatalf("DeleteShare(%s/%d) = %v after %d guard calls, want the guard's error after 1", si, shnum, err, calls)
+		}
+		if got.SI != si || got.Shnum != shnum || got.Size != int64(len(c)) || got.Size != want.Size || !got.ModTime.Equal(want.ModTime) || got.Version != want.Version {
+			e.t.Fatalf("guard saw %+v, want the listing's %+v (%d bytes)", got, want, len(c))
+		}
+		if !want.SameShare(got) {
+			e.t.Fatalf("ShareInfo.SameShare(%+v, %+v) is false for an unchanged share", want, got)
+		}
+		if got := e.raw(si, shnum); !bytes.Equal(got, c) {
+			e.t.Fatalf("share %d changed to %s", shnum, clipq(got))
+		}
+	}
+}
+
+// Deleting a share that does not exist, with a guard, succeeds without
+// calling the guard, in an empty shareset and next to other shares.
+func testDelGuardMissing(e *env) {
+	si := e.anySI()
+	calls := 0
+	guard := func(context.Context, sharestore.ShareInfo) error { calls++; return nil }
+	if err := e.b.Shareset(si).DeleteShare(e.ctx, 3, guard); err != nil {
+		e.t.Fatalf("guarded DeleteShare of a share in an empty shareset: %v", err)
+	}
+	c := fixture.ImmutableV1([]byte("neighbour"))
+	e.put(si, 1, c)
+	if err := e.b.Shareset(si).DeleteShare(e.ctx, 3, guard); err != nil {
+		e.t.Fatalf("guarded DeleteShare of a missing share: %v", err)
+	}
+	if calls != 0 {
+		e.t.Fatalf("the guard was called %d times for a missing share", calls)
+	}
+	if got := e.raw(si, 1); !bytes.Equal(got, c) {
+		e.t.Fatalf("share 1 changed to %s", clipq(got))
+	}
+}
+
+// A share rewritten (same SI and shnum, other bytes) after a listing
+// judged it and before the delete survives a guard that compares what it
+// is given with that listing (the crawler's guard), and the rewrite is
+// what remains.
+func testDelRewritten(e *env) {
+	si := e.anySI()
+	old := fixture.ImmutableV1([]byte("judged garbage"))
+	e.put(si, 0, old)
+	judged := e.listedInfo(si, 0)
+	rewritten := fixture.ImmutableV1([]byte("rewritten since: must stay"))
+	e.put(si, 0, rewritten)
+	changed := errors.New("conformance: not the judged share")
+	var saw sharestore.ShareInfo
+	err := e.b.Shareset(si).DeleteShare(e.ctx, 0, func(_ context.Context, cur sharestore.ShareInfo) error {
+		saw = cur
+		if !judged.SameShare(cur) {
+			return changed
+		}
+		return nil
+	})
+	if err != changed {
+		e.t.Fatalf("DeleteShare of a rewritten share = %v (the guard saw %+v, judged %+v), want the guard's refusal", err, saw, judged)
+	}
+	if saw.Size != int64(len(rewritten)) {
+		e.t.Fatalf("the guard saw %d bytes, want the rewrite's %d", saw.Size, len(rewritten))
+	}
+	if got := e.raw(si, 0); !bytes.Equal(got, rewritten) {
+		e.t.Fatalf("rewritten share is now %s", clipq(got))
+	}
+	e.expectListingOf(si, []listed{{si, 0, int64(len(rewritten))}})
 }

@@ -85,7 +85,7 @@ func (m *memBackend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn fun
 	var infos []sharestore.ShareInfo
 	for k, v := range m.objects {
 		if id, ok := parseKey(k); ok && id.SI.Prefix() == p {
-			infos = append(infos, sharestore.ShareInfo{SI: id.SI, Shnum: id.Shnum, Size: int64(len(v)), UsedSpace: int64(len(v)), ModTime: time.Unix(1, 0)})
+			infos = append(infos, memInfo(id, v))
 		}
 	}
 	m.mu.Unlock()
@@ -104,6 +104,11 @@ func (m *memBackend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn fun
 		}
 	}
 	return nil
+}
+
+// memInfo is the listing information of a stored container.
+func memInfo(id sharestore.ShareID, v []byte) sharestore.ShareInfo {
+	return sharestore.ShareInfo{SI: id.SI, Shnum: id.Shnum, Size: int64(len(v)), UsedSpace: int64(len(v)), ModTime: time.Unix(1, 0)}
 }
 
 func (m *memBackend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
@@ -315,8 +320,15 @@ func (s *memShareset) DeleteShare(ctx context.Context, shnum int, guard sharesto
 	if err != nil {
 		return err
 	}
+	k := sharestore.ShareID{SI: s.si, Shnum: shnum}
 	if guard != nil {
-		if err := guard(ctx); err != nil {
+		s.m.mu.Lock()
+		v, ok := s.m.objects[key(s.si, shnum)]
+		s.m.mu.Unlock()
+		if !ok {
+			return nil
+		}
+		if err := guard(ctx, memInfo(k, v)); err != nil {
 			return err
 		}
 	}

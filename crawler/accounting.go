@@ -163,12 +163,24 @@ type CorruptShare struct {
 	Shnum int    `json:"shnum"`
 }
 
+// pendingDelete is a share judged garbage, with what the listing showed
+// of it when it was judged: the delete guard deletes it only if it is
+// still that share (ShareInfo.SameShare). A share that was not listed
+// (a GOING row whose share had vanished) has a zero ModTime, so if it
+// reappears it is never taken for the judged one.
 type pendingDelete struct {
 	SI        sharestore.StorageIndex `json:"si"`
 	Shnum     int                     `json:"shnum"`
 	Type      sharestore.ShareType    `json:"type"`
 	Size      int64                   `json:"size"`
 	UsedSpace int64                   `json:"used_space"`
+	ModTime   time.Time               `json:"mod_time"`
+	Version   string                  `json:"version,omitempty"`
+}
+
+// judged returns the listing information the share was judged by.
+func (d pendingDelete) judged() sharestore.ShareInfo {
+	return sharestore.ShareInfo{SI: d.SI, Shnum: d.Shnum, Size: d.Size, UsedSpace: d.UsedSpace, ModTime: d.ModTime, Version: d.Version}
 }
 
 // The counters are named like Tahoe's space-recovered keys:
@@ -178,8 +190,9 @@ type pendingDelete struct {
 // (container bytes) or diskbytes (used space), and type is immutable,
 // mutable or corrupt. Also: added (new shares recorded), vanished (rows
 // removed because their share disappeared), coming-settled (stale COMING
-// rows settled), delete-failed and lease-rescued (a lease appeared just
-// before the delete).
+// rows settled), delete-failed, lease-rescued (a lease appeared just
+// before the delete) and delete-changed (the share was rewritten between
+// its judgement and its delete, so it was kept).
 var counterKinds = []string{"examined", "actual", "configured"}
 var counterUnits = []string{"shares", "buckets", "sharebytes", "diskbytes"}
 var counterTypes = []string{"", "-immutable", "-mutable", "-corrupt"}
@@ -540,7 +553,7 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 					return err
 				}
 			}
-			res.Pending = append(res.Pending, pendingDelete{SI: r.SI, Shnum: r.Shnum, Type: r.Type, Size: info.Size, UsedSpace: info.UsedSpace})
+			res.Pending = append(res.Pending, pendingDelete{SI: r.SI, Shnum: r.Shnum, Type: r.Type, Size: info.Size, UsedSpace: info.UsedSpace, ModTime: info.ModTime, Version: info.Version})
 		}
 		configured.into(res.Counters, "configured")
 		res.Done = len(res.Pending) == 0
@@ -744,69 +757,98 @@ func (a *Accounting) typeOf(id sharestore.ShareID, sh sharestore.Share, err erro
 // errLeased is what the delete guard returns when a lease appeared.
 var errLeased = errors.New("share has a lease")
 
+// errChanged is what the delete guard returns when the share is no
+// longer the one that was judged: it was rewritten since the listing.
+var errChanged = sharestore.Errorf(sharestore.ErrConflict, "share changed since it was judged")
+
+// The outcomes of one pending delete.
+type deleteOutcome int
+
+const (
+	deleteFailed  deleteOutcome = iota // the share stays; retried next cycle
+	deleteDone                         // deleted (or already gone)
+	deleteRescued                      // a lease appeared: the share stays
+	deleteChanged                      // rewritten since judged: the share stays
+)
+
+// deleteGuard is the guard of one pending delete, run under the storage
+// index's lock just before the delete: the share must still be the one
+// that was judged (same size and modification time, and the same version
+// where the backend gives one), and it must still have no lease.
+func (a *Accounting) deleteGuard(d pendingDelete) sharestore.Guard {
+	judged := d.judged()
+	return func(ctx context.Context, cur sharestore.ShareInfo) error {
+		if !judged.SameShare(cur) {
+			return errChanged
+		}
+		var n int
+		err := a.db.View(ctx, func(tx *leasedb.Tx) error {
+			var err error
+			n, err = tx.LeaseCount(ctx, d.SI, d.Shnum)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return errLeased
+		}
+		return nil
+	}
+}
+
 // settle deletes the prefix's GOING shares and commits the final result.
 func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefix, res *PrefixResult) error {
 	if res.Done {
 		return nil
 	}
 	type outcome struct {
-		d       pendingDelete
-		deleted bool
-		rescued bool
+		d    pendingDelete
+		kind deleteOutcome
 	}
 	var outs []outcome
 	for _, d := range res.Pending {
 		if err := sharestore.CtxErr(ctx); err != nil {
 			return err
 		}
-		d := d
-		guard := func(ctx context.Context) error {
-			var n int
-			err := a.db.View(ctx, func(tx *leasedb.Tx) error {
-				var err error
-				n, err = tx.LeaseCount(ctx, d.SI, d.Shnum)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return errLeased
-			}
-			return nil
-		}
-		err := a.b.Shareset(d.SI).DeleteShare(ctx, d.Shnum, guard)
+		err := a.b.Shareset(d.SI).DeleteShare(ctx, d.Shnum, a.deleteGuard(d))
 		switch {
 		case err == nil:
-			outs = append(outs, outcome{d: d, deleted: true})
+			outs = append(outs, outcome{d, deleteDone})
 		case errors.Is(err, errLeased):
-			outs = append(outs, outcome{d: d, rescued: true})
+			outs = append(outs, outcome{d, deleteRescued})
+		case errors.Is(err, errChanged), errors.Is(err, sharestore.ErrConflict):
+			// The guard saw a rewrite, or a conditional delete (the
+			// store's or a plugin's) refused one.
+			a.cfg.Logger.Warn("share changed since it was judged; not deleted, back to stable", "si", d.SI.String(), "shnum", d.Shnum, "err", err)
+			outs = append(outs, outcome{d, deleteChanged})
 		case ctx.Err() != nil:
 			return sharestore.CtxErr(ctx)
 		default:
 			a.cfg.Logger.Warn("delete failed; the share stays and is retried next cycle", "si", d.SI.String(), "shnum", d.Shnum, "err", err)
-			outs = append(outs, outcome{d: d})
+			outs = append(outs, outcome{d, deleteFailed})
 		}
 	}
 	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
 		actual := bucketSet{}
 		for _, o := range outs {
-			switch {
-			case o.deleted:
+			if o.kind == deleteDone {
 				if err := tx.RemoveDeletedShare(ctx, o.d.SI, o.d.Shnum); err != nil {
 					return err
 				}
 				tally(res.Counters, "actual", o.d.Type, o.d.Size, o.d.UsedSpace)
 				actual.add(o.d.Type, o.d.SI)
-			case o.rescued:
-				if err := tx.MarkStable(ctx, o.d.SI, o.d.Shnum, -1); err != nil {
-					return err
-				}
+				continue
+			}
+			if err := tx.MarkStable(ctx, o.d.SI, o.d.Shnum, -1); err != nil {
+				return err
+			}
+			switch o.kind {
+			case deleteRescued:
 				res.Counters["lease-rescued"]++
+			case deleteChanged:
+				res.Counters["delete-changed"]++
 			default:
-				if err := tx.MarkStable(ctx, o.d.SI, o.d.Shnum, -1); err != nil {
-					return err
-				}
 				res.Counters["delete-failed"]++
 			}
 		}

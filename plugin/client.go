@@ -323,7 +323,13 @@ func infoFromPB(e *pb.ShareInfo) (sharestore.ShareInfo, error) {
 	if err != nil {
 		return sharestore.ShareInfo{}, err
 	}
-	return sharestore.ShareInfo{SI: si, Shnum: int(e.Shnum), Size: e.Size, UsedSpace: e.UsedSpace, ModTime: time.Unix(0, e.ModTimeUnixNano)}, nil
+	return infoOf(e, si), nil
+}
+
+// infoOf returns the ShareInfo e describes, with its already parsed
+// storage index.
+func infoOf(e *pb.ShareInfo, si sharestore.StorageIndex) sharestore.ShareInfo {
+	return sharestore.ShareInfo{SI: si, Shnum: int(e.GetShnum()), Size: e.GetSize(), UsedSpace: e.GetUsedSpace(), ModTime: time.Unix(0, e.GetModTimeUnixNano()), Version: e.GetVersion()}
 }
 
 func shareFromPB(s *pb.Share) (sharestore.Share, error) {

@@ -45,6 +45,33 @@ func unpackShares(out []sharestore.ShareInfo, b []byte) ([]sharestore.ShareInfo,
 	return out, nil
 }
 
+// versionBytes is about the size the Versions of a ScanPart add to its
+// message: each string and its two bytes of framing.
+func versionBytes(versions []string) int {
+	n := 0
+	for _, v := range versions {
+		n += len(v) + 2
+	}
+	return n
+}
+
+// setVersions sets the Versions of shares, the last listing entries
+// unpacked from one part, from that part's versions: none when it has
+// none (every Version stays ""), one per share otherwise. Any other count
+// is ErrInternal: the plugin is broken.
+func setVersions(shares []sharestore.ShareInfo, versions []string) error {
+	if len(versions) == 0 {
+		return nil
+	}
+	if len(versions) != len(shares) {
+		return sharestore.Errorf(sharestore.ErrInternal, "plugin sent %d share versions for %d shares", len(versions), len(shares))
+	}
+	for k := range shares {
+		shares[k].Version = versions[k]
+	}
+	return nil
+}
+
 // unpackSharesets appends the storage indexes packed in b to out.
 func unpackSharesets(out []sharestore.StorageIndex, b []byte) ([]sharestore.StorageIndex, error) {
 	if len(b)%packedSharesetSz != 0 {

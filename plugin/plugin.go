@@ -17,10 +17,16 @@
 // the sharestore.Code, so errors.Is(err, sharestore.ErrNotFound) and
 // errors.Is(err, context.Canceled) hold on the host as they do in process.
 //
-// Guards (sharestore.Guard) cannot cross a process boundary: the host runs
-// DeleteShare's guard under a host-side per-SI lock around a plain delete
-// RPC. That makes the guard atomic only if the host is the only writer
-// through that plugin's store, which is how plugins are meant to be used.
+// Guards (sharestore.Guard) cannot cross a process boundary: the host
+// runs DeleteShare's guard under a host-side per-SI lock, on the share's
+// current listing information that the StatShare RPC fetches, and sends
+// what the guard saw with the delete RPC. The plugin deletes only if,
+// under its own lock of the storage index, the share is still that one
+// (same size, modification time and version), and refuses with
+// ErrConflict otherwise; with a backend that has
+// Capabilities.ConditionalDelete the store itself checks the version
+// once more. A share rewritten by anyone between the guard and the
+// delete therefore survives.
 package plugin
 
 import (
@@ -185,6 +191,7 @@ func capsFromPB(c *pb.Capabilities) sharestore.Capabilities {
 	return sharestore.Capabilities{
 		Name: c.Name, Version: c.Version, MaxObjectSize: c.MaxObjectSize, ChunkSize: c.ChunkSize,
 		ConditionalWrites: c.ConditionalWrites, StrongListConsistency: c.StrongListConsistency, ReadOnly: c.ReadOnly,
+		ConditionalDelete: c.ConditionalDelete,
 	}
 }
 
@@ -192,5 +199,6 @@ func capsToPB(c sharestore.Capabilities) *pb.Capabilities {
 	return &pb.Capabilities{
 		Name: c.Name, Version: c.Version, MaxObjectSize: c.MaxObjectSize, ChunkSize: c.ChunkSize,
 		ConditionalWrites: c.ConditionalWrites, StrongListConsistency: c.StrongListConsistency, ReadOnly: c.ReadOnly,
+		ConditionalDelete: c.ConditionalDelete,
 	}
 }

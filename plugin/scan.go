@@ -120,7 +120,11 @@ func (s *scan) receive(i int) {
 				err = sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s sent prefix %q", what, s.b.path, part.Prefix)
 				break
 			}
+			n := len(l.Shares)
 			if l.Shares, err = unpackShares(l.Shares, part.Shares); err == nil {
+				err = setVersions(l.Shares[n:], part.Versions)
+			}
+			if err == nil {
 				l.Sharesets, err = unpackSharesets(l.Sharesets, part.Sis)
 			}
 			if err == nil && part.End {

@@ -103,7 +103,7 @@ func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse,
 }
 
 func infoToPB(i sharestore.ShareInfo) *pb.ShareInfo {
-	return &pb.ShareInfo{Si: i.SI[:], Shnum: int32(i.Shnum), Size: i.Size, UsedSpace: i.UsedSpace, ModTimeUnixNano: i.ModTime.UnixNano()}
+	return &pb.ShareInfo{Si: i.SI[:], Shnum: int32(i.Shnum), Size: i.Size, UsedSpace: i.UsedSpace, ModTimeUnixNano: i.ModTime.UnixNano(), Version: i.Version}
 }
 
 func shareToPB(s sharestore.Share) *pb.Share {
@@ -280,7 +280,7 @@ func (w *scanWriter) add(part *pb.ScanPart) error {
 		w.page, w.first = &pb.ScanPage{}, w.cur
 	}
 	w.page.Parts = append(w.page.Parts, part)
-	if w.bytes += len(part.Shares) + len(part.Sis); w.bytes >= scanPageBytes {
+	if w.bytes += len(part.Shares) + len(part.Sis) + versionBytes(part.Versions); w.bytes >= scanPageBytes {
 		if err := w.flush(); err != nil {
 			return sendErr{err}
 		}
@@ -313,20 +313,36 @@ func (w *scanWriter) flush() error {
 }
 
 // shares adds p's shares, split into as many parts as the pages need.
+// A part carries its shares' Versions only if one of them has one.
 func (w *scanWriter) shares(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) error {
 	var buf []byte
+	var versions []string
+	vbytes := 0 // versionBytes(versions), or 0 while all are ""
+	part := func(end bool) *pb.ScanPart {
+		pt := &pb.ScanPart{Prefix: string(p), Shares: buf, End: end}
+		if vbytes > 0 {
+			pt.Versions = versions
+		}
+		buf, versions, vbytes = nil, nil, 0
+		return pt
+	}
 	err := b.ListPrefix(ctx, p, func(i sharestore.ShareInfo) error {
-		if buf = appendPackedShare(buf, i); len(buf) < w.room() {
+		buf = appendPackedShare(buf, i)
+		versions = append(versions, i.Version)
+		if i.Version != "" && vbytes == 0 {
+			vbytes = versionBytes(versions)
+		} else if vbytes > 0 {
+			vbytes += versionBytes(versions[len(versions)-1:])
+		}
+		if len(buf)+vbytes < w.room() {
 			return nil
 		}
-		part := &pb.ScanPart{Prefix: string(p), Shares: buf}
-		buf = nil
-		return w.add(part)
+		return w.add(part(false))
 	})
 	if err != nil {
 		return err
 	}
-	return w.add(&pb.ScanPart{Prefix: string(p), Shares: buf, End: true})
+	return w.add(part(true))
 }
 
 // sharesets adds p's storage indexes, split as the pages need.
@@ -659,12 +675,40 @@ func (s *server) TestAndReadAndWrite(ctx context.Context, req *pb.TestAndReadAnd
 	return resp, nil
 }
 
+// StatShare returns the share's current listing information as the
+// backend's DeleteShare sees it under its lock (see statShare).
+func (s *server) StatShare(ctx context.Context, req *pb.StatShareRequest) (*pb.StatShareResponse, error) {
+	ss, err := s.shareset(req.Si)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	info, ok, err := statShare(ctx, ss, int(req.Shnum))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !ok {
+		return &pb.StatShareResponse{}, nil
+	}
+	return &pb.StatShareResponse{Exists: true, Info: infoToPB(info)}, nil
+}
+
+// DeleteShare deletes the share; with expected set, only if under the
+// backend's lock it is still the share the host's guard checked.
 func (s *server) DeleteShare(ctx context.Context, req *pb.DeleteShareRequest) (*pb.DeleteShareResponse, error) {
 	ss, err := s.shareset(req.Si)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := ss.DeleteShare(ctx, int(req.Shnum), nil); err != nil {
+	var guard sharestore.Guard
+	if req.Expected != nil {
+		si, err := parseSI(req.Expected.Si)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		exp := infoOf(req.Expected, si)
+		guard = expectGuard(exp)
+	}
+	if err := ss.DeleteShare(ctx, int(req.Shnum), guard); err != nil {
 		return nil, toStatus(err)
 	}
 	return &pb.DeleteShareResponse{}, nil

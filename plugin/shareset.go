@@ -84,31 +84,68 @@ func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length 
 }
 
 // DeleteShare runs guard on the host, under a host-side lock of the
-// storage index, and then deletes through the plugin. The guard is atomic
-// with the delete as long as this host is the only writer through the
-// plugin's store.
+// storage index, on the share's current listing information from the
+// plugin (StatShare), and then deletes through the plugin on the
+// condition that the share is still the one the guard saw (see
+// guard.go). A share the plugin does not find is nil and the guard is
+// not called. A plugin too old for StatShare refuses guarded deletes
+// (ErrUnimplemented) rather than delete unchecked.
 func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return err
 	}
+	req := &pb.DeleteShareRequest{Si: s.si[:], Shnum: int32(shnum)}
 	if guard != nil {
 		unlock, err := s.b.locks.Lock(ctx, s.si)
 		if err != nil {
 			return err
 		}
 		defer unlock()
-		if err := guard(ctx); err != nil {
+		cur, ok, err := s.stat(ctx, shnum)
+		if err != nil || !ok {
 			return err
 		}
+		if err := guard(ctx, cur); err != nil {
+			return err
+		}
+		req.Expected = infoToPB(cur)
 	}
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := inst.rpc.DeleteShare(ctx, &pb.DeleteShareRequest{Si: s.si[:], Shnum: int32(shnum)}); err != nil {
+	if _, err := inst.rpc.DeleteShare(ctx, req); err != nil {
 		return s.b.rpcErr(ctx, inst, err, s.what("delete", shnum))
 	}
 	return nil
+}
+
+// stat asks the plugin for shnum's current listing information, and
+// whether it exists.
+func (s *shareset) stat(ctx context.Context, shnum int) (sharestore.ShareInfo, bool, error) {
+	inst, err := s.b.get(ctx)
+	if err != nil {
+		return sharestore.ShareInfo{}, false, err
+	}
+	resp, err := inst.rpc.StatShare(ctx, &pb.StatShareRequest{Si: s.si[:], Shnum: int32(shnum)})
+	if err != nil {
+		err = s.b.rpcErr(ctx, inst, err, s.what("stat", shnum))
+		if errors.Is(err, sharestore.ErrUnimplemented) {
+			err = sharestore.Wrap(sharestore.ErrUnimplemented, err, fmt.Sprintf("%s: plugin %s cannot look a share up for a guarded delete (no StatShare); upgrade it", s.what("delete", shnum), s.b.path))
+		}
+		return sharestore.ShareInfo{}, false, err
+	}
+	if !resp.Exists {
+		return sharestore.ShareInfo{}, false, nil
+	}
+	info, err := infoFromPB(resp.Info)
+	if err != nil {
+		return sharestore.ShareInfo{}, false, err
+	}
+	if info.SI != s.si || info.Shnum != shnum {
+		return sharestore.ShareInfo{}, false, sharestore.Errorf(sharestore.ErrInternal, "%s: plugin %s described share %s/%d instead", s.what("stat", shnum), s.b.path, info.SI, info.Shnum)
+	}
+	return info, true, nil
 }
 
 func (s *shareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tw []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {

@@ -63,6 +63,7 @@ type Store struct {
 
 var _ cloud.ObjectStore = (*Store)(nil)
 var _ cloud.BucketCreator = (*Store)(nil)
+var _ cloud.ConditionalDeleter = (*Store)(nil)
 
 // NewStore builds the container client. It does no I/O.
 func NewStore(ctx context.Context, c Config) (*Store, error) {
@@ -148,6 +149,9 @@ func (s *Store) List(ctx context.Context, prefix, token string) (cloud.Page, err
 				if pr.LastModified != nil {
 					obj.ModTime = *pr.LastModified
 				}
+				if pr.ETag != nil {
+					obj.Version = quoteETag(*pr.ETag)
+				}
 			}
 			p.Objects = append(p.Objects, obj)
 		}
@@ -199,6 +203,25 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return classify(err, "delete "+key)
 }
 
+// quoteETag returns e in the quoted form Get Blob Properties reports
+// and conditional headers take: List Blobs reports ETags without quotes.
+func quoteETag(e azcore.ETag) string {
+	s := string(e)
+	if !strings.HasPrefix(s, `"`) {
+		s = `"` + s + `"`
+	}
+	return s
+}
+
+// DeleteIf implements cloud.ConditionalDeleter with Delete Blob and an
+// If-Match access condition: Azure refuses (412, ErrConflict) when the
+// blob holds another ETag.
+func (s *Store) DeleteIf(ctx context.Context, key, version string) error {
+	etag := azcore.ETag(version)
+	_, err := s.cc.NewBlobClient(key).Delete(ctx, &blob.DeleteOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &etag}}})
+	return classify(err, "delete "+key+" if ETag "+version)
+}
+
 // Head implements cloud.ObjectStore with Get Blob Properties.
 func (s *Store) Head(ctx context.Context, key string) (cloud.Object, error) {
 	p, err := s.cc.NewBlobClient(key).GetProperties(ctx, nil)
@@ -211,6 +234,9 @@ func (s *Store) Head(ctx context.Context, key string) (cloud.Object, error) {
 	}
 	if p.LastModified != nil {
 		o.ModTime = *p.LastModified
+	}
+	if p.ETag != nil {
+		o.Version = quoteETag(*p.ETag)
 	}
 	return o, nil
 }

@@ -159,6 +159,31 @@ func (b *Backend) del(ctx context.Context, rel string) error {
 	return err
 }
 
+// conditionalDelete returns the store as a ConditionalDeleter, or nil
+// when it is not one.
+func (b *Backend) conditionalDelete() ConditionalDeleter {
+	cd, _ := b.store.(ConditionalDeleter)
+	return cd
+}
+
+// delIf deletes one object only if it still holds version, when the
+// store can make that condition and version is not "", and
+// unconditionally otherwise. A missing object is success; an object
+// that holds another version is ErrConflict.
+func (b *Backend) delIf(ctx context.Context, rel, version string) error {
+	cd := b.conditionalDelete()
+	if cd == nil || version == "" {
+		return b.del(ctx, rel)
+	}
+	err := b.opts.Retry.Do(ctx, b.opts.Name+": delete "+b.kp+rel+" if version "+version, func(ctx context.Context) error {
+		return cd.DeleteIf(ctx, b.kp+rel, version)
+	})
+	if sharestore.CodeOf(err) == sharestore.ErrNotFound {
+		return nil
+	}
+	return err
+}
+
 func (b *Backend) head(ctx context.Context, rel string) (Object, error) {
 	var o Object
 	err := b.opts.Retry.Do(ctx, b.opts.Name+": head "+b.kp+rel, func(ctx context.Context) error {
@@ -224,6 +249,12 @@ type layout struct {
 	stale   []int64 // chunk numbers present but not counted
 	size    int64
 	modTime time.Time
+	version string // chunk 0's Version
+}
+
+// info returns the ShareInfo a listing shows for the share.
+func (l layout) info(si sharestore.StorageIndex, shnum int) sharestore.ShareInfo {
+	return sharestore.ShareInfo{SI: si, Shnum: shnum, Size: l.size, UsedSpace: l.size, ModTime: l.modTime, Version: l.version}
 }
 
 type chunkSet map[int64]Object
@@ -241,7 +272,7 @@ func layoutOf(cs chunkSet) (layout, bool) {
 		return l, false
 	}
 	l.sizes = append(l.sizes, c0.Size)
-	l.size, l.modTime = c0.Size, c0.ModTime
+	l.size, l.modTime, l.version = c0.Size, c0.ModTime, c0.Version
 	if c0.Size > 0 {
 		for i := int64(1); ; i++ {
 			o, ok := cs[i]
@@ -287,7 +318,7 @@ func (sl sharesetListing) infos(si sharestore.StorageIndex) []sharestore.ShareIn
 		if !ok {
 			continue
 		}
-		out = append(out, sharestore.ShareInfo{SI: si, Shnum: shnum, Size: l.size, UsedSpace: l.size, ModTime: l.modTime})
+		out = append(out, l.info(si, shnum))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Shnum < out[j].Shnum })
 	return out
@@ -390,6 +421,7 @@ func (b *Backend) Capabilities() sharestore.Capabilities {
 		ChunkSize:             b.opts.ChunkSize,
 		ConditionalWrites:     b.opts.ConditionalWrites,
 		StrongListConsistency: true,
+		ConditionalDelete:     b.conditionalDelete() != nil,
 	}
 }
 

@@ -53,7 +53,11 @@
 //     new chunks of a mutable share during a commit (as with Tahoe's
 //     cloud backend); readers through one Backend cannot, since every
 //     operation on a storage index holds that index's lock.
-//   - DeleteShare deletes chunk 0 first and then the other chunks.
+//   - DeleteShare lists the share's chunks under the lock, gives the guard
+//     the share as listed (chunk 0's Version included), deletes chunk 0
+//     first, conditionally on that Version when the store is a
+//     ConditionalDeleter (a rewrite in between is ErrConflict and nothing
+//     is deleted), and then the other chunks.
 //
 // # Retries and errors
 //

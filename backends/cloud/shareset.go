@@ -89,7 +89,7 @@ func (s *shareset) classify(f *chunkFile, shnum int) (share.Header, error) {
 
 func toShare(si sharestore.StorageIndex, shnum int, l layout, h share.Header) sharestore.Share {
 	return sharestore.Share{
-		ShareInfo:  sharestore.ShareInfo{SI: si, Shnum: shnum, Size: l.size, UsedSpace: l.size, ModTime: l.modTime},
+		ShareInfo:  l.info(si, shnum),
 		Type:       h.Type,
 		Version:    h.Version,
 		DataLength: h.DataLength,
@@ -194,10 +194,16 @@ func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length 
 	return data, nil
 }
 
-// DeleteShare implements sharestore.Shareset. Chunk 0 goes first, so the
-// share disappears at once; the other chunks follow. A delete that is
-// interrupted leaves only invisible, uncounted chunks, which the next
-// write of that shnum removes.
+// DeleteShare implements sharestore.Shareset. Under the storage index's
+// lock it lists the share's chunks; a share without chunk 0 does not
+// exist, so nothing is deleted and the guard is not called. Otherwise
+// the guard sees the share as that listing shows it. Chunk 0 goes first,
+// so the share disappears at once; where the store supports conditional
+// deletes, that delete is conditional on the Version the listing (and
+// so the guard) saw, and a share rewritten in between is ErrConflict and
+// stays whole. The other chunks follow. A delete that is interrupted
+// leaves only invisible, uncounted chunks, which the next write of that
+// shnum removes.
 func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
 	if err := s.b.check(ctx); err != nil {
 		return err
@@ -210,35 +216,52 @@ func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.
 		return err
 	}
 	defer unlock()
+	cs, err := s.listShare(ctx, shnum)
+	if err != nil {
+		return err
+	}
+	l, exists := layoutOf(cs)
+	if !exists {
+		return nil
+	}
 	if guard != nil {
-		if err := guard(ctx); err != nil {
+		if err := guard(ctx, l.info(s.si, shnum)); err != nil {
 			return err
 		}
 	}
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return err
 	}
-	return s.deleteLocked(ctx, shnum)
+	return s.deleteChunks(ctx, shnum, cs, l.version)
 }
 
+// deleteLocked deletes shnum as it is listed now, if it exists.
 func (s *shareset) deleteLocked(ctx context.Context, shnum int) error {
 	cs, err := s.listShare(ctx, shnum)
 	if err != nil {
 		return err
 	}
-	return s.deleteChunks(ctx, shnum, cs, 0)
+	if _, exists := layoutOf(cs); !exists {
+		return nil
+	}
+	return s.deleteChunks(ctx, shnum, cs, cs[0].Version)
 }
 
-// deleteChunks deletes the chunks of cs numbered from or above, chunk 0
-// first.
-func (s *shareset) deleteChunks(ctx context.Context, shnum int, cs chunkSet, from int64) error {
-	if _, ok := cs[0]; ok && from == 0 {
-		if err := s.b.del(ctx, ChunkKey(s.si, shnum, 0)); err != nil {
+// deleteChunks deletes the chunks of cs, chunk 0 first and conditional
+// on version (see Backend.delIf). If chunk 0 holds another version, the
+// share was rewritten since cs was listed: nothing is deleted and the
+// error is ErrConflict.
+func (s *shareset) deleteChunks(ctx context.Context, shnum int, cs chunkSet, version string) error {
+	if _, ok := cs[0]; ok {
+		if err := s.b.delIf(ctx, ChunkKey(s.si, shnum, 0), version); err != nil {
+			if sharestore.CodeOf(err) == sharestore.ErrConflict {
+				return sharestore.Wrap(sharestore.ErrConflict, err, fmt.Sprintf("%s changed since it was listed (chunk 0 is no longer version %s); not deleted", s.what(shnum), version))
+			}
 			return err
 		}
 	}
 	for i := range cs {
-		if i == 0 || i < from {
+		if i == 0 {
 			continue
 		}
 		if err := s.b.del(ctx, ChunkKey(s.si, shnum, i)); err != nil {

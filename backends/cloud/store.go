@@ -13,6 +13,12 @@ type Object struct {
 	Size int64
 	// ModTime is the last-modified time the store reports.
 	ModTime time.Time
+	// Version is the store's token for this content of the object, ""
+	// if it gives none: the ETag in S3 and Azure, the decimal
+	// generation in GCS. Every rewrite of the key changes it (an S3
+	// ETag only if the bytes change). List and Head report the same
+	// token for one object.
+	Version string
 }
 
 // Page is one page of a listing.
@@ -61,6 +67,17 @@ type ObjectStore interface {
 	// Head returns the size and modification time of key, or
 	// ErrNotFound.
 	Head(ctx context.Context, key string) (Object, error)
+}
+
+// ConditionalDeleter is implemented by adapters whose store can delete an
+// object only if it is still the version a listing or Head reported.
+type ConditionalDeleter interface {
+	// DeleteIf removes key only if its current Version is version. A
+	// key that holds another version (the store's precondition failed,
+	// HTTP 412) is ErrConflict and stays; a missing key may be
+	// ErrNotFound, which the layer treats as success. version is never
+	// "".
+	DeleteIf(ctx context.Context, key, version string) error
 }
 
 // BucketCreator is implemented by adapters that can create their bucket

@@ -244,7 +244,10 @@ func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length 
 }
 
 // DeleteShare implements sharestore.Shareset. It removes the share file and
-// then the storage index directory if that left it empty.
+// then the storage index directory if that left it empty. A guard sees
+// the share file's lstat under the lock (size and modification time, no
+// Version); when there is no regular share file, DeleteShare returns nil
+// without calling the guard or removing anything.
 func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
 	root, err := s.b.holdWrite(ctx)
 	if err != nil {
@@ -260,7 +263,14 @@ func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.
 	}
 	defer unlock()
 	if guard != nil {
-		if err := guard(ctx); err != nil {
+		cur, err := s.stat(shnum)
+		if errors.Is(err, sharestore.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := guard(ctx, cur); err != nil {
 			return err
 		}
 	}

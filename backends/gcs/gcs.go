@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"cloud.google.com/go/storage"
@@ -77,6 +78,7 @@ type Store struct {
 
 var _ cloud.ObjectStore = (*Store)(nil)
 var _ cloud.BucketCreator = (*Store)(nil)
+var _ cloud.ConditionalDeleter = (*Store)(nil)
 
 // NewStore builds the GCS client.
 func NewStore(ctx context.Context, c Config) (*Store, error) {
@@ -144,7 +146,7 @@ func (s *Store) Close() error { return s.client.Close() }
 // List implements cloud.ObjectStore (1000 keys a page).
 func (s *Store) List(ctx context.Context, prefix, token string) (cloud.Page, error) {
 	q := &storage.Query{Prefix: prefix}
-	if err := q.SetAttrSelection([]string{"Name", "Size", "Updated"}); err != nil {
+	if err := q.SetAttrSelection([]string{"Name", "Size", "Updated", "Generation"}); err != nil {
 		return cloud.Page{}, cloud.AdapterError(sharestore.ErrInternal, "gcs: list "+prefix, err)
 	}
 	it := s.bucket.Objects(ctx, q)
@@ -155,7 +157,7 @@ func (s *Store) List(ctx context.Context, prefix, token string) (cloud.Page, err
 	}
 	p := cloud.Page{Next: next, Objects: make([]cloud.Object, 0, len(attrs))}
 	for _, a := range attrs {
-		p.Objects = append(p.Objects, cloud.Object{Key: a.Name, Size: a.Size, ModTime: a.Updated})
+		p.Objects = append(p.Objects, object(a))
 	}
 	return p, nil
 }
@@ -208,7 +210,29 @@ func (s *Store) Head(ctx context.Context, key string) (cloud.Object, error) {
 	if err != nil {
 		return cloud.Object{}, classify(err, "head "+key)
 	}
-	return cloud.Object{Key: key, Size: a.Size, ModTime: a.Updated}, nil
+	return object(a), nil
+}
+
+// object returns the cloud.Object of a: its Version is the decimal
+// generation.
+func object(a *storage.ObjectAttrs) cloud.Object {
+	o := cloud.Object{Key: a.Name, Size: a.Size, ModTime: a.Updated}
+	if a.Generation != 0 {
+		o.Version = strconv.FormatInt(a.Generation, 10)
+	}
+	return o
+}
+
+// DeleteIf implements cloud.ConditionalDeleter with a generation-match
+// precondition: GCS refuses (412, ErrConflict) when key holds another
+// generation. A version that is not a decimal generation is
+// ErrInvalidArgument.
+func (s *Store) DeleteIf(ctx context.Context, key, version string) error {
+	g, err := strconv.ParseInt(version, 10, 64)
+	if err != nil || g <= 0 {
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "gcs: delete %s: version %q is not a generation", key, version)
+	}
+	return classify(s.bucket.Object(key).If(storage.Conditions{GenerationMatch: g}).Delete(ctx), "delete "+key+" if generation "+version)
 }
 
 // CreateBucket implements cloud.BucketCreator; a bucket that already

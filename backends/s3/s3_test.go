@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
@@ -98,5 +101,36 @@ func TestWrongCredentialsNoSecretInError(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
 		t.Logf("error: %v", err)
+	}
+}
+
+// MinIO deletes an object whatever DeleteObject's If-Match says, so the
+// adapter declares no conditional delete. If this test starts failing,
+// MinIO honours the precondition and the adapter can offer
+// cloud.ConditionalDeleter with it.
+func TestMinIOIgnoresDeleteIfMatch(t *testing.T) {
+	ctx := context.Background()
+	c := minio(t)
+	st, err := s3.NewStore(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := cloudtest.FreshPrefix("ifmatch") + "/object"
+	if err := st.Put(ctx, key, []byte("bytes")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Client().DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(c.Bucket), Key: aws.String(key), IfMatch: aws.String(`"00000000000000000000000000000000"`)})
+	if err != nil {
+		t.Fatalf("DeleteObject with a wrong If-Match: %v; MinIO now refuses it, so the adapter could implement cloud.ConditionalDeleter", err)
+	}
+	if _, err := st.Head(ctx, key); !errors.Is(err, sharestore.ErrNotFound) {
+		t.Fatalf("after DeleteObject with a wrong If-Match, Head: %v", err)
+	}
+	b, err := s3.Open(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Capabilities().ConditionalDelete {
+		t.Fatal("the S3 backend declares ConditionalDelete")
 	}
 }

@@ -1,8 +1,8 @@
 // Package cloudtest holds the acceptance tests every object store adapter
 // runs against its real emulator: the conformance suite, pagination past
 // 1000 and 5000 keys with foreign keys around, multi-MiB chunked shares,
-// exact shnum deletion, invisible interrupted uploads, and fault
-// injection through an HTTP transport. Adapters call Run from a test.
+// exact shnum deletion, invisible interrupted uploads, fault injection
+// through an HTTP transport, version tokens and conditional deletes. Adapters call Run from a test.
 package cloudtest
 
 import (
@@ -35,6 +35,12 @@ type Factory struct {
 	// PageSize is the provider's listing page size (S3 and GCS 1000,
 	// Azure 5000).
 	PageSize int
+	// PreconditionsIgnored, when not "", says why the emulator accepts a
+	// conditional delete (cloud.ConditionalDeleter) without enforcing
+	// it. The tests then check that the precondition goes out on the
+	// wire, and skip those that need the store to refuse a stale
+	// version.
+	PreconditionsIgnored string
 }
 
 var prefixSeq atomic.Int64
@@ -71,6 +77,9 @@ func Run(t *testing.T, f Factory) {
 	t.Run("DeleteExactShnum", func(t *testing.T) { testDeleteExact(t, f) })
 	t.Run("InterruptedUploadInvisible", func(t *testing.T) { testInterrupted(t, f) })
 	t.Run("Faults", func(t *testing.T) { testFaults(t, f) })
+	t.Run("Versions", func(t *testing.T) { testVersions(t, f) })
+	t.Run("ConditionalDelete", func(t *testing.T) { testConditionalDelete(t, f) })
+	t.Run("RewriteBetweenGuardAndDelete", func(t *testing.T) { testRewriteBetweenGuardAndDelete(t, f) })
 }
 
 func siWithPrefix(rng *rand.Rand, p sharestore.Prefix) sharestore.StorageIndex {

@@ -285,6 +285,7 @@ type Capabilities struct {
 	ConditionalWrites     bool                   `protobuf:"varint,5,opt,name=conditional_writes,json=conditionalWrites,proto3" json:"conditional_writes,omitempty"`
 	StrongListConsistency bool                   `protobuf:"varint,6,opt,name=strong_list_consistency,json=strongListConsistency,proto3" json:"strong_list_consistency,omitempty"`
 	ReadOnly              bool                   `protobuf:"varint,7,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	ConditionalDelete     bool                   `protobuf:"varint,8,opt,name=conditional_delete,json=conditionalDelete,proto3" json:"conditional_delete,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
@@ -368,6 +369,13 @@ func (x *Capabilities) GetReadOnly() bool {
 	return false
 }
 
+func (x *Capabilities) GetConditionalDelete() bool {
+	if x != nil {
+		return x.ConditionalDelete
+	}
+	return false
+}
+
 type ShareInfo struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Si              []byte                 `protobuf:"bytes,1,opt,name=si,proto3" json:"si,omitempty"`
@@ -375,8 +383,10 @@ type ShareInfo struct {
 	Size            int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
 	UsedSpace       int64                  `protobuf:"varint,4,opt,name=used_space,json=usedSpace,proto3" json:"used_space,omitempty"`
 	ModTimeUnixNano int64                  `protobuf:"varint,5,opt,name=mod_time_unix_nano,json=modTimeUnixNano,proto3" json:"mod_time_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// version is the backend's opaque version token, "" if it has none.
+	Version       string `protobuf:"bytes,6,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ShareInfo) Reset() {
@@ -442,6 +452,13 @@ func (x *ShareInfo) GetModTimeUnixNano() int64 {
 		return x.ModTimeUnixNano
 	}
 	return 0
+}
+
+func (x *ShareInfo) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
 }
 
 type Share struct {
@@ -825,7 +842,10 @@ type ScanPart struct {
 	// sis packs the storage indexes of a sharesets scan, 16 bytes each.
 	Sis []byte `protobuf:"bytes,3,opt,name=sis,proto3" json:"sis,omitempty"`
 	// end marks the last part of prefix.
-	End           bool `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	End bool `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	// versions holds the Version of each share in shares, in order, or is
+	// empty when none of them has one.
+	Versions      []string `protobuf:"bytes,5,rep,name=versions,proto3" json:"versions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -886,6 +906,13 @@ func (x *ScanPart) GetEnd() bool {
 		return x.End
 	}
 	return false
+}
+
+func (x *ScanPart) GetVersions() []string {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
 }
 
 type ShareRef struct {
@@ -2256,7 +2283,7 @@ func (x *TestAndReadAndWriteResponse) GetReads() map[int32]*ShareReads {
 	return nil
 }
 
-type DeleteShareRequest struct {
+type StatShareRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Si            []byte                 `protobuf:"bytes,1,opt,name=si,proto3" json:"si,omitempty"`
 	Shnum         int32                  `protobuf:"varint,2,opt,name=shnum,proto3" json:"shnum,omitempty"`
@@ -2264,9 +2291,121 @@ type DeleteShareRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *StatShareRequest) Reset() {
+	*x = StatShareRequest{}
+	mi := &file_backend_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatShareRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatShareRequest) ProtoMessage() {}
+
+func (x *StatShareRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatShareRequest.ProtoReflect.Descriptor instead.
+func (*StatShareRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *StatShareRequest) GetSi() []byte {
+	if x != nil {
+		return x.Si
+	}
+	return nil
+}
+
+func (x *StatShareRequest) GetShnum() int32 {
+	if x != nil {
+		return x.Shnum
+	}
+	return 0
+}
+
+type StatShareResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// exists is false when there is no such share; info is then unset.
+	Exists        bool       `protobuf:"varint,1,opt,name=exists,proto3" json:"exists,omitempty"`
+	Info          *ShareInfo `protobuf:"bytes,2,opt,name=info,proto3" json:"info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatShareResponse) Reset() {
+	*x = StatShareResponse{}
+	mi := &file_backend_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatShareResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatShareResponse) ProtoMessage() {}
+
+func (x *StatShareResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatShareResponse.ProtoReflect.Descriptor instead.
+func (*StatShareResponse) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *StatShareResponse) GetExists() bool {
+	if x != nil {
+		return x.Exists
+	}
+	return false
+}
+
+func (x *StatShareResponse) GetInfo() *ShareInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+type DeleteShareRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Si    []byte                 `protobuf:"bytes,1,opt,name=si,proto3" json:"si,omitempty"`
+	Shnum int32                  `protobuf:"varint,2,opt,name=shnum,proto3" json:"shnum,omitempty"`
+	// expected, when set, makes the delete conditional: under the plugin's
+	// lock of the storage index the share must still have expected's
+	// size, modification time (to the nanosecond) and version (when both
+	// have one), or the delete is refused with CONFLICT and the share
+	// stays. A share that no longer exists is success. Unset (an older
+	// host) deletes unconditionally.
+	Expected      *ShareInfo `protobuf:"bytes,3,opt,name=expected,proto3" json:"expected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
 func (x *DeleteShareRequest) Reset() {
 	*x = DeleteShareRequest{}
-	mi := &file_backend_proto_msgTypes[39]
+	mi := &file_backend_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2417,7 @@ func (x *DeleteShareRequest) String() string {
 func (*DeleteShareRequest) ProtoMessage() {}
 
 func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[39]
+	mi := &file_backend_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2430,7 @@ func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareRequest.ProtoReflect.Descriptor instead.
 func (*DeleteShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{39}
+	return file_backend_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteShareRequest) GetSi() []byte {
@@ -2308,6 +2447,13 @@ func (x *DeleteShareRequest) GetShnum() int32 {
 	return 0
 }
 
+func (x *DeleteShareRequest) GetExpected() *ShareInfo {
+	if x != nil {
+		return x.Expected
+	}
+	return nil
+}
+
 type DeleteShareResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2316,7 +2462,7 @@ type DeleteShareResponse struct {
 
 func (x *DeleteShareResponse) Reset() {
 	*x = DeleteShareResponse{}
-	mi := &file_backend_proto_msgTypes[40]
+	mi := &file_backend_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2328,7 +2474,7 @@ func (x *DeleteShareResponse) String() string {
 func (*DeleteShareResponse) ProtoMessage() {}
 
 func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[40]
+	mi := &file_backend_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2341,7 +2487,7 @@ func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareResponse.ProtoReflect.Descriptor instead.
 func (*DeleteShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{40}
+	return file_backend_proto_rawDescGZIP(), []int{42}
 }
 
 type WriteImmutableRequest_Open struct {
@@ -2355,7 +2501,7 @@ type WriteImmutableRequest_Open struct {
 
 func (x *WriteImmutableRequest_Open) Reset() {
 	*x = WriteImmutableRequest_Open{}
-	mi := &file_backend_proto_msgTypes[43]
+	mi := &file_backend_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +2513,7 @@ func (x *WriteImmutableRequest_Open) String() string {
 func (*WriteImmutableRequest_Open) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[43]
+	mi := &file_backend_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2414,7 +2560,7 @@ type WriteImmutableRequest_Write struct {
 
 func (x *WriteImmutableRequest_Write) Reset() {
 	*x = WriteImmutableRequest_Write{}
-	mi := &file_backend_proto_msgTypes[44]
+	mi := &file_backend_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2572,7 @@ func (x *WriteImmutableRequest_Write) String() string {
 func (*WriteImmutableRequest_Write) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[44]
+	mi := &file_backend_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2467,7 +2613,7 @@ type PutRawRequest_Header struct {
 
 func (x *PutRawRequest_Header) Reset() {
 	*x = PutRawRequest_Header{}
-	mi := &file_backend_proto_msgTypes[45]
+	mi := &file_backend_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2479,7 +2625,7 @@ func (x *PutRawRequest_Header) String() string {
 func (*PutRawRequest_Header) ProtoMessage() {}
 
 func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[45]
+	mi := &file_backend_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2685,7 @@ const file_backend_proto_rawDesc = "" +
 	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\"\r\n" +
 	"\vInfoRequest\"W\n" +
 	"\fInfoResponse\x12G\n" +
-	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\"\x87\x02\n" +
+	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\"\xb6\x02\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12&\n" +
@@ -2548,14 +2694,16 @@ const file_backend_proto_rawDesc = "" +
 	"chunk_size\x18\x04 \x01(\x03R\tchunkSize\x12-\n" +
 	"\x12conditional_writes\x18\x05 \x01(\bR\x11conditionalWrites\x126\n" +
 	"\x17strong_list_consistency\x18\x06 \x01(\bR\x15strongListConsistency\x12\x1b\n" +
-	"\tread_only\x18\a \x01(\bR\breadOnly\"\x91\x01\n" +
+	"\tread_only\x18\a \x01(\bR\breadOnly\x12-\n" +
+	"\x12conditional_delete\x18\b \x01(\bR\x11conditionalDelete\"\xab\x01\n" +
 	"\tShareInfo\x12\x0e\n" +
 	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
 	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x1d\n" +
 	"\n" +
 	"used_space\x18\x04 \x01(\x03R\tusedSpace\x12+\n" +
-	"\x12mod_time_unix_nano\x18\x05 \x01(\x03R\x0fmodTimeUnixNano\"\x8c\x01\n" +
+	"\x12mod_time_unix_nano\x18\x05 \x01(\x03R\x0fmodTimeUnixNano\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\tR\aversion\"\x8c\x01\n" +
 	"\x05Share\x124\n" +
 	"\x04info\x18\x01 \x01(\v2 .sharestore.backend.v1.ShareInfoR\x04info\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\x05R\x04type\x12\x18\n" +
@@ -2576,12 +2724,13 @@ const file_backend_proto_rawDesc = "" +
 	"\x06credit\x18\x03 \x01(\x05R\x06credit\x12\x14\n" +
 	"\x05ahead\x18\x04 \x01(\x05R\x05ahead\"A\n" +
 	"\bScanPage\x125\n" +
-	"\x05parts\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.ScanPartR\x05parts\"^\n" +
+	"\x05parts\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.ScanPartR\x05parts\"z\n" +
 	"\bScanPart\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x16\n" +
 	"\x06shares\x18\x02 \x01(\fR\x06shares\x12\x10\n" +
 	"\x03sis\x18\x03 \x01(\fR\x03sis\x12\x10\n" +
-	"\x03end\x18\x04 \x01(\bR\x03end\"0\n" +
+	"\x03end\x18\x04 \x01(\bR\x03end\x12\x1a\n" +
+	"\bversions\x18\x05 \x03(\tR\bversions\"0\n" +
 	"\bShareRef\x12\x0e\n" +
 	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
 	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\"M\n" +
@@ -2677,11 +2826,18 @@ const file_backend_proto_rawDesc = "" +
 	"\n" +
 	"ReadsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x127\n" +
-	"\x05value\x18\x02 \x01(\v2!.sharestore.backend.v1.ShareReadsR\x05value:\x028\x01\":\n" +
+	"\x05value\x18\x02 \x01(\v2!.sharestore.backend.v1.ShareReadsR\x05value:\x028\x01\"8\n" +
+	"\x10StatShareRequest\x12\x0e\n" +
+	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
+	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\"a\n" +
+	"\x11StatShareResponse\x12\x16\n" +
+	"\x06exists\x18\x01 \x01(\bR\x06exists\x124\n" +
+	"\x04info\x18\x02 \x01(\v2 .sharestore.backend.v1.ShareInfoR\x04info\"x\n" +
 	"\x12DeleteShareRequest\x12\x0e\n" +
 	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
-	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\"\x15\n" +
-	"\x13DeleteShareResponse2\xc2\v\n" +
+	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\x12<\n" +
+	"\bexpected\x18\x03 \x01(\v2 .sharestore.backend.v1.ShareInfoR\bexpected\"\x15\n" +
+	"\x13DeleteShareResponse2\xa2\f\n" +
 	"\aBackend\x12^\n" +
 	"\tConfigure\x12'.sharestore.backend.v1.ConfigureRequest\x1a(.sharestore.backend.v1.ConfigureResponse\x12O\n" +
 	"\x04Info\x12\".sharestore.backend.v1.InfoRequest\x1a#.sharestore.backend.v1.InfoResponse\x12_\n" +
@@ -2697,7 +2853,8 @@ const file_backend_proto_rawDesc = "" +
 	"\aOpenRaw\x12%.sharestore.backend.v1.OpenRawRequest\x1a\x1c.sharestore.backend.v1.Chunk0\x01\x12q\n" +
 	"\x0eWriteImmutable\x12,.sharestore.backend.v1.WriteImmutableRequest\x1a-.sharestore.backend.v1.WriteImmutableResponse(\x010\x01\x12W\n" +
 	"\x06PutRaw\x12$.sharestore.backend.v1.PutRawRequest\x1a%.sharestore.backend.v1.PutRawResponse(\x01\x12|\n" +
-	"\x13TestAndReadAndWrite\x121.sharestore.backend.v1.TestAndReadAndWriteRequest\x1a2.sharestore.backend.v1.TestAndReadAndWriteResponse\x12d\n" +
+	"\x13TestAndReadAndWrite\x121.sharestore.backend.v1.TestAndReadAndWriteRequest\x1a2.sharestore.backend.v1.TestAndReadAndWriteResponse\x12^\n" +
+	"\tStatShare\x12'.sharestore.backend.v1.StatShareRequest\x1a(.sharestore.backend.v1.StatShareResponse\x12d\n" +
 	"\vDeleteShare\x12).sharestore.backend.v1.DeleteShareRequest\x1a*.sharestore.backend.v1.DeleteShareResponseBCZAgithub.com/sharestore/sharestore/plugin/proto/backendv1;backendv1b\x06proto3"
 
 var (
@@ -2712,7 +2869,7 @@ func file_backend_proto_rawDescGZIP() []byte {
 	return file_backend_proto_rawDescData
 }
 
-var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_backend_proto_goTypes = []any{
 	(*ErrorDetail)(nil),                 // 0: sharestore.backend.v1.ErrorDetail
 	(*ConfigureRequest)(nil),            // 1: sharestore.backend.v1.ConfigureRequest
@@ -2753,18 +2910,20 @@ var file_backend_proto_goTypes = []any{
 	(*TestAndReadAndWriteRequest)(nil),  // 36: sharestore.backend.v1.TestAndReadAndWriteRequest
 	(*ShareReads)(nil),                  // 37: sharestore.backend.v1.ShareReads
 	(*TestAndReadAndWriteResponse)(nil), // 38: sharestore.backend.v1.TestAndReadAndWriteResponse
-	(*DeleteShareRequest)(nil),          // 39: sharestore.backend.v1.DeleteShareRequest
-	(*DeleteShareResponse)(nil),         // 40: sharestore.backend.v1.DeleteShareResponse
-	nil,                                 // 41: sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	nil,                                 // 42: sharestore.backend.v1.ConfigureRequest.SecretsEntry
-	(*WriteImmutableRequest_Open)(nil),  // 43: sharestore.backend.v1.WriteImmutableRequest.Open
-	(*WriteImmutableRequest_Write)(nil), // 44: sharestore.backend.v1.WriteImmutableRequest.Write
-	(*PutRawRequest_Header)(nil),        // 45: sharestore.backend.v1.PutRawRequest.Header
-	nil,                                 // 46: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	(*StatShareRequest)(nil),            // 39: sharestore.backend.v1.StatShareRequest
+	(*StatShareResponse)(nil),           // 40: sharestore.backend.v1.StatShareResponse
+	(*DeleteShareRequest)(nil),          // 41: sharestore.backend.v1.DeleteShareRequest
+	(*DeleteShareResponse)(nil),         // 42: sharestore.backend.v1.DeleteShareResponse
+	nil,                                 // 43: sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	nil,                                 // 44: sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	(*WriteImmutableRequest_Open)(nil),  // 45: sharestore.backend.v1.WriteImmutableRequest.Open
+	(*WriteImmutableRequest_Write)(nil), // 46: sharestore.backend.v1.WriteImmutableRequest.Write
+	(*PutRawRequest_Header)(nil),        // 47: sharestore.backend.v1.PutRawRequest.Header
+	nil,                                 // 48: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
 }
 var file_backend_proto_depIdxs = []int32{
-	41, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	42, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	43, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	44, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
 	5,  // 2: sharestore.backend.v1.ConfigureResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	5,  // 3: sharestore.backend.v1.InfoResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	6,  // 4: sharestore.backend.v1.Share.info:type_name -> sharestore.backend.v1.ShareInfo
@@ -2777,51 +2936,55 @@ var file_backend_proto_depIdxs = []int32{
 	17, // 11: sharestore.backend.v1.ReadHeadersPage.results:type_name -> sharestore.backend.v1.HeaderResult
 	7,  // 12: sharestore.backend.v1.SharesResponse.shares:type_name -> sharestore.backend.v1.Share
 	7,  // 13: sharestore.backend.v1.ShareResponse.share:type_name -> sharestore.backend.v1.Share
-	43, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
-	44, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
+	45, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
+	46, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
 	0,  // 16: sharestore.backend.v1.WriteImmutableResponse.error:type_name -> sharestore.backend.v1.ErrorDetail
-	45, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
+	47, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
 	32, // 18: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
 	33, // 19: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
 	34, // 20: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
 	35, // 21: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
-	46, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
-	37, // 23: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
-	1,  // 24: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
-	3,  // 25: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
-	8,  // 26: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
-	10, // 27: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
-	12, // 28: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
-	16, // 29: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
-	19, // 30: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
-	21, // 31: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
-	23, // 32: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
-	25, // 33: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
-	27, // 34: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
-	28, // 35: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
-	30, // 36: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
-	36, // 37: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
-	39, // 38: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
-	2,  // 39: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
-	4,  // 40: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
-	9,  // 41: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
-	11, // 42: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
-	13, // 43: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
-	18, // 44: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
-	20, // 45: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
-	22, // 46: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
-	24, // 47: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
-	26, // 48: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
-	26, // 49: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
-	29, // 50: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
-	31, // 51: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
-	38, // 52: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
-	40, // 53: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
-	39, // [39:54] is the sub-list for method output_type
-	24, // [24:39] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	48, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	6,  // 23: sharestore.backend.v1.StatShareResponse.info:type_name -> sharestore.backend.v1.ShareInfo
+	6,  // 24: sharestore.backend.v1.DeleteShareRequest.expected:type_name -> sharestore.backend.v1.ShareInfo
+	37, // 25: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
+	1,  // 26: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
+	3,  // 27: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
+	8,  // 28: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
+	10, // 29: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
+	12, // 30: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
+	16, // 31: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
+	19, // 32: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
+	21, // 33: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
+	23, // 34: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
+	25, // 35: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
+	27, // 36: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
+	28, // 37: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
+	30, // 38: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
+	36, // 39: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
+	39, // 40: sharestore.backend.v1.Backend.StatShare:input_type -> sharestore.backend.v1.StatShareRequest
+	41, // 41: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
+	2,  // 42: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
+	4,  // 43: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
+	9,  // 44: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
+	11, // 45: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
+	13, // 46: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
+	18, // 47: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
+	20, // 48: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
+	22, // 49: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
+	24, // 50: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
+	26, // 51: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
+	26, // 52: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
+	29, // 53: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
+	31, // 54: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
+	38, // 55: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
+	40, // 56: sharestore.backend.v1.Backend.StatShare:output_type -> sharestore.backend.v1.StatShareResponse
+	42, // 57: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
+	42, // [42:58] is the sub-list for method output_type
+	26, // [26:42] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_backend_proto_init() }
@@ -2847,7 +3010,7 @@ func file_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_backend_proto_rawDesc), len(file_backend_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -41,6 +41,7 @@ const (
 	Backend_WriteImmutable_FullMethodName      = "/sharestore.backend.v1.Backend/WriteImmutable"
 	Backend_PutRaw_FullMethodName              = "/sharestore.backend.v1.Backend/PutRaw"
 	Backend_TestAndReadAndWrite_FullMethodName = "/sharestore.backend.v1.Backend/TestAndReadAndWrite"
+	Backend_StatShare_FullMethodName           = "/sharestore.backend.v1.Backend/StatShare"
 	Backend_DeleteShare_FullMethodName         = "/sharestore.backend.v1.Backend/DeleteShare"
 )
 
@@ -80,7 +81,13 @@ type BackendClient interface {
 	// stream that ends without commit (or with abort) stores nothing.
 	PutRaw(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PutRawRequest, PutRawResponse], error)
 	TestAndReadAndWrite(ctx context.Context, in *TestAndReadAndWriteRequest, opts ...grpc.CallOption) (*TestAndReadAndWriteResponse, error)
-	// DeleteShare deletes one share. Guards run on the host.
+	// StatShare returns a share's current listing information, looked up
+	// under the plugin's lock of the storage index as DeleteShare looks it
+	// up for a guard. It reads no share and deletes nothing.
+	StatShare(ctx context.Context, in *StatShareRequest, opts ...grpc.CallOption) (*StatShareResponse, error)
+	// DeleteShare deletes one share. Guards run on the host: the host runs
+	// its guard on what StatShare returned and sends that as expected, and
+	// the plugin deletes only if the share is still that one.
 	DeleteShare(ctx context.Context, in *DeleteShareRequest, opts ...grpc.CallOption) (*DeleteShareResponse, error)
 }
 
@@ -286,6 +293,16 @@ func (c *backendClient) TestAndReadAndWrite(ctx context.Context, in *TestAndRead
 	return out, nil
 }
 
+func (c *backendClient) StatShare(ctx context.Context, in *StatShareRequest, opts ...grpc.CallOption) (*StatShareResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatShareResponse)
+	err := c.cc.Invoke(ctx, Backend_StatShare_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *backendClient) DeleteShare(ctx context.Context, in *DeleteShareRequest, opts ...grpc.CallOption) (*DeleteShareResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteShareResponse)
@@ -332,7 +349,13 @@ type BackendServer interface {
 	// stream that ends without commit (or with abort) stores nothing.
 	PutRaw(grpc.ClientStreamingServer[PutRawRequest, PutRawResponse]) error
 	TestAndReadAndWrite(context.Context, *TestAndReadAndWriteRequest) (*TestAndReadAndWriteResponse, error)
-	// DeleteShare deletes one share. Guards run on the host.
+	// StatShare returns a share's current listing information, looked up
+	// under the plugin's lock of the storage index as DeleteShare looks it
+	// up for a guard. It reads no share and deletes nothing.
+	StatShare(context.Context, *StatShareRequest) (*StatShareResponse, error)
+	// DeleteShare deletes one share. Guards run on the host: the host runs
+	// its guard on what StatShare returned and sends that as expected, and
+	// the plugin deletes only if the share is still that one.
 	DeleteShare(context.Context, *DeleteShareRequest) (*DeleteShareResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
@@ -385,6 +408,9 @@ func (UnimplementedBackendServer) PutRaw(grpc.ClientStreamingServer[PutRawReques
 }
 func (UnimplementedBackendServer) TestAndReadAndWrite(context.Context, *TestAndReadAndWriteRequest) (*TestAndReadAndWriteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TestAndReadAndWrite not implemented")
+}
+func (UnimplementedBackendServer) StatShare(context.Context, *StatShareRequest) (*StatShareResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StatShare not implemented")
 }
 func (UnimplementedBackendServer) DeleteShare(context.Context, *DeleteShareRequest) (*DeleteShareResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteShare not implemented")
@@ -594,6 +620,24 @@ func _Backend_TestAndReadAndWrite_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_StatShare_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatShareRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).StatShare(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_StatShare_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).StatShare(ctx, req.(*StatShareRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Backend_DeleteShare_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DeleteShareRequest)
 	if err := dec(in); err != nil {
@@ -642,6 +686,10 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TestAndReadAndWrite",
 			Handler:    _Backend_TestAndReadAndWrite_Handler,
+		},
+		{
+			MethodName: "StatShare",
+			Handler:    _Backend_StatShare_Handler,
 		},
 		{
 			MethodName: "DeleteShare",
