@@ -130,7 +130,8 @@ func (c Config) withDefaults() Config {
 // Hooks let tests observe the engine. Each is optional and runs on the
 // engine's goroutine.
 type Hooks struct {
-	// AfterPrefix runs after a prefix's result is recorded.
+	// AfterPrefix runs after a prefix's result, or its failure (see
+	// State.Failed), is recorded.
 	AfterPrefix func(cycle int, prefix sharestore.Prefix)
 	// AfterCycle runs after a cycle finished and the state was saved.
 	AfterCycle func(cycle int)
