@@ -93,6 +93,9 @@ func (c *Buckets) MarshalExtra() (json.RawMessage, error) {
 }
 
 // Restore loads state saved by MarshalExtra. Empty input is a no-op.
+// State that does not parse, or holds a negative count or cycle, or a
+// count without its cycle, is refused with an error wrapping
+// sharestore.ErrCorrupt (the engine then moves the state file aside).
 func (c *Buckets) Restore(extra json.RawMessage) error {
 	if len(extra) == 0 {
 		return nil
@@ -100,6 +103,12 @@ func (c *Buckets) Restore(extra json.RawMessage) error {
 	var s BucketsState
 	if err := json.Unmarshal(extra, &s); err != nil {
 		return sharestore.Errorf(sharestore.ErrCorrupt, "bucket counter state: %w", err)
+	}
+	switch {
+	case (s.LastCompleteCount == nil) != (s.LastCompleteCycle == nil):
+		return sharestore.Errorf(sharestore.ErrCorrupt, "bucket counter state: a count needs the cycle that produced it")
+	case s.LastCompleteCount != nil && (*s.LastCompleteCount < 0 || *s.LastCompleteCycle < 0 || *s.LastCompleteCycle > maxCycle):
+		return sharestore.Errorf(sharestore.ErrCorrupt, "bucket counter state: count %d of cycle %d is out of range", *s.LastCompleteCount, *s.LastCompleteCycle)
 	}
 	c.mu.Lock()
 	c.state = s

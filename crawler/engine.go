@@ -16,8 +16,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -86,6 +86,18 @@ type Config struct {
 	// CheckpointEvery, if positive, also saves the state after every
 	// that many completed prefixes, not only after each slice.
 	CheckpointEvery int
+	// MaxPrefixAttempts is how many times a prefix that keeps failing is
+	// tried, with a growing pause between attempts, before it is
+	// recorded as failed (State.Failed) and the cycle goes on [3]. A
+	// permanent error (see Permanent) fails the prefix at the first
+	// attempt.
+	MaxPrefixAttempts int
+	// MaxPermanentRun stops the cycle, with the error, when that many
+	// consecutive prefixes failed with the same permanent error class:
+	// wrong credentials fail every prefix, and recording 1024 failures
+	// would hide the cause [8]. The stopped run's failures are forgotten,
+	// so the next run tries those prefixes again.
+	MaxPermanentRun int
 	// Logger receives progress and error messages [slog.Default()].
 	Logger *slog.Logger
 }
@@ -106,13 +118,20 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MaxPrefixAttempts <= 0 {
+		c.MaxPrefixAttempts = 3
+	}
+	if c.MaxPermanentRun <= 0 {
+		c.MaxPermanentRun = 8
+	}
 	return c
 }
 
 // Hooks let tests observe the engine. Each is optional and runs on the
 // engine's goroutine.
 type Hooks struct {
-	// AfterPrefix runs after a prefix's result is recorded.
+	// AfterPrefix runs after a prefix's result, or its failure (see
+	// State.Failed), is recorded.
 	AfterPrefix func(cycle int, prefix sharestore.Prefix)
 	// AfterCycle runs after a cycle finished and the state was saved.
 	AfterCycle func(cycle int)
@@ -137,27 +156,34 @@ type Engine struct {
 const recentPrefixes = 16
 
 // New returns an engine for c whose state lives at statePath. A damaged
-// state file is moved aside and reported by Warnings (and logged at error
-// level); the engine then starts a fresh cycle. Other load failures are
-// returned.
+// state file, or crawler state that c's Restore refuses, is moved aside
+// and reported by Warnings (and logged at error level); the engine then
+// starts a fresh cycle. Other load failures are returned.
 func New(c Crawler, statePath string, clock Clock, cfg Config, hooks Hooks) (*Engine, error) {
 	cfg = cfg.withDefaults()
-	st, err := LoadState(statePath, c.Name(), clock.Now())
 	e := &Engine{c: c, statePath: statePath, clock: clock, cfg: cfg, hooks: hooks}
+	st, err := LoadState(statePath, c.Name(), clock.Now())
 	if err != nil {
 		if st == nil {
 			return nil, err
 		}
-		cfg.Logger.Error("crawler state damaged", "crawler", c.Name(), "err", err)
-		e.warns = append(e.warns, err)
+		e.warnDamaged(err)
 	}
 	if p, ok := c.(Persister); ok {
-		if err := p.Restore(st.Extra); err != nil {
-			return nil, fmt.Errorf("crawler state %s: %w", statePath, err)
+		if err := e.call("Restore", func() error { return p.Restore(st.Extra) }); err != nil {
+			if st, err = moveAside(statePath, c.Name(), "its crawler state is refused: "+err.Error(), clock.Now()); st == nil {
+				return nil, err
+			}
+			e.warnDamaged(err)
 		}
 	}
 	e.st = st
 	return e, nil
+}
+
+func (e *Engine) warnDamaged(err error) {
+	e.cfg.Logger.Error("crawler state damaged", "crawler", e.c.Name(), "err", err)
+	e.warns = append(e.warns, err)
 }
 
 // Warnings returns problems the engine recovered from, such as a damaged
@@ -178,8 +204,11 @@ func (e *Engine) State() State {
 func (e *Engine) Save() error {
 	var extra json.RawMessage
 	if p, ok := e.c.(Persister); ok {
-		var err error
-		if extra, err = p.MarshalExtra(); err != nil {
+		err := e.call("MarshalExtra", func() (err error) {
+			extra, err = p.MarshalExtra()
+			return err
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -191,8 +220,14 @@ func (e *Engine) Save() error {
 
 // Run works until ctx ends or, in one-shot mode, until a cycle completes.
 // It sleeps SlowStart first, then alternates slices and pauses. A failing
-// slice is logged, the state saved, and the same prefix retried after the
-// pause, so a crawler never stops silently. It saves the state before it
+// slice is logged, the state saved, and the work retried after a pause
+// that doubles with each failure of the same prefix (from CPUSlice, at
+// most MaxSleep), so a crawler never stops silently; a prefix that keeps
+// failing is recorded as failed and the cycle goes on (see
+// Config.MaxPrefixAttempts). Run returns the error when the cycle is
+// stopped (Config.MaxPermanentRun), when starting or finishing a cycle
+// fails with a permanent error, or, in one-shot mode, when that fails
+// MaxPrefixAttempts times in a row. It saves the state before it
 // returns; it returns nil for one-shot completion and ctx's error when
 // ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
@@ -202,16 +237,22 @@ func (e *Engine) Run(ctx context.Context) error {
 			return errors.Join(err, e.Save())
 		}
 	}
+	failures := 0 // consecutive failed slices outside a prefix
 	for {
 		sleep, finished, err := e.RunSlice(ctx)
 		if ctx.Err() != nil {
 			return errors.Join(sharestore.CtxErr(ctx), e.Save())
 		}
 		if err != nil {
-			e.cfg.Logger.Error("crawler slice failed; will retry", "crawler", e.c.Name(), "err", err)
-			if sleep < e.cfg.CPUSlice {
-				sleep = e.cfg.CPUSlice
+			attempt, stop := e.onSliceError(err, &failures)
+			if stop != nil {
+				e.cfg.Logger.Error("crawler stopped", "crawler", e.c.Name(), "err", stop)
+				return errors.Join(stop, e.Save())
 			}
+			e.cfg.Logger.Error("crawler slice failed; will retry", "crawler", e.c.Name(), "err", err)
+			sleep = max(sleep, e.backoff(attempt))
+		} else {
+			failures = 0
 		}
 		if finished && e.cfg.OneShot {
 			return e.Save()
@@ -241,7 +282,10 @@ func (e *Engine) setNextWake(d time.Duration) {
 // complete, and saves the state. It returns the pause the duty cycle asks
 // for (at least MinimumCycleTime after a completed cycle), whether the
 // cycle completed, and the first error. Prefixes completed before an
-// error stay completed.
+// error stay completed. A prefix that fails is retried by the next slice
+// until it has failed MaxPrefixAttempts times (once for a permanent
+// error); it is then recorded as failed and the slice goes on. A panic
+// in the crawler is returned as an error wrapping sharestore.ErrInternal.
 func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bool, err error) {
 	start := e.clock.Now()
 	defer func() {
@@ -256,38 +300,12 @@ func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bo
 			sleep = max(sleep, e.cfg.MinimumCycleTime)
 		}
 	}()
-	e.mu.Lock()
-	e.st.NextWake = nil
-	if e.st.CurrentCycle == nil {
-		n := 0
-		if e.st.LastCycleFinished != nil {
-			n = *e.st.LastCycleFinished + 1
-		}
-		e.st.CurrentCycle = &n
-		e.st.CycleStart = &start
-		e.st.CycleID = fmt.Sprintf("%d@%d", n, start.UnixNano())
-		e.st.LastCompletePrefix = -1
-		e.st.LastPrefixFinished = nil
-		e.st.RecentPrefixSeconds = nil
-		e.st.Results = map[string]json.RawMessage{}
-		e.mu.Unlock()
-		if err := e.c.StartedCycle(ctx, e.cycle()); err != nil {
-			e.mu.Lock()
-			e.st.CurrentCycle = nil // start again next slice
-			e.mu.Unlock()
-			return 0, false, err
-		}
-		if err := e.Save(); err != nil {
-			return 0, false, err
-		}
-	} else {
-		e.mu.Unlock()
+	if err := e.startCycleIfNeeded(ctx, start); err != nil {
+		return 0, false, err
 	}
 	cycle := e.cycle()
 	for {
-		e.mu.Lock()
-		next := e.st.LastCompletePrefix + 1
-		e.mu.Unlock()
+		next := e.nextPrefix()
 		if next >= sharestore.NumPrefixes {
 			break
 		}
@@ -298,9 +316,12 @@ func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bo
 		results, errs := e.processWindow(ctx, cycle, next, n)
 		for i := 0; i < n; i++ {
 			if errs[i] != nil {
-				return 0, false, fmt.Errorf("crawler %s: prefix %s: %w", e.c.Name(), sharestore.PrefixAt(next+i), errs[i])
+				if err := e.prefixFailed(ctx, next+i, errs[i]); err != nil {
+					return 0, false, err
+				}
+			} else {
+				e.completePrefix(next+i, results[i])
 			}
-			e.completePrefix(next+i, results[i])
 			if k := e.cfg.CheckpointEvery; k > 0 && (next+i+1)%k == 0 {
 				if err := e.Save(); err != nil {
 					return 0, false, err
@@ -311,36 +332,83 @@ func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bo
 			return 0, false, nil
 		}
 	}
-	// Every prefix is done: finish the cycle.
+	if err := e.finishCycle(ctx, cycle); err != nil {
+		return 0, false, err
+	}
+	if err := e.Save(); err != nil {
+		return 0, true, err
+	}
+	if e.hooks.AfterCycle != nil {
+		e.hooks.AfterCycle(cycle.Number)
+	}
+	return 0, true, nil
+}
+
+// startCycleIfNeeded starts cycle LastCycleFinished+1 at start unless one
+// is in progress, and saves the state. If the crawler's StartedCycle
+// fails, no cycle is in progress afterwards.
+func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error {
+	e.mu.Lock()
+	e.st.NextWake = nil
+	if e.st.CurrentCycle != nil {
+		e.mu.Unlock()
+		return nil
+	}
+	n := 0
+	if e.st.LastCycleFinished != nil {
+		n = *e.st.LastCycleFinished + 1
+	}
+	e.clearCycleLocked()
+	e.st.CurrentCycle = &n
+	e.st.CycleStart = &start
+	e.st.CycleID = cycleID(n, start)
+	e.mu.Unlock()
+	cycle := e.cycle()
+	if err := e.call("StartedCycle", func() error { return e.c.StartedCycle(ctx, cycle) }); err != nil {
+		e.mu.Lock()
+		e.clearCycleLocked() // start again next slice
+		e.mu.Unlock()
+		return err
+	}
+	return e.Save()
+}
+
+// clearCycleLocked resets the fields of the cycle in progress, leaving
+// none in progress. e.mu must be held.
+func (e *Engine) clearCycleLocked() {
+	e.st.CurrentCycle = nil
+	e.st.CycleID = ""
+	e.st.CycleStart = nil
+	e.st.LastCompletePrefix = -1
+	e.st.LastPrefixFinished = nil
+	e.st.RecentPrefixSeconds = nil
+	e.st.Results = map[string]json.RawMessage{}
+	e.st.Failing = nil
+	e.st.Failed = nil
+}
+
+// finishCycle hands every result to the crawler's FinishedCycle and, if
+// it succeeds, records the cycle as the last finished one.
+func (e *Engine) finishCycle(ctx context.Context, cycle Cycle) error {
 	res := map[sharestore.Prefix]json.RawMessage{}
 	e.mu.Lock()
 	for p, r := range e.st.Results {
 		res[sharestore.Prefix(p)] = r
 	}
 	e.mu.Unlock()
-	if err := e.c.FinishedCycle(ctx, cycle, res); err != nil {
-		return 0, false, err
+	if err := e.call("FinishedCycle", func() error { return e.c.FinishedCycle(ctx, cycle, res) }); err != nil {
+		return err
 	}
 	now := e.clock.Now()
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	n := cycle.Number
 	e.st.LastCycleFinished = &n
 	e.st.LastCycleStart = e.st.CycleStart
 	e.st.LastCycleEnd = &now
-	e.st.CurrentCycle = nil
-	e.st.CycleID = ""
-	e.st.CycleStart = nil
-	e.st.LastCompletePrefix = -1
-	e.st.LastPrefixFinished = nil
-	e.st.Results = nil
-	e.mu.Unlock()
-	if err := e.Save(); err != nil {
-		return 0, true, err
-	}
-	if e.hooks.AfterCycle != nil {
-		e.hooks.AfterCycle(n)
-	}
-	return 0, true, nil
+	e.st.LastCycleFailed = e.st.Failed
+	e.clearCycleLocked()
+	return nil
 }
 
 func (e *Engine) cycle() Cycle {
@@ -356,13 +424,26 @@ func (e *Engine) cycle() Cycle {
 	return c
 }
 
+func (e *Engine) nextPrefix() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.st.LastCompletePrefix + 1
+}
+
 // processWindow runs ProcessPrefix for prefixes [first, first+n)
 // concurrently and returns their results in order.
 func (e *Engine) processWindow(ctx context.Context, cycle Cycle, first, n int) ([]json.RawMessage, []error) {
 	results := make([]json.RawMessage, n)
 	errs := make([]error, n)
+	process := func(i int) {
+		p := sharestore.PrefixAt(first + i)
+		errs[i] = e.call("ProcessPrefix("+string(p)+")", func() (err error) {
+			results[i], err = e.c.ProcessPrefix(ctx, cycle, p)
+			return err
+		})
+	}
 	if n == 1 {
-		results[0], errs[0] = e.c.ProcessPrefix(ctx, cycle, sharestore.PrefixAt(first))
+		process(0)
 		return results, errs
 	}
 	var wg sync.WaitGroup
@@ -370,24 +451,39 @@ func (e *Engine) processWindow(ctx context.Context, cycle Cycle, first, n int) (
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			results[i], errs[i] = e.c.ProcessPrefix(ctx, cycle, sharestore.PrefixAt(first+i))
+			process(i)
 		}(i)
 	}
 	wg.Wait()
 	return results, errs
 }
 
+// completePrefix records prefix idx as complete with result (nil keeps
+// none).
 func (e *Engine) completePrefix(idx int, result json.RawMessage) {
-	now := e.clock.Now()
-	p := sharestore.PrefixAt(idx)
-	e.mu.Lock()
-	if result != nil {
-		e.st.Results[string(p)] = result
-	} else {
-		delete(e.st.Results, string(p))
+	cycle := e.markComplete(idx, func(st *State) {
+		if result != nil {
+			st.Results[string(sharestore.PrefixAt(idx))] = result
+		} else {
+			delete(st.Results, string(sharestore.PrefixAt(idx)))
+		}
+	})
+	if e.hooks.AfterPrefix != nil {
+		e.hooks.AfterPrefix(cycle, sharestore.PrefixAt(idx))
 	}
+}
+
+// markComplete makes idx the last complete prefix, after record has
+// stored its outcome, updates the prefix intervals and returns the cycle
+// number. It holds e.mu throughout.
+func (e *Engine) markComplete(idx int, record func(*State)) int {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.st.normalize()
+	record(e.st)
 	if e.st.LastPrefixFinished != nil {
-		d := now.Sub(*e.st.LastPrefixFinished).Seconds()
+		d := min(max(now.Sub(*e.st.LastPrefixFinished).Seconds(), 0), maxPrefixSeconds)
 		e.st.RecentPrefixSeconds = append(e.st.RecentPrefixSeconds, d)
 		if len(e.st.RecentPrefixSeconds) > recentPrefixes {
 			e.st.RecentPrefixSeconds = e.st.RecentPrefixSeconds[len(e.st.RecentPrefixSeconds)-recentPrefixes:]
@@ -395,11 +491,8 @@ func (e *Engine) completePrefix(idx int, result json.RawMessage) {
 	}
 	e.st.LastPrefixFinished = &now
 	e.st.LastCompletePrefix = idx
-	cycle := *e.st.CurrentCycle
-	e.mu.Unlock()
-	if e.hooks.AfterPrefix != nil {
-		e.hooks.AfterPrefix(cycle, p)
-	}
+	e.st.Failing = nil
+	return *e.st.CurrentCycle
 }
 
 // Progress describes where a crawler is, as Tahoe's get_progress does,
@@ -422,18 +515,22 @@ type Progress struct {
 	// CycleTime estimates a whole cycle: the last cycle's duration, or
 	// 1024 × the median prefix interval.
 	CycleTime *time.Duration `json:"estimated-time-per-cycle,omitempty"`
+	// FailedPrefixes lists the prefixes that failed for good in the
+	// cycle in progress, or in the last completed cycle between cycles
+	// (see State.FailedPrefixes).
+	FailedPrefixes []PrefixFailure `json:"failed-prefixes,omitempty"`
 }
 
 // ProgressOf computes the Progress of state st at time now.
 func ProgressOf(st State, now time.Time) Progress {
-	p := Progress{CycleInProgress: st.CurrentCycle != nil}
+	p := Progress{CycleInProgress: st.CurrentCycle != nil, FailedPrefixes: st.FailedPrefixes()}
 	if p.CycleInProgress {
 		p.CompletePrefixes = st.LastCompletePrefix + 1
 		p.Percentage = 100 * float64(p.CompletePrefixes) / sharestore.NumPrefixes
 	}
 	med, ok := median(st.RecentPrefixSeconds)
 	if p.CycleInProgress && ok {
-		d := time.Duration(med * float64(sharestore.NumPrefixes-p.CompletePrefixes) * float64(time.Second))
+		d := seconds(med * float64(sharestore.NumPrefixes-p.CompletePrefixes))
 		p.ETA = &d
 	}
 	if st.NextWake != nil {
@@ -442,14 +539,26 @@ func ProgressOf(st State, now time.Time) Progress {
 		p.NextWake, p.RemainingWait = &t, &w
 	}
 	switch {
-	case st.LastCycleStart != nil && st.LastCycleEnd != nil:
+	case st.LastCycleStart != nil && st.LastCycleEnd != nil && !st.LastCycleEnd.Before(*st.LastCycleStart):
 		d := st.LastCycleEnd.Sub(*st.LastCycleStart)
 		p.CycleTime = &d
 	case ok:
-		d := time.Duration(med * sharestore.NumPrefixes * float64(time.Second))
+		d := seconds(med * sharestore.NumPrefixes)
 		p.CycleTime = &d
 	}
 	return p
+}
+
+// seconds converts s seconds to a Duration, saturating at 0 and at the
+// largest Duration instead of overflowing.
+func seconds(s float64) time.Duration {
+	switch {
+	case !(s > 0):
+		return 0
+	case s >= float64(math.MaxInt64)/float64(time.Second):
+		return math.MaxInt64
+	}
+	return time.Duration(s * float64(time.Second))
 }
 
 // Progress returns the engine's progress now.

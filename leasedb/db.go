@@ -93,15 +93,17 @@ type DB struct {
 var sqliteMagic = []byte("SQLite format 3\x00")
 
 // Open opens the lease database at path, creating it (and nothing else: the
-// directory must exist) if the file is missing or empty. It applies any
-// pending migrations in one transaction and sets WAL mode.
+// directory must exist) if the file is missing. It applies any pending
+// migrations in one transaction and sets WAL mode.
 //
-// A file that is not a SQLite database, a database without the lease
-// tables, or a lease database with an unknown schema version makes Open
-// fail with an error that wraps sharestore.ErrCorrupt, names path and says
-// how to rebuild (see the package documentation); the file is left exactly
-// as it was. Other failures wrap sharestore.ErrInternal, or the context's
-// class.
+// An empty file, a file that is not a SQLite database, a database without
+// the lease tables, or a lease database with an unknown schema version
+// makes Open fail with an error that wraps sharestore.ErrCorrupt, names
+// path and says how to rebuild (see the package documentation); the file
+// is left exactly as it was, byte for byte, and is never switched to WAL
+// mode. A FIFO, device, symbolic link or directory at path is refused with
+// an error wrapping sharestore.ErrInvalidArgument, without opening it.
+// Other failures wrap sharestore.ErrInternal, or the context's class.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb: empty path")
@@ -162,27 +164,33 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// checkHeader refuses, before SQLite ever sees it, a non-empty file that
-// does not start with the SQLite magic. A missing or empty file is fine.
+// checkHeader refuses, before SQLite ever sees it, anything at path but
+// a missing file (which Open creates) or a regular file that starts with
+// the SQLite magic. It looks with Lstat first, so a FIFO is never opened
+// (opening one blocks until a writer comes). An empty file is refused
+// too: it is not a database this package wrote (Open never leaves one),
+// and treating it as new would silently drop whatever was lost.
 func checkHeader(path string) error {
-	f, err := os.Open(path)
+	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+path+": cannot read the file")
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	switch {
+	case fi.IsDir():
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb %s: is a directory, not a database file", path)
+	case !fi.Mode().IsRegular():
+		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb %s: is not a regular file (file mode %s), so not a database file", path, fi.Mode())
+	case fi.Size() == 0:
+		return damaged(path, "the file is empty (0 bytes), so it holds no lease database")
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+path+": cannot read the file")
 	}
-	if st.IsDir() {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "leasedb %s: is a directory, not a database file", path)
-	}
-	if st.Size() == 0 {
-		return nil
-	}
+	defer f.Close()
 	head := make([]byte, len(sqliteMagic))
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {

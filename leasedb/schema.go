@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/sharestore/sharestore"
@@ -181,5 +182,40 @@ func (db *DB) inspect(ctx context.Context, q queryRower) (int, error) {
 		return 0, damaged(db.path, fmt.Sprintf("unknown schema version %d (this program reads versions 1 to %d; "+
 			"if a newer sharestore wrote it, run that instead)", v.Int64, SchemaVersion))
 	}
+	// Another program's database may have a `version` table too: every
+	// table of this version must be there before anything is written.
+	for _, name := range tablesOf(int(v.Int64)) {
+		var n int
+		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n); err != nil {
+			return 0, db.classify(err, "read schema")
+		}
+		if n == 0 {
+			return 0, damaged(db.path, fmt.Sprintf("SQLite database with a `version` table (version %d) but no `%s` table, so not a lease database", v.Int64, name))
+		}
+	}
 	return int(v.Int64), nil
+}
+
+// createTable matches the statements of schemaV1 and migrations that
+// create a table, capturing its name.
+var createTable = regexp.MustCompile("^CREATE TABLE `?([A-Za-z_]+)`?")
+
+// tablesOf returns the tables of a lease database of the given schema
+// version, read from the statements that create them.
+func tablesOf(version int) []string {
+	var out []string
+	add := func(stmts []string) {
+		for _, s := range stmts {
+			if m := createTable.FindStringSubmatch(s); m != nil {
+				out = append(out, m[1])
+			}
+		}
+	}
+	add(schemaV1)
+	for _, m := range migrations {
+		if m.from < version {
+			add(m.stmt)
+		}
+	}
+	return out
 }

@@ -389,19 +389,6 @@ func TestOpenDamaged(t *testing.T) {
 	}
 }
 
-// An empty file (for example left by a crash during creation) holds no
-// data, so Open initialises it.
-func TestOpenEmptyFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "leasedb.sqlite")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db := openAt(t, path)
-	if accts, err := db.Accounts(context.Background()); err != nil || len(accts) != 2 {
-		t.Errorf("accounts = %v, %v", accts, err)
-	}
-}
-
 func TestOpenBadPath(t *testing.T) {
 	ctx := context.Background()
 	if _, err := Open(ctx, "", Options{}); !errors.Is(err, sharestore.ErrInvalidArgument) {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -123,6 +125,9 @@ type crawlReport struct {
 	Buckets    *bucketsReport    `json:"buckets,omitempty"`
 	Stats      *leasedb.Stats    `json:"leasedb,omitempty"`
 	Progress   map[string]string `json:"progress,omitempty"`
+	// FailedPrefixes lists, per crawler, the prefixes of the cycle that
+	// failed and were not examined.
+	FailedPrefixes map[string][]crawler.PrefixFailure `json:"failed_prefixes,omitempty"`
 }
 
 type accountingReport struct {
@@ -352,6 +357,12 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	rep.Progress = map[string]string{}
 	for i, eng := range engines {
 		rep.Progress[names[i]] = crawler.FormatProgress(eng.Progress())
+		if failed := eng.State().FailedPrefixes(); len(failed) > 0 {
+			if rep.FailedPrefixes == nil {
+				rep.FailedPrefixes = map[string][]crawler.PrefixFailure{}
+			}
+			rep.FailedPrefixes[names[i]] = failed
+		}
 	}
 	if f.asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -365,7 +376,23 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	if interrupted {
 		return &exitError{code: 130, err: errors.New("interrupted; the state is saved and the next crawl resumes where this one stopped")}
 	}
+	if f.once && len(rep.FailedPrefixes) > 0 {
+		return &exitError{code: exitFailure, err: failedPrefixesErr(rep.FailedPrefixes)}
+	}
 	return nil
+}
+
+// failedPrefixesErr says which prefixes failed, for crawl --once's exit.
+func failedPrefixesErr(failed map[string][]crawler.PrefixFailure) error {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(failed)) {
+		var ps []string
+		for _, f := range failed[name] {
+			ps = append(ps, string(f.Prefix))
+		}
+		parts = append(parts, fmt.Sprintf("%s crawler: prefix %s", name, strings.Join(ps, ", ")))
+	}
+	return fmt.Errorf("the cycle completed without the prefixes that failed (%s); they were not examined, and the next cycle tries them again", strings.Join(parts, "; "))
 }
 
 // backendIdentity names the store a state directory belongs to.
@@ -410,6 +437,17 @@ func printCrawlReport(w io.Writer, r *crawlReport, interrupted bool) {
 		if interrupted {
 			fmt.Fprintf(w, "%s: %s\n", name, p)
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.FailedPrefixes)) {
+		fmt.Fprintf(w, "\nFailed prefixes (%s crawler), not examined this cycle:\n", name)
+		printFailures(w, "  ", r.FailedPrefixes[name])
+	}
+}
+
+// printFailures lists failed prefixes, one a line.
+func printFailures(w io.Writer, indent string, failed []crawler.PrefixFailure) {
+	for _, f := range failed {
+		fmt.Fprintf(w, "%sprefix %s: %s after %d attempt(s) at %s: %s\n", indent, f.Prefix, f.Class, f.Attempts, f.Time.UTC().Format(time.RFC3339), f.Reason)
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -41,10 +43,17 @@ type env struct {
 
 // Main runs the sharestore command with args (without the program name)
 // and returns the process exit code: 0 on success, 2 for bad usage or a
-// backend that cannot be opened, 1 for any other failure.
+// backend that cannot be opened, 1 for any other failure, and 128 plus
+// the signal's number (130 for SIGINT, 143 for SIGTERM) for a command
+// that a signal stopped. The first SIGINT or SIGTERM cancels the
+// command's context, so it stops and saves its state; if it has not
+// returned signalGrace later, or at a second signal, the process exits
+// at once with that code (see watchSignals).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, stop := watchSignals(context.Background(), sigs, signalGrace, stderr, exitNow)
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(e)
 	root.SetArgs(args)
@@ -52,10 +61,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	sig := stop()
 	if err == nil {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "sharestore: %v\n", err)
+	if sig != nil {
+		return signalCode(sig)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -64,6 +77,67 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// signalGrace is how long a command may take to stop after the first
+// signal before the process exits without waiting for it. Tests shorten
+// it.
+var signalGrace = 30 * time.Second
+
+// exitNow ends the process; tests replace it.
+var exitNow = os.Exit
+
+// signalCode is the exit code for a process stopped by sig: 128 plus
+// its number.
+func signalCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitFailure
+}
+
+// watchSignals returns a context that the first signal from sigs
+// cancels, and the function that ends the watch and returns the signal
+// received, if any. After the first signal, a second one, or grace
+// passing before stop is called, writes a message to stderr and calls
+// exit with signalCode of the first signal: a command that does not
+// stop can never hold the process.
+func watchSignals(parent context.Context, sigs <-chan os.Signal, grace time.Duration, stderr io.Writer, exit func(int)) (context.Context, func() os.Signal) {
+	ctx, cancel := context.WithCancel(parent)
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var got os.Signal
+	go func() {
+		var sig os.Signal
+		select {
+		case <-done:
+			return
+		case sig = <-sigs:
+		}
+		mu.Lock()
+		got = sig
+		mu.Unlock()
+		fmt.Fprintf(stderr, "sharestore: %v: stopping and saving the state (signal again to exit at once)\n", sig)
+		cancel()
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-done:
+			return
+		case again := <-sigs:
+			fmt.Fprintf(stderr, "sharestore: %v again: exiting at once; the state saved last is kept\n", again)
+		case <-t.C:
+			fmt.Fprintf(stderr, "sharestore: still not stopped %v after %v; exiting anyway; the state saved last is kept\n", grace, sig)
+		}
+		exit(signalCode(sig))
+	}()
+	var once sync.Once
+	return ctx, func() os.Signal {
+		once.Do(func() { close(done); cancel() })
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
 }
 
 type flagError struct{ error }

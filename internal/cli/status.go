@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,7 +59,7 @@ func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
 	}
 	now := time.Now()
 	out := statusJSON{}
-	if s, ok, err := readState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
+	if s, ok, err := crawler.ReadState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
 		return err
 	} else if ok {
 		var bs crawler.BucketsState
@@ -71,7 +70,7 @@ func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
 		}
 		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(s, now)}
 	}
-	s, ok, err := readState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	s, ok, err := crawler.ReadState(filepath.Join(dir, accountingState), crawler.AccountingName)
 	if err != nil {
 		return err
 	}
@@ -108,23 +107,6 @@ func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
 	return nil
 }
 
-// readState reads a state file without changing it; a damaged file is an
-// error here (crawl, not status, moves it aside).
-func readState(path, name string) (crawler.State, bool, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return crawler.State{}, false, nil
-	}
-	if err != nil {
-		return crawler.State{}, false, err
-	}
-	var s crawler.State
-	if err := json.Unmarshal(b, &s); err != nil || s.Version != crawler.StateVersion || s.Crawler != name {
-		return s, false, fmt.Errorf("crawler state %s is damaged or of another version; the next \"sharestore crawl\" moves it aside and starts a fresh cycle", path)
-	}
-	return s, true, nil
-}
-
 func printStatus(w io.Writer, s statusJSON) {
 	if b := s.BucketCounter; b != nil {
 		fmt.Fprintln(w, "Bucket counter")
@@ -134,6 +116,7 @@ func printStatus(w io.Writer, s statusJSON) {
 			fmt.Fprintf(w, "  Total sharesets: %d (the number of files and directories for which this server is holding a share)\n", *b.LastCompleteCount)
 		}
 		fmt.Fprintf(w, "  %s\n", crawler.FormatProgress(b.Progress))
+		printStatusFailures(w, b.Progress)
 	}
 	if s.LeaseChecker == nil {
 		return
@@ -141,6 +124,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	r := s.LeaseChecker
 	fmt.Fprintln(w, "\nLease expiration crawler")
 	fmt.Fprintf(w, "  %s\n", crawler.FormatProgress(*s.LeaseCheckerProgress))
+	printStatusFailures(w, *s.LeaseCheckerProgress)
 	if so := r.SoFar; so != nil {
 		c := so.Counters
 		fmt.Fprintln(w, "  Current cycle:")
@@ -181,4 +165,17 @@ func printStatus(w io.Writer, s statusJSON) {
 	if d := s.LeaseDB; d != nil {
 		fmt.Fprintf(w, "\nLease database: %d leased shares, %d leased bytes, %d sharesets\n", d.LeasedShares, d.LeasedBytes, d.Sharesets)
 	}
+}
+
+// printStatusFailures lists the failed prefixes of p's cycle.
+func printStatusFailures(w io.Writer, p crawler.Progress) {
+	if len(p.FailedPrefixes) == 0 {
+		return
+	}
+	which := "the last cycle"
+	if p.CycleInProgress {
+		which = "this cycle"
+	}
+	fmt.Fprintf(w, "  Failed prefixes, not examined in %s:\n", which)
+	printFailures(w, "    ", p.FailedPrefixes)
 }
