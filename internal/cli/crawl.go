@@ -21,6 +21,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/plugin"
 )
@@ -251,7 +252,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 			fmt.Fprintf(e.stderr, "sharestore: seeded %d sample shares into %s\n", n, strings.TrimPrefix(spec, "disk:"))
 		}
 	}
-	rep.Backend, rep.StateDir = spec, f.stateDir
+	rep.Backend, rep.StateDir = redact.String(spec), f.stateDir
 	if err := prepareStateDir(f.stateDir, backendIdentity(b, spec)); err != nil {
 		return err
 	}
@@ -368,12 +369,13 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	return nil
 }
 
-// backendIdentity names the store a state directory belongs to.
+// backendIdentity names the store a state directory belongs to. It is
+// stored in the state directory, so it never holds a credential.
 func backendIdentity(b sharestore.Backend, spec string) string {
 	if r, ok := b.(interface{ Root() string }); ok {
-		return "disk:" + r.Root()
+		return redact.String("disk:" + r.Root())
 	}
-	return spec
+	return redact.String(spec)
 }
 
 func lastCycle[T any](h map[int]T) int {

@@ -19,7 +19,8 @@ const Mark = "REDACTED"
 //
 //   - the userinfo of every "scheme://userinfo@host" in s (the user name
 //     too: for S3 it is the access key ID), up to the last '@' before the
-//     query, a space or a quote;
+//     query, a space or a quote, and the authority of "scheme://a:b"
+//     where b is not a port (a user:password whose '@' was forgotten);
 //   - a bare "user:password@host" word, such as a URL typed without its
 //     scheme ("disk:/a@b", whose part after the colon starts with '/', is
 //     a path and is kept);
@@ -62,15 +63,41 @@ func userinfo(s string) string {
 			end++
 		}
 		// An empty authority (file:///x) has no userinfo.
-		at := strings.LastIndexByte(rest[:end], '@')
-		if at < 0 || strings.HasPrefix(rest, "/") {
+		if strings.HasPrefix(rest, "/") {
 			continue
 		}
-		b.WriteString(Mark)
-		rest = rest[at:]
+		if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+			b.WriteString(Mark)
+			rest = rest[at:]
+		} else if h := hostEnd(rest[:end]); badPort(rest[:h]) {
+			// user:password with the '@' forgotten: not a host:port.
+			b.WriteString(Mark)
+			rest = rest[h:]
+		}
 	}
 	b.WriteString(rest)
 	return b.String()
+}
+
+// hostEnd is the end of the host[:port] that starts authority.
+func hostEnd(authority string) int {
+	if i := strings.IndexByte(authority, '/'); i >= 0 {
+		return i
+	}
+	return len(authority)
+}
+
+// badPort reports whether hostport has a ':' followed by something other
+// than a port number (an IPv6 literal in brackets is a host).
+func badPort(hostport string) bool {
+	if strings.HasPrefix(hostport, "[") {
+		return false
+	}
+	c := strings.IndexByte(hostport, ':')
+	if c < 0 {
+		return false
+	}
+	return strings.Trim(hostport[c+1:], "0123456789") != ""
 }
 
 // bareUserinfo replaces "user:password" in every word of s of the form
@@ -101,11 +128,17 @@ func bareWord(w string) string {
 	if at < 0 {
 		return w
 	}
-	c := strings.IndexByte(w[:at], ':')
-	if c < 0 || c+1 >= at || w[c+1] == '/' || w[:at] == Mark {
+	if w[:at] == Mark {
 		return w
 	}
-	return Mark + w[at:]
+	// A colon followed by something other than '/' (disk:/a@b is a
+	// path) marks user:password.
+	for c := 0; c+1 < at; c++ {
+		if w[c] == ':' && w[c+1] != '/' {
+			return Mark + w[at:]
+		}
+	}
+	return w
 }
 
 func isKeyChar(c byte) bool {

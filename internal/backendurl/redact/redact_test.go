@@ -16,6 +16,10 @@ func TestString(t *testing.T) {
 		{`configure "s3://K:S@b": denied`, `configure "s3://REDACTED@b": denied`},
 		{"s3://b?endpoint=http://u:p@127.0.0.1:9000", "s3://b?endpoint=http://REDACTED@127.0.0.1:9000"},
 		{"AKIAFAKE:SUPERSECRET123@bucket", "REDACTED@bucket"},
+		{"s3://AKIAFAKE:SUPERSECRET123", "s3://REDACTED"},
+		{"s3://AKIAFAKE:SUPERSECRET123/pfx?region=r", "s3://REDACTED/pfx?region=r"},
+		{"storage directory /x/s3:/AKIAFAKE:SUPERSECRET123@bucket?e=1 does not exist", "storage directory REDACTED@bucket?e=1 does not exist"},
+		{"http://127.0.0.1:9000/b http://[::1]:80/", "http://127.0.0.1:9000/b http://[::1]:80/"},
 		{"backend KEY:SECRET@b failed", "backend REDACTED@b failed"},
 		// Query parameters and connection strings.
 		{"azblob://c?sv=2022-11-02&ss=b&sig=SIGSECRET%2B&se=2030-01-01&endpoint=x", "azblob://c?sv=REDACTED&ss=REDACTED&sig=REDACTED&se=REDACTED&endpoint=x"},
