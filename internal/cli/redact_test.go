@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/internal/emulators"
 )
 
 var (
@@ -195,4 +196,45 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		scan(t, "status stderr", errOut)
 	}
 	scanDir(t, stateRoot)
+}
+
+// TestNoSecretWithWrongCredentials reaches a real S3 server (MinIO) with
+// wrong credentials from the environment: the commands get as far as the
+// server's refusal, in process and through the cloud plugin, and no
+// output shows the credentials. (crawl is left out: a crawl --once that
+// is refused retries for ever on this code, issue 11 item 3.)
+func TestNoSecretWithWrongCredentials(t *testing.T) {
+	srv := emulators.Get(t, emulators.MinIO)
+	t.Cleanup(emulators.StopAll)
+	cloudBin := buildCloudPlugin(t)
+	u := "s3://redact-test?region=us-east-1&path_style=true&endpoint=" + srv.Endpoint
+	t.Setenv("AWS_ACCESS_KEY_ID", emulators.MinIOUser)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", emulators.MinIOPassword)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	if code, _, errOut := run(t, "mkbucket", "--backend", u); code != 0 {
+		t.Fatalf("mkbucket with the right credentials: exit %d: %s", code, errOut)
+	}
+	credentialEnv(t)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	src, _ := buildTahoeStore(t)
+	for _, p := range [][]string{nil, {"--plugin", cloudBin}} {
+		fp, tp := []string(nil), []string(nil)
+		if p != nil {
+			fp, tp = []string{"--from-plugin", cloudBin}, []string{"--to-plugin", cloudBin}
+		}
+		for _, args := range [][]string{
+			append([]string{"ls", "--backend", u}, p...),
+			append([]string{"mkbucket", "--backend", u}, p...),
+			append([]string{"copy", "--from", u, "--to", "disk:" + filepath.Join(t.TempDir(), "dst")}, fp...),
+			append([]string{"copy", "--from", "disk:" + src, "--to", u}, tp...),
+		} {
+			code, out, errOut := run(t, args...)
+			what := "sharestore " + strings.Join(args, " ")
+			if code == 0 || !strings.Contains(errOut, "denied") && !strings.Contains(errOut, "Access Key") {
+				t.Errorf("%s with wrong credentials: exit %d, not refused by the server: %s", what, code, errOut)
+			}
+			scan(t, what+": stdout", out)
+			scan(t, what+": stderr", errOut)
+		}
+	}
 }
