@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"sync"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/internal/silock"
 	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
 )
@@ -32,7 +32,10 @@ type HostOptions struct {
 	// Stderr receives the plugin's stderr and the host's plugin logs.
 	// Nil means os.Stderr.
 	Stderr io.Writer
-	// StartTimeout bounds the handshake. Zero means 10 seconds.
+	// StartTimeout bounds the start-up: from starting the binary to the
+	// end of the handshake. When it passes (or ctx ends) first, the host
+	// kills the plugin's whole process group, so a wrapper script's
+	// children go too, and Open fails. Zero means 10 seconds.
 	StartTimeout time.Duration
 	// MaxRestarts is how many times in a row the supervisor tries to
 	// restart a crashed plugin before a call fails with ErrUnavailable.
@@ -43,6 +46,11 @@ type HostOptions struct {
 const (
 	restartBackoffMin = 50 * time.Millisecond
 	restartBackoffMax = 2 * time.Second
+	// stopGrace bounds how long the host waits for go-plugin to let go
+	// of a plugin whose process group it killed. Only a process that left
+	// the group (setsid) and holds the plugin's stdout can make it wait
+	// longer; the host then goes on without it.
+	stopGrace = 5 * time.Second
 )
 
 // Backend is a sharestore.Backend served by a plugin subprocess. It is
@@ -63,6 +71,7 @@ type Backend struct {
 // instance is one running plugin process.
 type instance struct {
 	client *goplugin.Client
+	group  *groupRunner
 	rpc    pb.BackendClient
 	stderr *tailBuffer
 	mu     sync.Mutex
@@ -81,6 +90,27 @@ func (i *instance) markDead() {
 	i.mu.Unlock()
 }
 
+// kill stops the plugin: go-plugin's Kill (a graceful exit first, then
+// the process group's SIGKILL), bounded by stopGrace.
+func (i *instance) kill() { stopClient(i.client, i.group) }
+
+// stopClient kills client, whose process group is group, and waits at
+// most stopGrace for go-plugin to be done with it.
+func stopClient(client *goplugin.Client, group *groupRunner) {
+	done := make(chan struct{})
+	go func() {
+		client.Kill()
+		close(done)
+	}()
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		group.killGroup()
+	}
+}
+
 var _ sharestore.Backend = (*Backend)(nil)
 
 // Open starts the plugin binary at path, checks its handshake (and its
@@ -93,6 +123,9 @@ func Open(ctx context.Context, path string, cfg Config, opts HostOptions) (*Back
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	// The plugin's stderr, its stdio and the host's plugin logs may quote
+	// the URL or a credential.
+	opts.Stderr = redact.Writer(opts.Stderr)
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 10 * time.Second
 	}
@@ -141,23 +174,36 @@ func (b *Backend) start(ctx context.Context) (*instance, sharestore.Capabilities
 				msg += "; plugin stderr: " + s
 			}
 		}
-		return &sharestore.Error{Code: code, Msg: msg}
+		return &sharestore.Error{Code: code, Msg: redact.String(msg)}
 	}
 	if fi, err := os.Stat(b.path); err != nil {
 		return nil, none, fail(sharestore.ErrNotFound, err, nil)
 	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
 		return nil, none, fail(sharestore.ErrInvalidArgument, errors.New("not an executable file"), nil)
 	}
+	if b.opts.SHA256 != nil {
+		// go-plugin checks the command it runs itself; with a runner of
+		// our own, the host checks the binary.
+		sc := &goplugin.SecureConfig{Checksum: b.opts.SHA256, Hash: sha256.New()}
+		if ok, err := sc.Check(b.path); err != nil {
+			return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: verifying its SHA-256: %w", err), nil)
+		} else if !ok {
+			return nil, none, fail(sharestore.ErrPermissionDenied, errors.New("refusing to start: SHA-256 does not match the pin"), nil)
+		}
+	}
 	tail := &tailBuffer{}
+	group := &groupRunner{path: b.path}
 	cc := &goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{}}},
-		Cmd:              exec.Command(b.path),
+		RunnerFunc:       group.prepare,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Managed:          true,
-		StartTimeout:     b.opts.StartTimeout,
-		Stderr:           io.MultiWriter(tail, b.opts.Stderr),
+		// The host's own timer (handshake) ends the start-up; go-plugin's
+		// is a backstop.
+		StartTimeout: 2 * b.opts.StartTimeout,
+		Stderr:       io.MultiWriter(tail, b.opts.Stderr),
 		// What the plugin writes to os.Stdout/os.Stderr once it serves
 		// travels over go-plugin's stdio stream; it is a log either way,
 		// and must never reach the host's stdout.
@@ -167,31 +213,60 @@ func (b *Backend) start(ctx context.Context) (*instance, sharestore.Capabilities
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))},
 	}
-	if b.opts.SHA256 != nil {
-		cc.SecureConfig = &goplugin.SecureConfig{Checksum: b.opts.SHA256, Hash: sha256.New()}
-	}
 	client := goplugin.NewClient(cc)
-	rpcClient, err := client.Client()
+	rpcClient, err := b.handshake(ctx, client, group)
 	if err != nil {
-		client.Kill()
-		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-			return nil, none, fail(sharestore.ErrPermissionDenied, fmt.Errorf("refusing to start: SHA-256 does not match the pin"), nil)
+		stopClient(client, group)
+		if sharestore.CodeOf(err) == sharestore.ErrCanceled {
+			return nil, none, err
 		}
-		return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: %w", err), tail)
+		return nil, none, fail(sharestore.ErrUnavailable, err, tail)
 	}
 	raw, err := rpcClient.Dispense(PluginName)
 	if err != nil {
-		client.Kill()
+		stopClient(client, group)
 		return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: %w", err), tail)
 	}
-	inst := &instance{client: client, rpc: raw.(pb.BackendClient), stderr: tail}
+	inst := &instance{client: client, group: group, rpc: raw.(pb.BackendClient), stderr: tail}
 	resp, err := inst.rpc.Configure(ctx, &pb.ConfigureRequest{Url: b.cfg.URL, Create: b.cfg.Create, Options: b.cfg.Options, Secrets: b.cfg.Secrets})
 	if err != nil {
-		client.Kill()
+		inst.kill()
 		e := fromStatus(ctx, err, "configure")
-		return nil, none, &sharestore.Error{Code: sharestore.CodeOf(e), Msg: fmt.Sprintf("plugin %s: configure %q: %v", b.path, b.cfg.URL, e)}
+		return nil, none, &sharestore.Error{Code: sharestore.CodeOf(e), Msg: redact.String(fmt.Sprintf("plugin %s: configure %q: %v", b.path, b.cfg.URL, e))}
 	}
 	return inst, capsFromPB(resp.Capabilities), nil
+}
+
+// handshake starts the plugin and waits for its handshake, at most
+// opts.StartTimeout and no longer than ctx. When either ends first, it
+// kills the plugin's process group and says so: go-plugin's own timeout
+// only kills the plugin, and then waits for its stdout to close, which a
+// child of a wrapper script holds open for as long as it lives.
+func (b *Backend) handshake(ctx context.Context, client *goplugin.Client, group *groupRunner) (goplugin.ClientProtocol, error) {
+	type result struct {
+		c   goplugin.ClientProtocol
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := client.Client()
+		done <- result{c, err}
+	}()
+	t := time.NewTimer(b.opts.StartTimeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("start-up failed: %w", r.err)
+		}
+		return r.c, nil
+	case <-t.C:
+		group.killGroup()
+		return nil, fmt.Errorf("did not complete the handshake within the start-up timeout of %v; its process group was killed", b.opts.StartTimeout)
+	case <-ctx.Done():
+		group.killGroup()
+		return nil, sharestore.Wrap(sharestore.ErrCanceled, ctx.Err(), fmt.Sprintf("plugin %s: start-up ended before the handshake; its process group was killed", b.path))
+	}
 }
 
 // get returns the running plugin, restarting it first (with exponential
@@ -209,7 +284,7 @@ func (b *Backend) get(ctx context.Context) (*instance, error) {
 		return b.cur, nil
 	}
 	if b.cur != nil {
-		b.cur.client.Kill()
+		b.cur.kill()
 		b.cur = nil
 	}
 	wait := restartBackoffMin
@@ -254,10 +329,7 @@ func (b *Backend) PID() int {
 	if b.cur == nil {
 		return 0
 	}
-	if rc := b.cur.client.ReattachConfig(); rc != nil {
-		return rc.Pid
-	}
-	return 0
+	return b.cur.group.PID()
 }
 
 // rpcErr converts an RPC error. A transport failure (the plugin died or
@@ -269,7 +341,7 @@ func (b *Backend) rpcErr(ctx context.Context, inst *instance, err error, what st
 	}
 	if st, ok := status.FromError(err); ok && len(st.Details()) == 0 && st.Code() == codes.Unavailable || inst.client.Exited() {
 		inst.markDead()
-		return sharestore.Errorf(sharestore.ErrUnavailable, "%s: plugin %s stopped responding (%v); it will be restarted", what, b.path, err)
+		return sharestore.Errorf(sharestore.ErrUnavailable, "%s: plugin %s stopped responding (%s); it will be restarted", what, b.path, redact.String(err.Error()))
 	}
 	return fromStatus(ctx, err, what)
 }
@@ -404,7 +476,7 @@ func (b *Backend) Close() error {
 	defer b.mu.Unlock()
 	b.closed = true
 	if b.cur != nil {
-		b.cur.client.Kill()
+		b.cur.kill()
 		b.cur = nil
 	}
 	return nil

@@ -39,6 +39,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
 )
 
@@ -97,14 +98,16 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, cc *g
 }
 
 // toStatus converts a backend error into a gRPC status error carrying an
-// ErrorDetail with the error's Code and message.
+// ErrorDetail with the error's Code and message, credentials removed
+// (redact.String): a factory's error may quote the URL it was given.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
 	code := sharestore.CodeOf(err)
-	st := status.New(grpcCode(code), err.Error())
-	if d, derr := st.WithDetails(&pb.ErrorDetail{Code: code.String(), Message: err.Error()}); derr == nil {
+	msg := redact.String(err.Error())
+	st := status.New(grpcCode(code), msg)
+	if d, derr := st.WithDetails(&pb.ErrorDetail{Code: code.String(), Message: msg}); derr == nil {
 		st = d
 	}
 	return st.Err()
@@ -142,7 +145,8 @@ func grpcCode(c sharestore.Code) codes.Code {
 // error. A status with an ErrorDetail keeps its Code and message; a bare
 // status (the transport's own, or the context's) is classified from its
 // gRPC code. ctx is the call's context: if it ended, the error is its
-// class, whatever the transport said.
+// class, whatever the transport said. The plugin's message is redacted
+// (redact.String) whatever the plugin did.
 func fromStatus(ctx context.Context, err error, what string) error {
 	if err == nil {
 		return nil
@@ -159,7 +163,7 @@ func fromStatus(ctx context.Context, err error, what string) error {
 	}
 	for _, d := range st.Details() {
 		if ed, ok := d.(*pb.ErrorDetail); ok {
-			return &sharestore.Error{Code: sharestore.ParseCode(ed.Code), Msg: ed.Message}
+			return &sharestore.Error{Code: sharestore.ParseCode(ed.Code), Msg: redact.String(ed.Message)}
 		}
 	}
 	var c sharestore.Code
@@ -181,7 +185,7 @@ func fromStatus(ctx context.Context, err error, what string) error {
 	default:
 		c = sharestore.ErrInternal
 	}
-	return sharestore.Errorf(c, "%s: plugin: %s", what, st.Message())
+	return sharestore.Errorf(c, "%s: plugin: %s", what, redact.String(st.Message()))
 }
 
 func capsFromPB(c *pb.Capabilities) sharestore.Capabilities {

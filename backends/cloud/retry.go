@@ -7,11 +7,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 )
 
 // RetryPolicy bounds the retries of one object store request. It is the
@@ -204,28 +204,7 @@ type quiet struct{ err error }
 func (q quiet) Error() string { return "" }
 func (q quiet) Unwrap() error { return q.err }
 
-// secretMarkers are query parameters and fields whose values are
-// credentials: signed-URL signatures, SAS signatures, account keys.
-var secretMarkers = []string{"X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=", "Signature=", "sig=", "AccountKey=", "SharedAccessSignature=", "access_token=", "private_key"}
-
-// Redact removes the value after every credential marker in s, up to the
-// next '&', ';', space or quote.
-func Redact(s string) string {
-	for _, m := range secretMarkers {
-		from := 0
-		for {
-			i := strings.Index(s[from:], m)
-			if i < 0 {
-				break
-			}
-			start := from + i + len(m)
-			end := start
-			for end < len(s) && !strings.ContainsRune("&; \"'\n", rune(s[end])) {
-				end++
-			}
-			s = s[:start] + "REDACTED" + s[end:]
-			from = start + len("REDACTED")
-		}
-	}
-	return s
-}
+// Redact removes credentials from s: it is redact.String, the one
+// redaction function of the module (signatures, SAS parameters, account
+// keys, userinfo, ...).
+func Redact(s string) string { return redact.String(s) }

@@ -19,6 +19,7 @@ package backendurl
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/gcs"
 	"github.com/sharestore/sharestore/backends/s3"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 )
 
 // Spec is a parsed cloud backend URL.
@@ -63,7 +65,7 @@ var known = map[string][]string{
 func Parse(raw string) (Spec, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Spec{}, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: %v", redactURLError(err))
+		return Spec{}, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL %s: %s", schemeOnly(raw), parseReason(err))
 	}
 	opts, ok := known[u.Scheme]
 	if !ok {
@@ -92,11 +94,26 @@ func Parse(raw string) (Spec, error) {
 	return Spec{Scheme: u.Scheme, Bucket: u.Host, KeyPrefix: kp, Query: q}, nil
 }
 
-func redactURLError(err error) string {
+// quoted matches what the url package quotes in its errors: the
+// offending part of the URL, which may be a secret (s3://KEY:SECRET, with
+// the '@' forgotten, has an "invalid port").
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// parseReason is why url.Parse refused a URL, without the part it quotes.
+func parseReason(err error) string {
 	if ue, ok := err.(*url.Error); ok {
-		return ue.Err.Error()
+		return quoted.ReplaceAllString(ue.Err.Error(), `"…"`)
 	}
 	return "malformed URL"
+}
+
+// schemeOnly is raw cut after its "scheme://": all of a URL that does
+// not parse that is safe to print.
+func schemeOnly(raw string) string {
+	if i := strings.Index(raw, "://"); i > 0 && !strings.ContainsAny(raw[:i], "@:/?") {
+		return raw[:i] + "://…"
+	}
+	return "…"
 }
 
 // Open opens the backend raw names. getenv reads the environment
@@ -127,7 +144,7 @@ func CreateBucket(ctx context.Context, raw string, getenv func(string) string) e
 	}
 	bc, ok := st.(cloud.BucketCreator)
 	if !ok {
-		return sharestore.Errorf(sharestore.ErrUnimplemented, "backend %s cannot create buckets", raw)
+		return sharestore.Errorf(sharestore.ErrUnimplemented, "backend %s cannot create buckets", redact.String(raw))
 	}
 	return cloud.DefaultRetryPolicy.Do(ctx, "create bucket", bc.CreateBucket)
 }

@@ -24,7 +24,8 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) = %+v, %v", tc.raw, s, err)
 		}
 	}
-	for _, raw := range []string{"s3://", "ftp://x", "s3://b?bogus=1", "s3://key:secret@b", "gs://b/a//b", "gs://b/../x"} {
+	for _, raw := range []string{"s3://", "ftp://x", "s3://b?bogus=1", "s3://key:secret@b", "gs://b/a//b", "gs://b/../x",
+		"s3://key:secret", "s3://key:sec/ret@b", "s3://key:secret\x7f@b", "s3://b/%zsecret"} {
 		_, err := Parse(raw)
 		if !errors.Is(err, sharestore.ErrInvalidArgument) {
 			t.Errorf("Parse(%q) = %v, want ErrInvalidArgument", raw, err)

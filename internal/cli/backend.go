@@ -11,6 +11,7 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
 	"github.com/sharestore/sharestore/internal/backendurl"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/plugin"
 )
 
@@ -54,6 +55,9 @@ func (p *pluginFlags) addFor(fs *pflag.FlagSet, name string) {
 // With pf.path set, the backend is served by that plugin binary instead,
 // and spec (in whatever form the plugin understands) reaches it through
 // the Configure RPC.
+//
+// No error quotes spec unredacted (redact.String): it may hold a
+// credential.
 func openBackend(ctx context.Context, spec string, create bool, pf pluginFlags) (sharestore.Backend, error) {
 	if pf.path != "" {
 		return openPlugin(ctx, spec, create, pf)
@@ -66,13 +70,13 @@ func openBackend(ctx context.Context, spec string, create bool, pf pluginFlags) 
 	}
 	scheme, rest, ok := strings.Cut(spec, ":")
 	if !ok || spec == "" {
-		return nil, usageErr(fmt.Errorf("backend %q: want disk:PATH", spec))
+		return nil, usageErr(fmt.Errorf("backend %q: want disk:PATH", redact.String(spec)))
 	}
 	switch scheme {
 	case "disk", "file":
 		rest = strings.TrimPrefix(rest, "//")
 		if rest == "" {
-			return nil, usageErr(fmt.Errorf("backend %q: missing path after disk:", spec))
+			return nil, usageErr(fmt.Errorf("backend %q: missing path after disk:", redact.String(spec)))
 		}
 		b, err := disk.Open(rest, disk.Options{Create: create})
 		if err != nil {
@@ -80,7 +84,9 @@ func openBackend(ctx context.Context, spec string, create bool, pf pluginFlags) 
 		}
 		return b, nil
 	}
-	return nil, usageErr(fmt.Errorf("backend %q: unknown scheme %q (supported: disk:PATH, s3://BUCKET, gs://BUCKET, azblob://CONTAINER)", spec, scheme))
+	// The scheme is not quoted on its own: in KEY:SECRET@bucket, it is
+	// the key.
+	return nil, usageErr(fmt.Errorf("backend %q: unknown scheme (supported: disk:PATH, s3://BUCKET, gs://BUCKET, azblob://CONTAINER)", redact.String(spec)))
 }
 
 func openPlugin(ctx context.Context, spec string, create bool, pf pluginFlags) (sharestore.Backend, error) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/plugin"
 )
@@ -256,7 +257,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 			fmt.Fprintf(e.stderr, "sharestore: seeded %d sample shares into %s\n", n, strings.TrimPrefix(spec, "disk:"))
 		}
 	}
-	rep.Backend, rep.StateDir = spec, f.stateDir
+	rep.Backend, rep.StateDir = redact.String(spec), f.stateDir
 	if err := prepareStateDir(f.stateDir, backendIdentity(b, spec)); err != nil {
 		return err
 	}
@@ -395,12 +396,13 @@ func failedPrefixesErr(failed map[string][]crawler.PrefixFailure) error {
 	return fmt.Errorf("the cycle completed without the prefixes that failed (%s); they were not examined, and the next cycle tries them again", strings.Join(parts, "; "))
 }
 
-// backendIdentity names the store a state directory belongs to.
+// backendIdentity names the store a state directory belongs to. It is
+// stored in the state directory, so it never holds a credential.
 func backendIdentity(b sharestore.Backend, spec string) string {
 	if r, ok := b.(interface{ Root() string }); ok {
-		return "disk:" + r.Root()
+		return redact.String("disk:" + r.Root())
 	}
-	return spec
+	return redact.String(spec)
 }
 
 func lastCycle[T any](h map[int]T) int {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore/internal/backendurl"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 )
 
 func newMkbucketCmd(e *env) *cobra.Command {
@@ -41,14 +42,14 @@ creates the storage directory.`,
 				// A URL holds no credentials, but print only its
 				// location: options are the plugin's business.
 				where, _, _ := strings.Cut(backend, "?")
-				fmt.Fprintf(e.stdout, "%s is ready\n", where)
+				fmt.Fprintf(e.stdout, "%s is ready\n", redact.String(where))
 				return nil
 			}
 			if pf.sha256 != "" {
 				return usageErr(errors.New("mkbucket: --plugin-sha256 needs --plugin"))
 			}
 			if !backendurl.IsCloud(backend) {
-				return usageErr(fmt.Errorf("mkbucket: %q is not a cloud backend URL (s3://, gs:// or azblob://)", backend))
+				return usageErr(fmt.Errorf("mkbucket: %q is not a cloud backend URL (s3://, gs:// or azblob://)", redact.String(backend)))
 			}
 			if err := backendurl.CreateBucket(cmd.Context(), backend, os.Getenv); err != nil {
 				return openErr(err)
