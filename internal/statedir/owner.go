@@ -79,6 +79,9 @@ type Ownership struct {
 	Found *Marker
 	// Claimed reports that the check wrote the store's marker.
 	Claimed bool
+	// Unchecked reports that Owned comes from Take alone: the backend
+	// cannot keep a marker.
+	Unchecked bool
 	// Reason says, when Owned is false, why, in words for an operator.
 	Reason string
 }
@@ -146,7 +149,7 @@ func CheckOwner(ctx context.Context, b sharestore.Backend, c OwnerCheck) (Owners
 // the operator said so.
 func noMarker(c OwnerCheck, why string) (Ownership, error) {
 	if c.Take {
-		return Ownership{Owned: true}, nil
+		return Ownership{Owned: true, Unchecked: true}, nil
 	}
 	return Ownership{Reason: why + ", so ownership cannot be checked; pass --take-ownership to delete anyway"}, nil
 }
