@@ -172,6 +172,8 @@ func TestSecondStateDirNeverDeletes(t *testing.T) {
 	if err != nil || !strings.Contains(string(marker), a) {
 		t.Fatalf("the first crawl did not claim the store: %s, %v", marker, err)
 	}
+	// b records the shares (its first cycle), then would delete them all.
+	crawlJSON(t, "--backend", "disk:"+root, "--state-dir", b)
 	args := append([]string{"--backend", "disk:" + root, "--state-dir", b}, append(expireEverything, "--max-delete-percent", "100")...)
 	r, errOut := crawlJSON(t, args...)
 	if r.Accounting.Deleted["total"] != 0 || len(shareFiles(t, root)) != 12 {
