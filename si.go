@@ -1,6 +1,7 @@
 package sharestore
 
 import (
+	"cmp"
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
@@ -203,3 +204,13 @@ type ShareID struct {
 
 // String returns "SI/shnum".
 func (id ShareID) String() string { return fmt.Sprintf("%s/%d", id.SI, id.Shnum) }
+
+// Compare orders share IDs as listings do: by storage index (in the
+// order of their text form), then by share number. It returns -1, 0 or
+// +1.
+func (id ShareID) Compare(o ShareID) int {
+	if c := id.SI.Compare(o.SI); c != 0 {
+		return c
+	}
+	return cmp.Compare(id.Shnum, o.Shnum)
+}

@@ -65,6 +65,7 @@ func groups() []group {
 		{"Concurrency", concurrencyTests()},
 		{"Cancellation", cancellationTests()},
 		{"Scan", scanTests()},
+		{"Meta", metaTests()},
 	}
 }
 

@@ -56,6 +56,15 @@ type AccountingConfig struct {
 	// next prefix's shares while this prefix's transaction runs; at
 	// worst that reads one prefix's headers for nothing.
 	Prefetch bool
+	// Limits bound what one cycle may delete [no bound].
+	Limits DeleteLimits
+	// MayDelete, if set, is asked at the start of every cycle (and when
+	// a process resumes one) whether this crawler may delete: a non-nil
+	// error, such as "the store is owned by another lease database",
+	// makes the cycle behave like a dry run for leases and deletions
+	// (new shares are still recorded), with the error's text as the
+	// reason (HeldReason).
+	MayDelete func(ctx context.Context) error
 }
 
 // PrefetchAhead is how many prefixes Prefetch lists ahead.
@@ -102,6 +111,10 @@ type Accounting struct {
 	// aheadUsed counts the prefixes whose reconcile used headers read
 	// ahead (for tests).
 	aheadUsed int
+	// held is why the cycle heldCycle may not delete, or "".
+	held, heldCycle string
+	// lastCycleID is the ID of the last cycle this crawler finished.
+	lastCycleID string
 }
 
 // headersAhead is a header read for a prefix not yet reconciled. Its
@@ -155,6 +168,9 @@ type PrefixResult struct {
 	// Pending lists the shares marked GOING, with their sizes, until the
 	// second transaction settles them.
 	Pending []pendingDelete `json:"pending,omitempty"`
+	// Deletions explains every share judged to be garbage whose outcome
+	// is settled (see Accounting.Deletions).
+	Deletions []Deletion `json:"deletions,omitempty"`
 }
 
 // CorruptShare names one corrupt share.
@@ -176,6 +192,8 @@ type pendingDelete struct {
 	UsedSpace int64                   `json:"used_space"`
 	ModTime   time.Time               `json:"mod_time"`
 	Version   string                  `json:"version,omitempty"`
+	// Why explains the delete; settle fills in its outcome.
+	Why Deletion `json:"why"`
 }
 
 // judged returns the listing information the share was judged by.
@@ -191,8 +209,9 @@ func (d pendingDelete) judged() sharestore.ShareInfo {
 // mutable or corrupt. Also: added (new shares recorded), vanished (rows
 // removed because their share disappeared), coming-settled (stale COMING
 // rows settled), delete-failed, lease-rescued (a lease appeared just
-// before the delete) and delete-changed (the share was rewritten between
-// its judgement and its delete, so it was kept).
+// before the delete), delete-changed (the share was rewritten between
+// its judgement and its delete, so it was kept) and delete-deferred (left
+// for a later cycle by the cycle's bound, DeleteLimits).
 var counterKinds = []string{"examined", "actual", "configured"}
 var counterUnits = []string{"shares", "buckets", "sharebytes", "diskbytes"}
 var counterTypes = []string{"", "-immutable", "-mutable", "-corrupt"}
@@ -206,7 +225,7 @@ func newCounters() map[string]int64 {
 			}
 		}
 	}
-	for _, k := range []string{"added", "vanished", "coming-settled", "delete-failed", "lease-rescued"} {
+	for _, k := range []string{"added", "vanished", "coming-settled", "delete-failed", "lease-rescued", "delete-deferred"} {
 		m[k] = 0
 	}
 	return m
@@ -260,13 +279,17 @@ func (s bucketSet) into(c map[string]int64, kind string) {
 	}
 }
 
-// StartedCycle expires leases under the policy (not in dry-run) and
-// forgets the previous cycle's prefix results.
+// StartedCycle forgets the previous cycle's prefix results and plans the
+// cycle's deletions: it forecasts, before any lease expires, how many
+// shares the policy would make collectable, and decides whether the
+// cycle may delete (MayDelete, DeleteLimits.HoldAbovePercent). Leases
+// expire prefix by prefix, in the transaction that judges their shares.
 func (a *Accounting) StartedCycle(ctx context.Context, cycle Cycle) error {
 	a.mu.Lock()
 	a.cycleStart = cycle.Start
 	a.mu.Unlock()
-	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
+	var plan *deletionPlan
+	err := a.db.Update(ctx, func(tx *leasedb.Tx) error {
 		if err := tx.ClearPrefixResults(ctx, AccountingName, cycle.ID); err != nil {
 			return err
 		}
@@ -277,15 +300,36 @@ func (a *Accounting) StartedCycle(ctx context.Context, cycle Cycle) error {
 		a.mu.Lock()
 		a.occupied = occupied
 		a.mu.Unlock()
-		if a.cfg.DryRun {
-			return nil
-		}
-		n, err := tx.RemoveExpiredLeases(ctx, a.cfg.Policy, a.clock.Now())
-		if err == nil && n > 0 {
-			a.cfg.Logger.Info("expired leases removed", "count", n, "cycle", cycle.Number)
-		}
+		plan, err = a.startPlan(ctx, tx, cycle)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	a.decideHold(ctx, cycle, plan)
+	return nil
+}
+
+// ensureHold decides, once per cycle and process, whether the cycle may
+// delete; StartedCycle does it for a new cycle, this for a resumed one.
+func (a *Accounting) ensureHold(ctx context.Context, cycle Cycle) error {
+	a.mu.Lock()
+	done := a.heldCycle == cycle.ID
+	a.mu.Unlock()
+	if done {
+		return nil
+	}
+	var plan *deletionPlan
+	err := a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		var err error
+		plan, err = a.planFor(ctx, tx, cycle)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.decideHold(ctx, cycle, plan)
+	return nil
 }
 
 // ProcessPrefix reconciles one prefix. Its result lives in the lease
@@ -320,6 +364,9 @@ func (a *Accounting) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestor
 	}
 	if prior != nil && prior.Done {
 		return nil, nil // committed before a restart: never redo or recount
+	}
+	if err := a.ensureHold(ctx, cycle); err != nil {
+		return nil, err
 	}
 	res := prior
 	if res == nil {
@@ -367,7 +414,7 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 	firstAttempt := true
 	res := &PrefixResult{Counters: newCounters(), Histogram: map[int]int64{}}
 	reconcile := func(tx *leasedb.Tx) error {
-		res.Counters, res.Histogram, res.Corrupt, res.Pending = newCounters(), map[int]int64{}, nil, nil
+		res.Counters, res.Histogram, res.Corrupt, res.Pending, res.Deletions = newCounters(), map[int]int64{}, nil, nil, nil
 		rows, err := tx.SharesForPrefix(ctx, p)
 		if err != nil {
 			return err
@@ -503,59 +550,19 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 		if err := tx.AddDiscoveredShares(ctx, discovered, now); err != nil {
 			return err
 		}
-		// Lease ages of the stored shares.
-		leases, err := tx.LeasesForPrefix(ctx, p)
-		if err != nil {
-			return err
-		}
-		leased := map[sharestore.ShareID]int{}
-		for _, l := range leases {
-			id := sharestore.ShareID{SI: l.SI, Shnum: l.Shnum}
-			if _, ok := stored[id]; !ok {
-				continue
-			}
-			res.Histogram[int(now.Sub(l.Renewal)/(24*time.Hour))]++
-			if !a.cfg.DryRun || !a.cfg.Policy.Expired(l, a.cycleStartOr(now)) {
-				leased[id]++
-			}
-		}
 		// Garbage: unleased STABLE shares, never corrupt ones, plus GOING
 		// rows left by an interrupted run. known now mirrors the table.
 		rows = rows[:0]
 		for _, r := range known {
 			rows = append(rows, r)
 		}
-		sort.Slice(rows, func(i, j int) bool {
-			if c := rows[i].SI.Compare(rows[j].SI); c != 0 {
-				return c < 0
-			}
-			return rows[i].Shnum < rows[j].Shnum
-		})
-		configured := bucketSet{}
-		for _, r := range rows {
-			id := sharestore.ShareID{SI: r.SI, Shnum: r.Shnum}
-			info, present := stored[id]
-			candidate := r.State == leasedb.StateGoing ||
-				(r.State == leasedb.StateStable && leased[id] == 0 && r.Type != sharestore.ShareTypeCorrupt && present)
-			if !candidate {
-				continue
-			}
-			if r.State == leasedb.StateGoing && !present {
-				info = sharestore.ShareInfo{SI: r.SI, Shnum: r.Shnum, UsedSpace: r.UsedSpace}
-			}
-			tally(res.Counters, "configured", r.Type, info.Size, info.UsedSpace)
-			configured.add(r.Type, r.SI)
-			if a.cfg.DryRun {
-				continue
-			}
-			if r.State == leasedb.StateStable {
-				if err := tx.MarkGoing(ctx, r.SI, r.Shnum); err != nil {
-					return err
-				}
-			}
-			res.Pending = append(res.Pending, pendingDelete{SI: r.SI, Shnum: r.Shnum, Type: r.Type, Size: info.Size, UsedSpace: info.UsedSpace, ModTime: info.ModTime, Version: info.Version})
+		plan, err := a.planFor(ctx, tx, cycle)
+		if err != nil {
+			return err
 		}
-		configured.into(res.Counters, "configured")
+		if err := a.judge(ctx, tx, cycle, p, stored, rows, res, plan, now); err != nil {
+			return err
+		}
 		res.Done = len(res.Pending) == 0
 		js, err := json.Marshal(res)
 		if err != nil {
@@ -814,6 +821,7 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 		err := a.b.Shareset(d.SI).DeleteShare(ctx, d.Shnum, a.deleteGuard(d))
 		switch {
 		case err == nil:
+			a.cfg.Logger.Info("deleted share", "si", d.SI.String(), "shnum", d.Shnum, "type", d.Type.String(), "size", d.Size, "reason", d.Why.Why())
 			outs = append(outs, outcome{d, deleteDone})
 		case errors.Is(err, errLeased):
 			outs = append(outs, outcome{d, deleteRescued})
@@ -838,6 +846,8 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 				}
 				tally(res.Counters, "actual", o.d.Type, o.d.Size, o.d.UsedSpace)
 				actual.add(o.d.Type, o.d.SI)
+				o.d.Why.Outcome = OutcomeDeleted
+				res.Deletions = append(res.Deletions, o.d.Why)
 				continue
 			}
 			if err := tx.MarkStable(ctx, o.d.SI, o.d.Shnum, -1); err != nil {
@@ -846,11 +856,15 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 			switch o.kind {
 			case deleteRescued:
 				res.Counters["lease-rescued"]++
+				o.d.Why.Outcome = OutcomeKeptLeased
 			case deleteChanged:
 				res.Counters["delete-changed"]++
+				o.d.Why.Outcome = OutcomeKeptChanged
 			default:
 				res.Counters["delete-failed"]++
+				o.d.Why.Outcome = OutcomeFailed
 			}
+			res.Deletions = append(res.Deletions, o.d.Why)
 		}
 		actual.into(res.Counters, "actual")
 		res.Pending = nil
@@ -869,6 +883,9 @@ func (a *Accounting) FinishedCycle(ctx context.Context, cycle Cycle, _ map[share
 	if a.lister != nil {
 		a.lister.close()
 	}
+	a.mu.Lock()
+	a.lastCycleID = cycle.ID
+	a.mu.Unlock()
 	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
 		results, err := tx.PrefixResults(ctx, AccountingName, cycle.ID)
 		if err != nil {

@@ -407,7 +407,11 @@ func (e *Engine) finishCycle(ctx context.Context, cycle Cycle) error {
 	e.st.LastCycleStart = e.st.CycleStart
 	e.st.LastCycleEnd = &now
 	e.st.LastCycleFailed = e.st.Failed
+	// The prefix intervals outlive the cycle: between cycles they give
+	// the estimated cycle time. The next cycle's start clears them.
+	recent := e.st.RecentPrefixSeconds
 	e.clearCycleLocked()
+	e.st.RecentPrefixSeconds = recent
 	return nil
 }
 

@@ -220,24 +220,46 @@ func (tx *Tx) RemoveExpiredLeases(ctx context.Context, p ExpirationPolicy, now t
 	if !p.Enabled {
 		return 0, nil
 	}
-	var (
-		query  string
-		cutoff int64
-	)
-	switch {
-	case p.mode() == ModeCutoffDate:
-		query, cutoff = "DELETE FROM `leases` WHERE `renewal_time` < ?", p.CutoffDate.Unix()
-	case p.Override > 0:
-		query, cutoff = "DELETE FROM `leases` WHERE `renewal_time` < ?", now.Add(-p.Override).Unix()
-	default:
-		query, cutoff = "DELETE FROM `leases` WHERE `expiration_time` IS NOT NULL AND `expiration_time` < ?", now.Unix()
-	}
-	res, err := tx.exec(ctx, "remove expired leases", query, cutoff)
+	cond, cutoff := p.expiredClause(now)
+	res, err := tx.exec(ctx, "remove expired leases", "DELETE FROM `leases` WHERE "+cond, cutoff)
 	if err != nil {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// RemoveExpiredLeasesOf is RemoveExpiredLeases for the leases of one
+// share only.
+func (tx *Tx) RemoveExpiredLeasesOf(ctx context.Context, si sharestore.StorageIndex, shnum int, p ExpirationPolicy, now time.Time) (int64, error) {
+	if err := tx.checkWritable("remove expired leases"); err != nil {
+		return 0, err
+	}
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	if !p.Enabled {
+		return 0, nil
+	}
+	cond, cutoff := p.expiredClause(now)
+	res, err := tx.exec(ctx, "remove expired leases", "DELETE FROM `leases` WHERE `storage_index` = ? AND `shnum` = ? AND "+cond, si.String(), shnum, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// expiredClause is the SQL condition on a `leases` row that p makes
+// expired at now, with its one argument. p must be enabled and valid.
+func (p ExpirationPolicy) expiredClause(now time.Time) (string, int64) {
+	switch {
+	case p.mode() == ModeCutoffDate:
+		return "`renewal_time` < ?", p.CutoffDate.Unix()
+	case p.Override > 0:
+		return "`renewal_time` < ?", now.Add(-p.Override).Unix()
+	}
+	return "`expiration_time` IS NOT NULL AND `expiration_time` < ?", now.Unix()
 }
 
 // Expired reports whether RemoveExpiredLeases(p, now) would remove l. A

@@ -24,6 +24,7 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
 	"github.com/sharestore/sharestore/internal/backendurl/redact"
+	"github.com/sharestore/sharestore/internal/statedir"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/plugin"
 )
@@ -47,6 +48,7 @@ type crawlFlags struct {
 	inFlight                   int
 	rateLimit                  float64
 	progress                   string
+	del                        deleteFlags
 }
 
 func newCrawlCmd(e *env) *cobra.Command {
@@ -95,6 +97,7 @@ files and the lease database; an interrupted crawl resumes where it stopped.`,
 	fl.IntVar(&f.inFlight, "prefixes-in-flight", 1, "prefixes processed at once (more hides cloud latency)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "maximum backend requests per second (0: unlimited)")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log or none")
+	f.del.add(fl)
 	return cmd
 }
 
@@ -123,6 +126,7 @@ type crawlReport struct {
 	Seeded     int               `json:"seeded_sample_shares,omitempty"`
 	Warnings   []string          `json:"warnings,omitempty"`
 	Accounting *accountingReport `json:"accounting,omitempty"`
+	Deletion   *deletionsReport  `json:"deletion,omitempty"`
 	Buckets    *bucketsReport    `json:"buckets,omitempty"`
 	Stats      *leasedb.Stats    `json:"leasedb,omitempty"`
 	Progress   map[string]string `json:"progress,omitempty"`
@@ -217,6 +221,13 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	if err := f.del.checkCutoff(policy, time.Now()); err != nil {
+		return usageErr(err)
+	}
+	limits, err := f.del.limits()
+	if err != nil {
+		return usageErr(err)
+	}
 	if f.which != "all" && f.which != "accounting" && f.which != "buckets" {
 		return usageErr(fmt.Errorf("--crawler %q: want accounting, buckets or all", f.which))
 	}
@@ -261,7 +272,13 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	if err := prepareStateDir(f.stateDir, backendIdentity(b, spec)); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	lock, err := statedir.Acquire(f.stateDir, "sharestore crawl --backend "+backendIdentity(b, spec))
+	if err != nil {
+		return usageErr(err)
+	}
+	defer lock.Unlock()
+	// Info: every deletion is logged with its share and reason.
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	clock := crawler.RealClock{}
 	counted := &countingBackend{Backend: crawler.RateLimit(b, f.rateLimit, max(1, int(f.rateLimit)), clock)}
 
@@ -285,7 +302,30 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 			return err
 		}
 		defer db.Close()
-		acct, err = crawler.NewAccounting(counted, db, clock, crawler.AccountingConfig{Policy: policy, DryRun: f.dryRun, Logger: logger, Prefetch: f.inFlight == 1})
+		mayDelete, own, err := f.del.ownership(ctx, b, f.stateDir, !f.dryRun && !b.Capabilities().ReadOnly)
+		if err != nil {
+			return usageErr(err)
+		}
+		rep.Deletion = &deletionsReport{}
+		if own.Found != nil {
+			rep.Deletion.Owner = own.Found.String()
+		}
+		if !own.Owned && !f.dryRun {
+			w := "this crawl deletes nothing: " + own.Reason
+			rep.Warnings = append(rep.Warnings, w)
+			fmt.Fprintf(e.stderr, "sharestore: WARNING: %s\n", w)
+		} else if own.Claimed && own.Found != nil {
+			w := "took ownership of the store from " + own.Found.String()
+			rep.Warnings = append(rep.Warnings, w)
+			fmt.Fprintf(e.stderr, "sharestore: WARNING: %s\n", w)
+		}
+		if f.dryRun {
+			mayDelete = nil
+		}
+		acct, err = crawler.NewAccounting(counted, db, clock, crawler.AccountingConfig{
+			Policy: policy, DryRun: f.dryRun, Logger: logger, Prefetch: f.inFlight == 1,
+			Limits: limits, MayDelete: mayDelete,
+		})
 		if err != nil {
 			return usageErr(err)
 		}
@@ -343,6 +383,13 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		}
 		if last := lastCycle(r.History); last >= 0 {
 			rep.Accounting = newAccountingReport(last, r.History[last])
+			rep.Deletion.Deferred = r.History[last].SpaceRecovered["delete-deferred"]
+		}
+		rep.Deletion.Held = acct.HeldReason()
+		if id := acct.LastCycleID(); id != "" {
+			if rep.Deletion.Deletions, err = acct.Deletions(rctx, id); err != nil {
+				return err
+			}
 		}
 		st, err := db.Stats(rctx)
 		if err != nil {
@@ -428,6 +475,7 @@ func printCrawlReport(w io.Writer, r *crawlReport, interrupted bool) {
 		for _, c := range a.CorruptShares {
 			fmt.Fprintf(w, "  corrupt: SI %s shnum %d\n", c.SI, c.Shnum)
 		}
+		printDeletions(w, r.Deletion)
 	}
 	if b := r.Buckets; b != nil {
 		fmt.Fprintf(w, "\nBucket counter: %d sharesets (cycle %d)\n", b.Sharesets, b.Cycle)

@@ -72,11 +72,17 @@ func TestCrawlTahoeStore(t *testing.T) {
 		t.Fatalf("bytes %+v %+v", a.ShareBytes, a.DiskBytes)
 	}
 	// Expire everything: corrupt shares stay, the rest go.
-	r, _ = crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state, "--expire-mode", "cutoff-date", "--expire-cutoff-date", "2999-01-01", "--dry-run")
+	expireAll := []string{"--backend", "disk:" + root, "--state-dir", state, "--expire-mode", "cutoff-date", "--expire-cutoff-date", "2999-01-01", "--allow-future-cutoff"}
+	r, _ = crawlJSON(t, append(expireAll, "--dry-run")...)
 	if r.Accounting.WouldDelete["total"] != 8 || r.Accounting.Deleted["total"] != 0 {
 		t.Fatalf("dry run %+v", r.Accounting)
 	}
-	r, _ = crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state, "--expire-mode", "cutoff-date", "--expire-cutoff-date", "2999-01-01")
+	// 8 of 12 is above the default brake: nothing goes until told.
+	r, _ = crawlJSON(t, expireAll...)
+	if r.Accounting.Deleted["total"] != 0 || r.Deletion == nil || !strings.Contains(r.Deletion.Held, "8 of 12 shares") {
+		t.Fatalf("expire without a limit: %+v %+v", r.Accounting, r.Deletion)
+	}
+	r, _ = crawlJSON(t, append(expireAll, "--max-delete-percent", "100")...)
 	if r.Accounting.Deleted["total"] != 8 || r.Accounting.Deleted["corrupt"] != 0 {
 		t.Fatalf("expire %+v", r.Accounting)
 	}

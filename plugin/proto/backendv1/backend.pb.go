@@ -1196,6 +1196,182 @@ func (x *AvailableSpaceResponse) GetBytes() int64 {
 	return 0
 }
 
+type ReadMetaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadMetaRequest) Reset() {
+	*x = ReadMetaRequest{}
+	mi := &file_backend_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadMetaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadMetaRequest) ProtoMessage() {}
+
+func (x *ReadMetaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadMetaRequest.ProtoReflect.Descriptor instead.
+func (*ReadMetaRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReadMetaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ReadMetaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadMetaResponse) Reset() {
+	*x = ReadMetaResponse{}
+	mi := &file_backend_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadMetaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadMetaResponse) ProtoMessage() {}
+
+func (x *ReadMetaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadMetaResponse.ProtoReflect.Descriptor instead.
+func (*ReadMetaResponse) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReadMetaResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type WriteMetaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteMetaRequest) Reset() {
+	*x = WriteMetaRequest{}
+	mi := &file_backend_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteMetaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteMetaRequest) ProtoMessage() {}
+
+func (x *WriteMetaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteMetaRequest.ProtoReflect.Descriptor instead.
+func (*WriteMetaRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WriteMetaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WriteMetaRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type WriteMetaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteMetaResponse) Reset() {
+	*x = WriteMetaResponse{}
+	mi := &file_backend_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteMetaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteMetaResponse) ProtoMessage() {}
+
+func (x *WriteMetaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteMetaResponse.ProtoReflect.Descriptor instead.
+func (*WriteMetaResponse) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{24}
+}
+
 type SharesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Si            []byte                 `protobuf:"bytes,1,opt,name=si,proto3" json:"si,omitempty"`
@@ -1205,7 +1381,7 @@ type SharesRequest struct {
 
 func (x *SharesRequest) Reset() {
 	*x = SharesRequest{}
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1393,7 @@ func (x *SharesRequest) String() string {
 func (*SharesRequest) ProtoMessage() {}
 
 func (x *SharesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1406,7 @@ func (x *SharesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesRequest.ProtoReflect.Descriptor instead.
 func (*SharesRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{21}
+	return file_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SharesRequest) GetSi() []byte {
@@ -1250,7 +1426,7 @@ type SharesResponse struct {
 
 func (x *SharesResponse) Reset() {
 	*x = SharesResponse{}
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1438,7 @@ func (x *SharesResponse) String() string {
 func (*SharesResponse) ProtoMessage() {}
 
 func (x *SharesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1451,7 @@ func (x *SharesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesResponse.ProtoReflect.Descriptor instead.
 func (*SharesResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{22}
+	return file_backend_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SharesResponse) GetShares() []*Share {
@@ -1302,7 +1478,7 @@ type ShareRequest struct {
 
 func (x *ShareRequest) Reset() {
 	*x = ShareRequest{}
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1490,7 @@ func (x *ShareRequest) String() string {
 func (*ShareRequest) ProtoMessage() {}
 
 func (x *ShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1503,7 @@ func (x *ShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareRequest.ProtoReflect.Descriptor instead.
 func (*ShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{23}
+	return file_backend_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ShareRequest) GetSi() []byte {
@@ -1353,7 +1529,7 @@ type ShareResponse struct {
 
 func (x *ShareResponse) Reset() {
 	*x = ShareResponse{}
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1541,7 @@ func (x *ShareResponse) String() string {
 func (*ShareResponse) ProtoMessage() {}
 
 func (x *ShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1554,7 @@ func (x *ShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareResponse.ProtoReflect.Descriptor instead.
 func (*ShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{24}
+	return file_backend_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ShareResponse) GetShare() *Share {
@@ -1400,7 +1576,7 @@ type ReadShareDataRequest struct {
 
 func (x *ReadShareDataRequest) Reset() {
 	*x = ReadShareDataRequest{}
-	mi := &file_backend_proto_msgTypes[25]
+	mi := &file_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1588,7 @@ func (x *ReadShareDataRequest) String() string {
 func (*ReadShareDataRequest) ProtoMessage() {}
 
 func (x *ReadShareDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[25]
+	mi := &file_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1601,7 @@ func (x *ReadShareDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadShareDataRequest.ProtoReflect.Descriptor instead.
 func (*ReadShareDataRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{25}
+	return file_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReadShareDataRequest) GetSi() []byte {
@@ -1467,7 +1643,7 @@ type Chunk struct {
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_backend_proto_msgTypes[26]
+	mi := &file_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1655,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[26]
+	mi := &file_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1668,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{26}
+	return file_backend_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Chunk) GetData() []byte {
@@ -1519,7 +1695,7 @@ type OpenRawRequest struct {
 
 func (x *OpenRawRequest) Reset() {
 	*x = OpenRawRequest{}
-	mi := &file_backend_proto_msgTypes[27]
+	mi := &file_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1707,7 @@ func (x *OpenRawRequest) String() string {
 func (*OpenRawRequest) ProtoMessage() {}
 
 func (x *OpenRawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[27]
+	mi := &file_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1720,7 @@ func (x *OpenRawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRawRequest.ProtoReflect.Descriptor instead.
 func (*OpenRawRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{27}
+	return file_backend_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OpenRawRequest) GetSi() []byte {
@@ -1576,7 +1752,7 @@ type WriteImmutableRequest struct {
 
 func (x *WriteImmutableRequest) Reset() {
 	*x = WriteImmutableRequest{}
-	mi := &file_backend_proto_msgTypes[28]
+	mi := &file_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1764,7 @@ func (x *WriteImmutableRequest) String() string {
 func (*WriteImmutableRequest) ProtoMessage() {}
 
 func (x *WriteImmutableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[28]
+	mi := &file_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1777,7 @@ func (x *WriteImmutableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{28}
+	return file_backend_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WriteImmutableRequest) GetOp() isWriteImmutableRequest_Op {
@@ -1686,7 +1862,7 @@ type WriteImmutableResponse struct {
 
 func (x *WriteImmutableResponse) Reset() {
 	*x = WriteImmutableResponse{}
-	mi := &file_backend_proto_msgTypes[29]
+	mi := &file_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +1874,7 @@ func (x *WriteImmutableResponse) String() string {
 func (*WriteImmutableResponse) ProtoMessage() {}
 
 func (x *WriteImmutableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[29]
+	mi := &file_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +1887,7 @@ func (x *WriteImmutableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableResponse.ProtoReflect.Descriptor instead.
 func (*WriteImmutableResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{29}
+	return file_backend_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *WriteImmutableResponse) GetError() *ErrorDetail {
@@ -1736,7 +1912,7 @@ type PutRawRequest struct {
 
 func (x *PutRawRequest) Reset() {
 	*x = PutRawRequest{}
-	mi := &file_backend_proto_msgTypes[30]
+	mi := &file_backend_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +1924,7 @@ func (x *PutRawRequest) String() string {
 func (*PutRawRequest) ProtoMessage() {}
 
 func (x *PutRawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[30]
+	mi := &file_backend_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +1937,7 @@ func (x *PutRawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawRequest.ProtoReflect.Descriptor instead.
 func (*PutRawRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{30}
+	return file_backend_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutRawRequest) GetOp() isPutRawRequest_Op {
@@ -1843,7 +2019,7 @@ type PutRawResponse struct {
 
 func (x *PutRawResponse) Reset() {
 	*x = PutRawResponse{}
-	mi := &file_backend_proto_msgTypes[31]
+	mi := &file_backend_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +2031,7 @@ func (x *PutRawResponse) String() string {
 func (*PutRawResponse) ProtoMessage() {}
 
 func (x *PutRawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[31]
+	mi := &file_backend_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +2044,7 @@ func (x *PutRawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawResponse.ProtoReflect.Descriptor instead.
 func (*PutRawResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{31}
+	return file_backend_proto_rawDescGZIP(), []int{35}
 }
 
 type TestVector struct {
@@ -1883,7 +2059,7 @@ type TestVector struct {
 
 func (x *TestVector) Reset() {
 	*x = TestVector{}
-	mi := &file_backend_proto_msgTypes[32]
+	mi := &file_backend_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +2071,7 @@ func (x *TestVector) String() string {
 func (*TestVector) ProtoMessage() {}
 
 func (x *TestVector) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[32]
+	mi := &file_backend_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2084,7 @@ func (x *TestVector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestVector.ProtoReflect.Descriptor instead.
 func (*TestVector) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{32}
+	return file_backend_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TestVector) GetOffset() int64 {
@@ -1949,7 +2125,7 @@ type DataVector struct {
 
 func (x *DataVector) Reset() {
 	*x = DataVector{}
-	mi := &file_backend_proto_msgTypes[33]
+	mi := &file_backend_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2137,7 @@ func (x *DataVector) String() string {
 func (*DataVector) ProtoMessage() {}
 
 func (x *DataVector) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[33]
+	mi := &file_backend_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2150,7 @@ func (x *DataVector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataVector.ProtoReflect.Descriptor instead.
 func (*DataVector) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{33}
+	return file_backend_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DataVector) GetOffset() int64 {
@@ -2004,7 +2180,7 @@ type TestAndWrite struct {
 
 func (x *TestAndWrite) Reset() {
 	*x = TestAndWrite{}
-	mi := &file_backend_proto_msgTypes[34]
+	mi := &file_backend_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2192,7 @@ func (x *TestAndWrite) String() string {
 func (*TestAndWrite) ProtoMessage() {}
 
 func (x *TestAndWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[34]
+	mi := &file_backend_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2205,7 @@ func (x *TestAndWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndWrite.ProtoReflect.Descriptor instead.
 func (*TestAndWrite) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{34}
+	return file_backend_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TestAndWrite) GetShnum() int32 {
@@ -2077,7 +2253,7 @@ type ReadRange struct {
 
 func (x *ReadRange) Reset() {
 	*x = ReadRange{}
-	mi := &file_backend_proto_msgTypes[35]
+	mi := &file_backend_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2089,7 +2265,7 @@ func (x *ReadRange) String() string {
 func (*ReadRange) ProtoMessage() {}
 
 func (x *ReadRange) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[35]
+	mi := &file_backend_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2102,7 +2278,7 @@ func (x *ReadRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRange.ProtoReflect.Descriptor instead.
 func (*ReadRange) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{35}
+	return file_backend_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReadRange) GetOffset() int64 {
@@ -2131,7 +2307,7 @@ type TestAndReadAndWriteRequest struct {
 
 func (x *TestAndReadAndWriteRequest) Reset() {
 	*x = TestAndReadAndWriteRequest{}
-	mi := &file_backend_proto_msgTypes[36]
+	mi := &file_backend_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2319,7 @@ func (x *TestAndReadAndWriteRequest) String() string {
 func (*TestAndReadAndWriteRequest) ProtoMessage() {}
 
 func (x *TestAndReadAndWriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[36]
+	mi := &file_backend_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2332,7 @@ func (x *TestAndReadAndWriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndReadAndWriteRequest.ProtoReflect.Descriptor instead.
 func (*TestAndReadAndWriteRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{36}
+	return file_backend_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *TestAndReadAndWriteRequest) GetSi() []byte {
@@ -2196,7 +2372,7 @@ type ShareReads struct {
 
 func (x *ShareReads) Reset() {
 	*x = ShareReads{}
-	mi := &file_backend_proto_msgTypes[37]
+	mi := &file_backend_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2208,7 +2384,7 @@ func (x *ShareReads) String() string {
 func (*ShareReads) ProtoMessage() {}
 
 func (x *ShareReads) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[37]
+	mi := &file_backend_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2221,7 +2397,7 @@ func (x *ShareReads) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareReads.ProtoReflect.Descriptor instead.
 func (*ShareReads) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{37}
+	return file_backend_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ShareReads) GetData() [][]byte {
@@ -2241,7 +2417,7 @@ type TestAndReadAndWriteResponse struct {
 
 func (x *TestAndReadAndWriteResponse) Reset() {
 	*x = TestAndReadAndWriteResponse{}
-	mi := &file_backend_proto_msgTypes[38]
+	mi := &file_backend_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2253,7 +2429,7 @@ func (x *TestAndReadAndWriteResponse) String() string {
 func (*TestAndReadAndWriteResponse) ProtoMessage() {}
 
 func (x *TestAndReadAndWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[38]
+	mi := &file_backend_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2266,7 +2442,7 @@ func (x *TestAndReadAndWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndReadAndWriteResponse.ProtoReflect.Descriptor instead.
 func (*TestAndReadAndWriteResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{38}
+	return file_backend_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *TestAndReadAndWriteResponse) GetOk() bool {
@@ -2293,7 +2469,7 @@ type StatShareRequest struct {
 
 func (x *StatShareRequest) Reset() {
 	*x = StatShareRequest{}
-	mi := &file_backend_proto_msgTypes[39]
+	mi := &file_backend_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2305,7 +2481,7 @@ func (x *StatShareRequest) String() string {
 func (*StatShareRequest) ProtoMessage() {}
 
 func (x *StatShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[39]
+	mi := &file_backend_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2318,7 +2494,7 @@ func (x *StatShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatShareRequest.ProtoReflect.Descriptor instead.
 func (*StatShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{39}
+	return file_backend_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatShareRequest) GetSi() []byte {
@@ -2346,7 +2522,7 @@ type StatShareResponse struct {
 
 func (x *StatShareResponse) Reset() {
 	*x = StatShareResponse{}
-	mi := &file_backend_proto_msgTypes[40]
+	mi := &file_backend_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2534,7 @@ func (x *StatShareResponse) String() string {
 func (*StatShareResponse) ProtoMessage() {}
 
 func (x *StatShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[40]
+	mi := &file_backend_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2547,7 @@ func (x *StatShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatShareResponse.ProtoReflect.Descriptor instead.
 func (*StatShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{40}
+	return file_backend_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatShareResponse) GetExists() bool {
@@ -2405,7 +2581,7 @@ type DeleteShareRequest struct {
 
 func (x *DeleteShareRequest) Reset() {
 	*x = DeleteShareRequest{}
-	mi := &file_backend_proto_msgTypes[41]
+	mi := &file_backend_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2593,7 @@ func (x *DeleteShareRequest) String() string {
 func (*DeleteShareRequest) ProtoMessage() {}
 
 func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[41]
+	mi := &file_backend_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2606,7 @@ func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareRequest.ProtoReflect.Descriptor instead.
 func (*DeleteShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{41}
+	return file_backend_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeleteShareRequest) GetSi() []byte {
@@ -2462,7 +2638,7 @@ type DeleteShareResponse struct {
 
 func (x *DeleteShareResponse) Reset() {
 	*x = DeleteShareResponse{}
-	mi := &file_backend_proto_msgTypes[42]
+	mi := &file_backend_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2650,7 @@ func (x *DeleteShareResponse) String() string {
 func (*DeleteShareResponse) ProtoMessage() {}
 
 func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[42]
+	mi := &file_backend_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2487,7 +2663,7 @@ func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareResponse.ProtoReflect.Descriptor instead.
 func (*DeleteShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{42}
+	return file_backend_proto_rawDescGZIP(), []int{46}
 }
 
 type WriteImmutableRequest_Open struct {
@@ -2501,7 +2677,7 @@ type WriteImmutableRequest_Open struct {
 
 func (x *WriteImmutableRequest_Open) Reset() {
 	*x = WriteImmutableRequest_Open{}
-	mi := &file_backend_proto_msgTypes[45]
+	mi := &file_backend_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2513,7 +2689,7 @@ func (x *WriteImmutableRequest_Open) String() string {
 func (*WriteImmutableRequest_Open) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[45]
+	mi := &file_backend_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2526,7 +2702,7 @@ func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest_Open.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest_Open) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{28, 0}
+	return file_backend_proto_rawDescGZIP(), []int{32, 0}
 }
 
 func (x *WriteImmutableRequest_Open) GetSi() []byte {
@@ -2560,7 +2736,7 @@ type WriteImmutableRequest_Write struct {
 
 func (x *WriteImmutableRequest_Write) Reset() {
 	*x = WriteImmutableRequest_Write{}
-	mi := &file_backend_proto_msgTypes[46]
+	mi := &file_backend_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2572,7 +2748,7 @@ func (x *WriteImmutableRequest_Write) String() string {
 func (*WriteImmutableRequest_Write) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[46]
+	mi := &file_backend_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2585,7 +2761,7 @@ func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest_Write.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest_Write) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{28, 1}
+	return file_backend_proto_rawDescGZIP(), []int{32, 1}
 }
 
 func (x *WriteImmutableRequest_Write) GetOffset() int64 {
@@ -2613,7 +2789,7 @@ type PutRawRequest_Header struct {
 
 func (x *PutRawRequest_Header) Reset() {
 	*x = PutRawRequest_Header{}
-	mi := &file_backend_proto_msgTypes[47]
+	mi := &file_backend_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2625,7 +2801,7 @@ func (x *PutRawRequest_Header) String() string {
 func (*PutRawRequest_Header) ProtoMessage() {}
 
 func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[47]
+	mi := &file_backend_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2638,7 +2814,7 @@ func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawRequest_Header.ProtoReflect.Descriptor instead.
 func (*PutRawRequest_Header) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{30, 0}
+	return file_backend_proto_rawDescGZIP(), []int{34, 0}
 }
 
 func (x *PutRawRequest_Header) GetSi() []byte {
@@ -2744,7 +2920,15 @@ const file_backend_proto_rawDesc = "" +
 	"\aresults\x18\x01 \x03(\v2#.sharestore.backend.v1.HeaderResultR\aresults\"\x17\n" +
 	"\x15AvailableSpaceRequest\".\n" +
 	"\x16AvailableSpaceResponse\x12\x14\n" +
-	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\"\x1f\n" +
+	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\"%\n" +
+	"\x0fReadMetaRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"&\n" +
+	"\x10ReadMetaResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\":\n" +
+	"\x10WriteMetaRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\x13\n" +
+	"\x11WriteMetaResponse\"\x1f\n" +
 	"\rSharesRequest\x12\x0e\n" +
 	"\x02si\x18\x01 \x01(\fR\x02si\"`\n" +
 	"\x0eSharesResponse\x124\n" +
@@ -2837,7 +3021,7 @@ const file_backend_proto_rawDesc = "" +
 	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
 	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\x12<\n" +
 	"\bexpected\x18\x03 \x01(\v2 .sharestore.backend.v1.ShareInfoR\bexpected\"\x15\n" +
-	"\x13DeleteShareResponse2\xa2\f\n" +
+	"\x13DeleteShareResponse2\xdf\r\n" +
 	"\aBackend\x12^\n" +
 	"\tConfigure\x12'.sharestore.backend.v1.ConfigureRequest\x1a(.sharestore.backend.v1.ConfigureResponse\x12O\n" +
 	"\x04Info\x12\".sharestore.backend.v1.InfoRequest\x1a#.sharestore.backend.v1.InfoResponse\x12_\n" +
@@ -2855,7 +3039,9 @@ const file_backend_proto_rawDesc = "" +
 	"\x06PutRaw\x12$.sharestore.backend.v1.PutRawRequest\x1a%.sharestore.backend.v1.PutRawResponse(\x01\x12|\n" +
 	"\x13TestAndReadAndWrite\x121.sharestore.backend.v1.TestAndReadAndWriteRequest\x1a2.sharestore.backend.v1.TestAndReadAndWriteResponse\x12^\n" +
 	"\tStatShare\x12'.sharestore.backend.v1.StatShareRequest\x1a(.sharestore.backend.v1.StatShareResponse\x12d\n" +
-	"\vDeleteShare\x12).sharestore.backend.v1.DeleteShareRequest\x1a*.sharestore.backend.v1.DeleteShareResponseBCZAgithub.com/sharestore/sharestore/plugin/proto/backendv1;backendv1b\x06proto3"
+	"\vDeleteShare\x12).sharestore.backend.v1.DeleteShareRequest\x1a*.sharestore.backend.v1.DeleteShareResponse\x12[\n" +
+	"\bReadMeta\x12&.sharestore.backend.v1.ReadMetaRequest\x1a'.sharestore.backend.v1.ReadMetaResponse\x12^\n" +
+	"\tWriteMeta\x12'.sharestore.backend.v1.WriteMetaRequest\x1a(.sharestore.backend.v1.WriteMetaResponseBCZAgithub.com/sharestore/sharestore/plugin/proto/backendv1;backendv1b\x06proto3"
 
 var (
 	file_backend_proto_rawDescOnce sync.Once
@@ -2869,7 +3055,7 @@ func file_backend_proto_rawDescGZIP() []byte {
 	return file_backend_proto_rawDescData
 }
 
-var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_backend_proto_goTypes = []any{
 	(*ErrorDetail)(nil),                 // 0: sharestore.backend.v1.ErrorDetail
 	(*ConfigureRequest)(nil),            // 1: sharestore.backend.v1.ConfigureRequest
@@ -2892,38 +3078,42 @@ var file_backend_proto_goTypes = []any{
 	(*ReadHeadersPage)(nil),             // 18: sharestore.backend.v1.ReadHeadersPage
 	(*AvailableSpaceRequest)(nil),       // 19: sharestore.backend.v1.AvailableSpaceRequest
 	(*AvailableSpaceResponse)(nil),      // 20: sharestore.backend.v1.AvailableSpaceResponse
-	(*SharesRequest)(nil),               // 21: sharestore.backend.v1.SharesRequest
-	(*SharesResponse)(nil),              // 22: sharestore.backend.v1.SharesResponse
-	(*ShareRequest)(nil),                // 23: sharestore.backend.v1.ShareRequest
-	(*ShareResponse)(nil),               // 24: sharestore.backend.v1.ShareResponse
-	(*ReadShareDataRequest)(nil),        // 25: sharestore.backend.v1.ReadShareDataRequest
-	(*Chunk)(nil),                       // 26: sharestore.backend.v1.Chunk
-	(*OpenRawRequest)(nil),              // 27: sharestore.backend.v1.OpenRawRequest
-	(*WriteImmutableRequest)(nil),       // 28: sharestore.backend.v1.WriteImmutableRequest
-	(*WriteImmutableResponse)(nil),      // 29: sharestore.backend.v1.WriteImmutableResponse
-	(*PutRawRequest)(nil),               // 30: sharestore.backend.v1.PutRawRequest
-	(*PutRawResponse)(nil),              // 31: sharestore.backend.v1.PutRawResponse
-	(*TestVector)(nil),                  // 32: sharestore.backend.v1.TestVector
-	(*DataVector)(nil),                  // 33: sharestore.backend.v1.DataVector
-	(*TestAndWrite)(nil),                // 34: sharestore.backend.v1.TestAndWrite
-	(*ReadRange)(nil),                   // 35: sharestore.backend.v1.ReadRange
-	(*TestAndReadAndWriteRequest)(nil),  // 36: sharestore.backend.v1.TestAndReadAndWriteRequest
-	(*ShareReads)(nil),                  // 37: sharestore.backend.v1.ShareReads
-	(*TestAndReadAndWriteResponse)(nil), // 38: sharestore.backend.v1.TestAndReadAndWriteResponse
-	(*StatShareRequest)(nil),            // 39: sharestore.backend.v1.StatShareRequest
-	(*StatShareResponse)(nil),           // 40: sharestore.backend.v1.StatShareResponse
-	(*DeleteShareRequest)(nil),          // 41: sharestore.backend.v1.DeleteShareRequest
-	(*DeleteShareResponse)(nil),         // 42: sharestore.backend.v1.DeleteShareResponse
-	nil,                                 // 43: sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	nil,                                 // 44: sharestore.backend.v1.ConfigureRequest.SecretsEntry
-	(*WriteImmutableRequest_Open)(nil),  // 45: sharestore.backend.v1.WriteImmutableRequest.Open
-	(*WriteImmutableRequest_Write)(nil), // 46: sharestore.backend.v1.WriteImmutableRequest.Write
-	(*PutRawRequest_Header)(nil),        // 47: sharestore.backend.v1.PutRawRequest.Header
-	nil,                                 // 48: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	(*ReadMetaRequest)(nil),             // 21: sharestore.backend.v1.ReadMetaRequest
+	(*ReadMetaResponse)(nil),            // 22: sharestore.backend.v1.ReadMetaResponse
+	(*WriteMetaRequest)(nil),            // 23: sharestore.backend.v1.WriteMetaRequest
+	(*WriteMetaResponse)(nil),           // 24: sharestore.backend.v1.WriteMetaResponse
+	(*SharesRequest)(nil),               // 25: sharestore.backend.v1.SharesRequest
+	(*SharesResponse)(nil),              // 26: sharestore.backend.v1.SharesResponse
+	(*ShareRequest)(nil),                // 27: sharestore.backend.v1.ShareRequest
+	(*ShareResponse)(nil),               // 28: sharestore.backend.v1.ShareResponse
+	(*ReadShareDataRequest)(nil),        // 29: sharestore.backend.v1.ReadShareDataRequest
+	(*Chunk)(nil),                       // 30: sharestore.backend.v1.Chunk
+	(*OpenRawRequest)(nil),              // 31: sharestore.backend.v1.OpenRawRequest
+	(*WriteImmutableRequest)(nil),       // 32: sharestore.backend.v1.WriteImmutableRequest
+	(*WriteImmutableResponse)(nil),      // 33: sharestore.backend.v1.WriteImmutableResponse
+	(*PutRawRequest)(nil),               // 34: sharestore.backend.v1.PutRawRequest
+	(*PutRawResponse)(nil),              // 35: sharestore.backend.v1.PutRawResponse
+	(*TestVector)(nil),                  // 36: sharestore.backend.v1.TestVector
+	(*DataVector)(nil),                  // 37: sharestore.backend.v1.DataVector
+	(*TestAndWrite)(nil),                // 38: sharestore.backend.v1.TestAndWrite
+	(*ReadRange)(nil),                   // 39: sharestore.backend.v1.ReadRange
+	(*TestAndReadAndWriteRequest)(nil),  // 40: sharestore.backend.v1.TestAndReadAndWriteRequest
+	(*ShareReads)(nil),                  // 41: sharestore.backend.v1.ShareReads
+	(*TestAndReadAndWriteResponse)(nil), // 42: sharestore.backend.v1.TestAndReadAndWriteResponse
+	(*StatShareRequest)(nil),            // 43: sharestore.backend.v1.StatShareRequest
+	(*StatShareResponse)(nil),           // 44: sharestore.backend.v1.StatShareResponse
+	(*DeleteShareRequest)(nil),          // 45: sharestore.backend.v1.DeleteShareRequest
+	(*DeleteShareResponse)(nil),         // 46: sharestore.backend.v1.DeleteShareResponse
+	nil,                                 // 47: sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	nil,                                 // 48: sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	(*WriteImmutableRequest_Open)(nil),  // 49: sharestore.backend.v1.WriteImmutableRequest.Open
+	(*WriteImmutableRequest_Write)(nil), // 50: sharestore.backend.v1.WriteImmutableRequest.Write
+	(*PutRawRequest_Header)(nil),        // 51: sharestore.backend.v1.PutRawRequest.Header
+	nil,                                 // 52: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
 }
 var file_backend_proto_depIdxs = []int32{
-	43, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	44, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	47, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	48, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
 	5,  // 2: sharestore.backend.v1.ConfigureResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	5,  // 3: sharestore.backend.v1.InfoResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	6,  // 4: sharestore.backend.v1.Share.info:type_name -> sharestore.backend.v1.ShareInfo
@@ -2936,18 +3126,18 @@ var file_backend_proto_depIdxs = []int32{
 	17, // 11: sharestore.backend.v1.ReadHeadersPage.results:type_name -> sharestore.backend.v1.HeaderResult
 	7,  // 12: sharestore.backend.v1.SharesResponse.shares:type_name -> sharestore.backend.v1.Share
 	7,  // 13: sharestore.backend.v1.ShareResponse.share:type_name -> sharestore.backend.v1.Share
-	45, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
-	46, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
+	49, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
+	50, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
 	0,  // 16: sharestore.backend.v1.WriteImmutableResponse.error:type_name -> sharestore.backend.v1.ErrorDetail
-	47, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
-	32, // 18: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
-	33, // 19: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
-	34, // 20: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
-	35, // 21: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
-	48, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	51, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
+	36, // 18: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
+	37, // 19: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
+	38, // 20: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
+	39, // 21: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
+	52, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
 	6,  // 23: sharestore.backend.v1.StatShareResponse.info:type_name -> sharestore.backend.v1.ShareInfo
 	6,  // 24: sharestore.backend.v1.DeleteShareRequest.expected:type_name -> sharestore.backend.v1.ShareInfo
-	37, // 25: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
+	41, // 25: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
 	1,  // 26: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
 	3,  // 27: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
 	8,  // 28: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
@@ -2955,33 +3145,37 @@ var file_backend_proto_depIdxs = []int32{
 	12, // 30: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
 	16, // 31: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
 	19, // 32: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
-	21, // 33: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
-	23, // 34: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
-	25, // 35: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
-	27, // 36: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
-	28, // 37: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
-	30, // 38: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
-	36, // 39: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
-	39, // 40: sharestore.backend.v1.Backend.StatShare:input_type -> sharestore.backend.v1.StatShareRequest
-	41, // 41: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
-	2,  // 42: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
-	4,  // 43: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
-	9,  // 44: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
-	11, // 45: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
-	13, // 46: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
-	18, // 47: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
-	20, // 48: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
-	22, // 49: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
-	24, // 50: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
-	26, // 51: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
-	26, // 52: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
-	29, // 53: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
-	31, // 54: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
-	38, // 55: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
-	40, // 56: sharestore.backend.v1.Backend.StatShare:output_type -> sharestore.backend.v1.StatShareResponse
-	42, // 57: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
-	42, // [42:58] is the sub-list for method output_type
-	26, // [26:42] is the sub-list for method input_type
+	25, // 33: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
+	27, // 34: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
+	29, // 35: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
+	31, // 36: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
+	32, // 37: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
+	34, // 38: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
+	40, // 39: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
+	43, // 40: sharestore.backend.v1.Backend.StatShare:input_type -> sharestore.backend.v1.StatShareRequest
+	45, // 41: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
+	21, // 42: sharestore.backend.v1.Backend.ReadMeta:input_type -> sharestore.backend.v1.ReadMetaRequest
+	23, // 43: sharestore.backend.v1.Backend.WriteMeta:input_type -> sharestore.backend.v1.WriteMetaRequest
+	2,  // 44: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
+	4,  // 45: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
+	9,  // 46: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
+	11, // 47: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
+	13, // 48: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
+	18, // 49: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
+	20, // 50: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
+	26, // 51: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
+	28, // 52: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
+	30, // 53: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
+	30, // 54: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
+	33, // 55: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
+	35, // 56: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
+	42, // 57: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
+	44, // 58: sharestore.backend.v1.Backend.StatShare:output_type -> sharestore.backend.v1.StatShareResponse
+	46, // 59: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
+	22, // 60: sharestore.backend.v1.Backend.ReadMeta:output_type -> sharestore.backend.v1.ReadMetaResponse
+	24, // 61: sharestore.backend.v1.Backend.WriteMeta:output_type -> sharestore.backend.v1.WriteMetaResponse
+	44, // [44:62] is the sub-list for method output_type
+	26, // [26:44] is the sub-list for method input_type
 	26, // [26:26] is the sub-list for extension type_name
 	26, // [26:26] is the sub-list for extension extendee
 	0,  // [0:26] is the sub-list for field type_name
@@ -2992,13 +3186,13 @@ func file_backend_proto_init() {
 	if File_backend_proto != nil {
 		return
 	}
-	file_backend_proto_msgTypes[28].OneofWrappers = []any{
+	file_backend_proto_msgTypes[32].OneofWrappers = []any{
 		(*WriteImmutableRequest_Open_)(nil),
 		(*WriteImmutableRequest_Write_)(nil),
 		(*WriteImmutableRequest_Commit)(nil),
 		(*WriteImmutableRequest_Abort)(nil),
 	}
-	file_backend_proto_msgTypes[30].OneofWrappers = []any{
+	file_backend_proto_msgTypes[34].OneofWrappers = []any{
 		(*PutRawRequest_Header_)(nil),
 		(*PutRawRequest_Data)(nil),
 		(*PutRawRequest_Commit)(nil),
@@ -3010,7 +3204,7 @@ func file_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_backend_proto_rawDesc), len(file_backend_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   49,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

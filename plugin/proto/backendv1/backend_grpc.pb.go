@@ -43,6 +43,8 @@ const (
 	Backend_TestAndReadAndWrite_FullMethodName = "/sharestore.backend.v1.Backend/TestAndReadAndWrite"
 	Backend_StatShare_FullMethodName           = "/sharestore.backend.v1.Backend/StatShare"
 	Backend_DeleteShare_FullMethodName         = "/sharestore.backend.v1.Backend/DeleteShare"
+	Backend_ReadMeta_FullMethodName            = "/sharestore.backend.v1.Backend/ReadMeta"
+	Backend_WriteMeta_FullMethodName           = "/sharestore.backend.v1.Backend/WriteMeta"
 )
 
 // BackendClient is the client API for Backend service.
@@ -89,6 +91,11 @@ type BackendClient interface {
 	// its guard on what StatShare returned and sends that as expected, and
 	// the plugin deletes only if the share is still that one.
 	DeleteShare(ctx context.Context, in *DeleteShareRequest, opts ...grpc.CallOption) (*DeleteShareResponse, error)
+	// ReadMeta and WriteMeta reach the backend's small named records
+	// (sharestore.MetaStore), such as the store's ownership marker. A
+	// backend without them answers Unimplemented.
+	ReadMeta(ctx context.Context, in *ReadMetaRequest, opts ...grpc.CallOption) (*ReadMetaResponse, error)
+	WriteMeta(ctx context.Context, in *WriteMetaRequest, opts ...grpc.CallOption) (*WriteMetaResponse, error)
 }
 
 type backendClient struct {
@@ -313,6 +320,26 @@ func (c *backendClient) DeleteShare(ctx context.Context, in *DeleteShareRequest,
 	return out, nil
 }
 
+func (c *backendClient) ReadMeta(ctx context.Context, in *ReadMetaRequest, opts ...grpc.CallOption) (*ReadMetaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadMetaResponse)
+	err := c.cc.Invoke(ctx, Backend_ReadMeta_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *backendClient) WriteMeta(ctx context.Context, in *WriteMetaRequest, opts ...grpc.CallOption) (*WriteMetaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WriteMetaResponse)
+	err := c.cc.Invoke(ctx, Backend_WriteMeta_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BackendServer is the server API for Backend service.
 // All implementations must embed UnimplementedBackendServer
 // for forward compatibility.
@@ -357,6 +384,11 @@ type BackendServer interface {
 	// its guard on what StatShare returned and sends that as expected, and
 	// the plugin deletes only if the share is still that one.
 	DeleteShare(context.Context, *DeleteShareRequest) (*DeleteShareResponse, error)
+	// ReadMeta and WriteMeta reach the backend's small named records
+	// (sharestore.MetaStore), such as the store's ownership marker. A
+	// backend without them answers Unimplemented.
+	ReadMeta(context.Context, *ReadMetaRequest) (*ReadMetaResponse, error)
+	WriteMeta(context.Context, *WriteMetaRequest) (*WriteMetaResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
 
@@ -414,6 +446,12 @@ func (UnimplementedBackendServer) StatShare(context.Context, *StatShareRequest) 
 }
 func (UnimplementedBackendServer) DeleteShare(context.Context, *DeleteShareRequest) (*DeleteShareResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteShare not implemented")
+}
+func (UnimplementedBackendServer) ReadMeta(context.Context, *ReadMetaRequest) (*ReadMetaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadMeta not implemented")
+}
+func (UnimplementedBackendServer) WriteMeta(context.Context, *WriteMetaRequest) (*WriteMetaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WriteMeta not implemented")
 }
 func (UnimplementedBackendServer) mustEmbedUnimplementedBackendServer() {}
 func (UnimplementedBackendServer) testEmbeddedByValue()                 {}
@@ -656,6 +694,42 @@ func _Backend_DeleteShare_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Backend_ReadMeta_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadMetaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).ReadMeta(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_ReadMeta_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).ReadMeta(ctx, req.(*ReadMetaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Backend_WriteMeta_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WriteMetaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).WriteMeta(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_WriteMeta_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).WriteMeta(ctx, req.(*WriteMetaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Backend_ServiceDesc is the grpc.ServiceDesc for Backend service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -694,6 +768,14 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteShare",
 			Handler:    _Backend_DeleteShare_Handler,
+		},
+		{
+			MethodName: "ReadMeta",
+			Handler:    _Backend_ReadMeta_Handler,
+		},
+		{
+			MethodName: "WriteMeta",
+			Handler:    _Backend_WriteMeta_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/statedir"
+	"github.com/sharestore/sharestore/leasedb"
+)
+
+// DefaultHoldPercent is crawl's brake: without --max-delete or
+// --max-delete-percent, a cycle whose expiration policy would delete more
+// than this percentage of the store deletes nothing.
+const DefaultHoldPercent = 10
+
+// deleteFlags are crawl's flags that bound and allow deletion.
+type deleteFlags struct {
+	maxDelete         int64
+	maxDeletePercent  float64
+	allowFutureCutoff bool
+	takeOwnership     bool
+	set               func(name string) bool
+}
+
+func (d *deleteFlags) add(fl *pflag.FlagSet) {
+	fl.Int64Var(&d.maxDelete, "max-delete", 0, "delete at most N shares per cycle; the rest wait for a later cycle (default: no count bound, but see --max-delete-percent)")
+	fl.Float64Var(&d.maxDeletePercent, "max-delete-percent", 0, fmt.Sprintf("delete at most P%% of the store's shares per cycle (default: a cycle that would delete more than %d%% deletes nothing)", DefaultHoldPercent))
+	fl.BoolVar(&d.allowFutureCutoff, "allow-future-cutoff", false, "accept an --expire-cutoff-date in the future (it expires every lease renewed before it, that is, nearly all)")
+	fl.BoolVar(&d.takeOwnership, "take-ownership", false, "make this state directory the store's owner even if another one owns it (only the owner deletes)")
+	d.set = func(name string) bool { return fl.Changed(name) }
+}
+
+// limits returns the crawler's deletion limits for the flags.
+func (d *deleteFlags) limits() (crawler.DeleteLimits, error) {
+	if d.set != nil && d.set("max-delete") && d.maxDelete < 1 {
+		return crawler.DeleteLimits{}, fmt.Errorf("--max-delete %d: want 1 or more (use --dry-run to delete nothing)", d.maxDelete)
+	}
+	if d.set != nil && d.set("max-delete-percent") && (d.maxDeletePercent <= 0 || d.maxDeletePercent > 100) {
+		return crawler.DeleteLimits{}, fmt.Errorf("--max-delete-percent %g: want more than 0 and at most 100", d.maxDeletePercent)
+	}
+	l := crawler.DeleteLimits{MaxShares: d.maxDelete, MaxPercent: d.maxDeletePercent}
+	if l.MaxShares == 0 && l.MaxPercent == 0 {
+		l.HoldAbovePercent = DefaultHoldPercent
+	}
+	return l, nil
+}
+
+// checkCutoff refuses a cutoff date after now unless allowed.
+func (d *deleteFlags) checkCutoff(p leasedb.ExpirationPolicy, now time.Time) error {
+	if p.Enabled && p.Mode == leasedb.ModeCutoffDate && p.CutoffDate.After(now) && !d.allowFutureCutoff {
+		return fmt.Errorf("--expire-cutoff-date %s is in the future: every lease renewed before it would expire, which is nearly every lease; check the year, or pass --allow-future-cutoff", p.CutoffDate.Format("2006-01-02"))
+	}
+	return nil
+}
+
+// ownership checks, and for a crawl that may delete claims, the store's
+// ownership marker. It returns the crawler's MayDelete (which checks the
+// marker again at every cycle) and the ownership found.
+func (d *deleteFlags) ownership(ctx context.Context, b sharestore.Backend, stateDir string, mayClaim bool) (func(context.Context) error, statedir.Ownership, error) {
+	o, err := statedir.CheckOwner(ctx, b, statedir.OwnerCheck{StateDir: stateDir, Claim: mayClaim, Take: d.takeOwnership && mayClaim, Now: time.Now()})
+	if err != nil {
+		return nil, o, err
+	}
+	// A take-over happens once; a backend without markers needs the
+	// operator's word at every check.
+	again := statedir.OwnerCheck{StateDir: stateDir, Claim: mayClaim, Take: o.Unchecked}
+	may := func(ctx context.Context) error {
+		again.Now = time.Now()
+		o, err := statedir.CheckOwner(ctx, b, again)
+		if err != nil {
+			return err
+		}
+		if !o.Owned {
+			return errors.New(o.Reason)
+		}
+		return nil
+	}
+	return may, o, nil
+}
+
+// deletionsReport is the part of crawl's report that explains deletion.
+type deletionsReport struct {
+	Held      string             `json:"deletion_held,omitempty"`
+	Owner     string             `json:"owner,omitempty"`
+	Deferred  int64              `json:"delete_deferred"`
+	Deletions []crawler.Deletion `json:"deletions"`
+}
+
+// printDeletions prints, in text, every share the cycle judged to be
+// garbage with its reason, grouped by outcome.
+func printDeletions(w io.Writer, r *deletionsReport) {
+	if r == nil {
+		return
+	}
+	if r.Held != "" {
+		fmt.Fprintf(w, "  deletion held: %s\n", r.Held)
+	}
+	if r.Deferred > 0 {
+		fmt.Fprintf(w, "  deletion stopped at the cycle's bound: %d more shares wait for the next cycle\n", r.Deferred)
+	}
+	for _, d := range r.Deletions {
+		fmt.Fprintf(w, "  %s: SI %s shnum %d (%s, %d bytes): %s\n", strings.ReplaceAll(d.Outcome, "-", " "), d.SI, d.Shnum, d.Type, d.Size, d.Why())
+	}
+}

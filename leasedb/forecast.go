@@ -1,0 +1,63 @@
+package leasedb
+
+import (
+	"context"
+	"time"
+
+	"github.com/sharestore/sharestore"
+)
+
+// Forecast is what a policy would make collectable, counted before any
+// lease is removed.
+type Forecast struct {
+	// Shares is how many share rows the database holds, in any state.
+	Shares int64
+	// Unleased is how many STABLE, non-corrupt shares would have no
+	// lease left once the leases that the policy expires are gone: the
+	// most a cycle under that policy can delete (shares not yet in the
+	// database get a starter lease, and corrupt shares are never
+	// deleted). GOING rows, left by an interrupted delete, are counted
+	// too.
+	Unleased int64
+}
+
+// Percent returns Unleased as a percentage of Shares (0 for an empty
+// database).
+func (f Forecast) Percent() float64 {
+	if f.Shares == 0 {
+		return 0
+	}
+	return 100 * float64(f.Unleased) / float64(f.Shares)
+}
+
+// DeletionForecast counts, in one read, how many shares would be left
+// without a lease if p's expired leases were removed at now. It changes
+// nothing. A disabled policy expires nothing, so only shares that have no
+// lease at all count.
+func (tx *Tx) DeletionForecast(ctx context.Context, p ExpirationPolicy, now time.Time) (Forecast, error) {
+	var f Forecast
+	if err := p.Validate(); err != nil {
+		return f, err
+	}
+	surviving := "1"
+	var args []any
+	if p.Enabled {
+		cond, cutoff := p.expiredClause(now)
+		surviving, args = "NOT ("+cond+")", []any{cutoff}
+	}
+	q := "SELECT (SELECT count(*) FROM `shares`), count(*) FROM `shares` AS s WHERE " +
+		"(s.`state` = ? AND s.`sharetype` != ? OR s.`state` = ?) AND NOT EXISTS " +
+		"(SELECT 1 FROM `leases` WHERE `leases`.`storage_index` = s.`storage_index` AND `leases`.`shnum` = s.`shnum` AND " + surviving + ")"
+	args = append([]any{int(StateStable), int(sharestore.ShareTypeCorrupt), int(StateGoing)}, args...)
+	rows, err := tx.query(ctx, "forecast deletions", q, args...)
+	if err != nil {
+		return f, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&f.Shares, &f.Unleased); err != nil {
+			return f, tx.db.classify(err, "forecast deletions")
+		}
+	}
+	return f, tx.db.classify(rows.Err(), "forecast deletions")
+}
