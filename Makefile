@@ -7,7 +7,7 @@ GO ?= go
 # scripts/install-emulators.sh. SHARESTORE_REQUIRE_EMULATORS=1 turns a
 # missing emulator into a test failure instead of a skip.
 test: vet emulators
-	SHARESTORE_REQUIRE_EMULATORS=1 $(GO) test -race -count=1 ./...
+	SHARESTORE_REQUIRE_EMULATORS=1 $(GO) test -race -count=1 -timeout 30m ./...
 
 emulators:
 	./scripts/install-emulators.sh
