@@ -164,7 +164,7 @@ func TestCrawlExpiryKeepsOutsideOfSymlinkedPrefix(t *testing.T) {
 	if n := backdateLeases(t, state, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)); n == 0 {
 		t.Fatal("no leases recorded")
 	}
-	r, _ := crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state, "--expire-mode", "cutoff-date", "--expire-cutoff-date", "2025-01-01")
+	r, _ := crawlJSON(t, "--backend", "disk:"+root, "--state-dir", state, "--expire-mode", "cutoff-date", "--expire-cutoff-date", "2025-01-01", "--max-delete-percent", "100")
 	if r.Accounting.Deleted["total"] == 0 {
 		t.Fatalf("expiry deleted nothing, so the test shows nothing: %+v", r.Accounting)
 	}
