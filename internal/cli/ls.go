@@ -63,7 +63,7 @@ data_sha256.`,
 				return err
 			}
 			defer b.Close()
-			return runLs(ctx, b, prefixes, asJSON, e.stdout)
+			return interrupted(ctx, runLs(ctx, b, prefixes, asJSON, e.stdout), "ls", "")
 		},
 	}
 	cmd.Flags().StringVar(&backend, "backend", "", "backend to list: disk:PATH (PATH is the storage directory containing shares/)")
