@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"text/tabwriter"
 
 	"github.com/dustin/go-humanize"
@@ -28,22 +28,30 @@ type lsRecord struct {
 	Size         int64  `json:"size"`
 	UsedSpace    int64  `json:"used_space"`
 	Leases       int    `json:"leases"`
-	DataSHA256   string `json:"data_sha256"`
+	// DataSHA256 is empty when the share was not hashed: its data is
+	// larger than --max-hash-size, or it is corrupt.
+	DataSHA256 string `json:"data_sha256"`
 }
 
+// defaultMaxHashSize is ls's default --max-hash-size.
+const defaultMaxHashSize = "1GiB"
+
 func newLsCmd(e *env) *cobra.Command {
-	var backend, prefix string
+	var backend, prefix, maxHash string
 	var asJSON bool
 	var pf pluginFlags
 	cmd := &cobra.Command{
-		Use:   "ls --backend disk:PATH [--prefix PP] [--json]",
+		Use:   "ls --backend disk:PATH [--prefix PP] [--json] [--max-hash-size SIZE]",
 		Short: "List every share with its type, version, lengths, lease count and data hash",
 		Long: `ls lists every share in a backend, in prefix order. Each share's container
 is classified (immutable, mutable or corrupt), its legacy lease records are
 counted the way Tahoe-LAFS counts them, and its data is hashed with SHA-256 as
-read through the backend. With --json it prints one JSON object per line:
-storage_index, shnum, type, version, data_length, size, used_space, leases,
-data_sha256.`,
+read through the backend, streaming. Shares with more than --max-hash-size
+bytes of data (default ` + defaultMaxHashSize + `) are listed without their hash ("-" in the
+table, "" in JSON, and a count at the end), so that a huge or sparse share
+does not stall the listing; raise the limit to hash them. With --json it
+prints one JSON object per line: storage_index, shnum, type, version,
+data_length, size, used_space, leases, data_sha256.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if backend == "" {
@@ -57,29 +65,41 @@ data_sha256.`,
 				}
 				prefixes = []sharestore.Prefix{p}
 			}
+			limit, err := humanize.ParseBytes(maxHash)
+			if err != nil || limit > math.MaxInt64 {
+				return usageErr(fmt.Errorf("ls: --max-hash-size %q: want a size such as 1GiB or 500MB", maxHash))
+			}
 			ctx := cmd.Context()
 			b, err := openBackend(ctx, backend, false, pf)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			return runLs(ctx, b, prefixes, asJSON, e.stdout)
+			return interrupted(ctx, runLs(ctx, b, prefixes, lsOptions{json: asJSON, maxHash: int64(limit)}, e.stdout), "ls", "")
 		},
 	}
 	cmd.Flags().StringVar(&backend, "backend", "", "backend to list: disk:PATH (PATH is the storage directory containing shares/)")
 	pf.add(cmd.Flags())
 	cmd.Flags().StringVar(&prefix, "prefix", "", "list only this two-character prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per share")
+	cmd.Flags().StringVar(&maxHash, "max-hash-size", defaultMaxHashSize, "hash the data of shares up to this size only (e.g. 1GiB, 2TiB); larger ones are listed without a hash")
 	return cmd
 }
 
-func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Prefix, asJSON bool, out io.Writer) error {
+// lsOptions are ls's output form and hashing bound.
+type lsOptions struct {
+	json    bool
+	maxHash int64 // shares with more data bytes are not hashed
+}
+
+func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Prefix, opts lsOptions, out io.Writer) error {
+	asJSON := opts.json
 	enc := json.NewEncoder(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	if !asJSON {
 		fmt.Fprintln(tw, "STORAGE INDEX\tSHNUM\tTYPE\tVERSION\tDATA\tSIZE\tLEASES\tSHA256")
 	}
-	var n, corrupt int
+	var n, corrupt, unhashed int
 	var total int64
 	for _, p := range prefixes {
 		var infos []sharestore.ShareInfo
@@ -91,9 +111,12 @@ func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Pref
 			return err
 		}
 		for _, info := range infos {
-			rec, err := inspectShare(ctx, b, info)
+			rec, hashed, err := inspectShare(ctx, b, info, opts.maxHash)
 			if err != nil {
 				return err
+			}
+			if !hashed {
+				unhashed++
 			}
 			n++
 			total += rec.Size
@@ -107,7 +130,10 @@ func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Pref
 				continue
 			}
 			sum := rec.DataSHA256
-			if len(sum) > 16 {
+			switch {
+			case !hashed:
+				sum = "-"
+			case len(sum) > 16:
 				sum = sum[:16] + "…"
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\n", rec.StorageIndex, rec.Shnum, rec.Type, rec.Version, rec.DataLength, rec.Size, rec.Leases, sum)
@@ -116,46 +142,64 @@ func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Pref
 	if !asJSON {
 		tw.Flush()
 		fmt.Fprintf(out, "%d shares (%d corrupt), %s stored\n", n, corrupt, humanize.IBytes(uint64(total)))
+		if unhashed > 0 {
+			fmt.Fprintf(out, "%d shares not hashed: more than --max-hash-size %s of data\n", unhashed, humanize.IBytes(uint64(opts.maxHash)))
+		}
 	}
 	return nil
 }
 
 // inspectShare builds the ls record of one listed share: classification
 // through the backend, legacy leases from the raw container, and the data
-// hash through ReadShareData.
-func inspectShare(ctx context.Context, b sharestore.Backend, info sharestore.ShareInfo) (lsRecord, error) {
-	rec := lsRecord{StorageIndex: info.SI.String(), Shnum: info.Shnum, Size: info.Size, UsedSpace: info.UsedSpace, Type: "corrupt"}
+// hash through ReadShareData, streamed a MiB at a time. A share with more
+// than maxHash data bytes is not hashed: hashed is false for it (and only
+// for it; a corrupt share has no data to hash).
+func inspectShare(ctx context.Context, b sharestore.Backend, info sharestore.ShareInfo, maxHash int64) (rec lsRecord, hashed bool, err error) {
+	rec = lsRecord{StorageIndex: info.SI.String(), Shnum: info.Shnum, Size: info.Size, UsedSpace: info.UsedSpace, Type: "corrupt"}
 	ss := b.Shareset(info.SI)
 	sh, err := ss.Share(ctx, info.Shnum)
 	if errors.Is(err, sharestore.ErrCorrupt) {
-		return rec, nil
+		return rec, true, nil
 	}
 	if err != nil {
-		return rec, err
+		return rec, false, err
 	}
 	leases, err := countLeases(ctx, ss, info.Shnum)
 	if errors.Is(err, sharestore.ErrCorrupt) {
-		return rec, nil
+		return rec, true, nil
 	}
 	if err != nil {
-		return rec, err
-	}
-	h := sha256.New()
-	const step = 1 << 20
-	for off := int64(0); off < sh.DataLength; off += step {
-		d, err := ss.ReadShareData(ctx, info.Shnum, off, step)
-		if err != nil {
-			return rec, err
-		}
-		h.Write(d)
+		return rec, false, err
 	}
 	rec.Type = sh.Type.String()
 	rec.Version = sh.Version
 	rec.DataLength = sh.DataLength
 	rec.Size = sh.Size
 	rec.Leases = leases
-	rec.DataSHA256 = hex.EncodeToString(h.Sum(nil))
-	return rec, nil
+	if sh.DataLength > maxHash {
+		return rec, false, nil
+	}
+	sum, err := hashShareData(ctx, ss, info.Shnum, sh.DataLength)
+	if err != nil {
+		return rec, false, err
+	}
+	rec.DataSHA256 = sum
+	return rec, true, nil
+}
+
+// hashShareData returns the hex SHA-256 of a share's length data bytes,
+// read a MiB at a time.
+func hashShareData(ctx context.Context, ss sharestore.Shareset, shnum int, length int64) (string, error) {
+	h := sha256.New()
+	const step = 1 << 20
+	for off := int64(0); off < length; off += step {
+		d, err := ss.ReadShareData(ctx, shnum, off, step)
+		if err != nil {
+			return "", err
+		}
+		h.Write(d)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func countLeases(ctx context.Context, ss sharestore.Shareset, shnum int) (int, error) {
@@ -163,15 +207,15 @@ func countLeases(ctx context.Context, ss sharestore.Shareset, shnum int) (int, e
 	if err != nil {
 		return 0, err
 	}
-	defer rc.Close()
 	ra, ok := rc.(io.ReaderAt)
 	if !ok {
-		buf, err := io.ReadAll(rc)
-		if err != nil {
-			return 0, err
-		}
-		ra = bytes.NewReader(buf)
+		fr := &forwardReaderAt{open: func() (io.ReadCloser, error) {
+			rc, _, err := ss.OpenRaw(ctx, shnum)
+			return rc, err
+		}, rc: rc}
+		rc, ra = fr, fr
 	}
+	defer rc.Close()
 	head := make([]byte, min(size, share.HeaderReadSize))
 	if _, err := ra.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return 0, err
@@ -186,3 +230,43 @@ func countLeases(ctx context.Context, ss sharestore.Shareset, shnum int) (int, e
 	}
 	return len(leases), nil
 }
+
+// forwardReaderAt is an io.ReaderAt over a stream that cannot seek (a
+// cloud or plugin share's raw reader): it discards forward to an offset,
+// and reopens the stream to go back. It holds no more than the caller's
+// buffer, whatever the share's size.
+type forwardReaderAt struct {
+	open func() (io.ReadCloser, error)
+	rc   io.ReadCloser
+	pos  int64
+}
+
+func (f *forwardReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < f.pos {
+		rc, err := f.open()
+		if err != nil {
+			return 0, err
+		}
+		f.rc.Close()
+		f.rc, f.pos = rc, 0
+	}
+	skipped, err := io.CopyN(io.Discard, f.rc, off-f.pos)
+	f.pos += skipped
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.ReadFull(f.rc, p)
+	f.pos += int64(n)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (f *forwardReaderAt) Read(p []byte) (int, error) {
+	n, err := f.rc.Read(p)
+	f.pos += int64(n)
+	return n, err
+}
+
+func (f *forwardReaderAt) Close() error { return f.rc.Close() }

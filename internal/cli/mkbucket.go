@@ -52,7 +52,7 @@ creates the storage directory.`,
 				return usageErr(fmt.Errorf("mkbucket: %q is not a cloud backend URL (s3://, gs:// or azblob://)", redact.String(backend)))
 			}
 			if err := backendurl.CreateBucket(cmd.Context(), backend, os.Getenv); err != nil {
-				return openErr(err)
+				return interrupted(cmd.Context(), openErr(err), "mkbucket", "rerun it: a bucket that exists and is yours is not an error")
 			}
 			spec, _ := backendurl.Parse(backend)
 			fmt.Fprintf(e.stdout, "bucket %s is ready\n", spec.Bucket)

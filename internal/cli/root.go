@@ -168,6 +168,7 @@ with what is stored, and reports their state.`,
 	root.AddCommand(newStatusCmd(e))
 	root.AddCommand(newMkbucketCmd(e))
 	root.AddCommand(newCopyCmd(e))
+	root.AddCommand(newMaintenanceCmd(e))
 	return root
 }
 
