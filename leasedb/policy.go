@@ -211,27 +211,18 @@ func AbbreviateTime(d time.Duration) string {
 // Starter leases follow the same rule. An invalid policy fails with
 // sharestore.ErrInvalidArgument and deletes nothing.
 func (tx *Tx) RemoveExpiredLeases(ctx context.Context, p ExpirationPolicy, now time.Time) (int64, error) {
-	if err := tx.checkWritable("remove expired leases"); err != nil {
-		return 0, err
-	}
-	if err := p.Validate(); err != nil {
-		return 0, err
-	}
-	if !p.Enabled {
-		return 0, nil
-	}
-	cond, cutoff := p.expiredClause(now)
-	res, err := tx.exec(ctx, "remove expired leases", "DELETE FROM `leases` WHERE "+cond, cutoff)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	return tx.removeExpired(ctx, p, now, "", nil)
 }
 
 // RemoveExpiredLeasesOf is RemoveExpiredLeases for the leases of one
 // share only.
 func (tx *Tx) RemoveExpiredLeasesOf(ctx context.Context, si sharestore.StorageIndex, shnum int, p ExpirationPolicy, now time.Time) (int64, error) {
+	return tx.removeExpired(ctx, p, now, "`storage_index` = ? AND `shnum` = ? AND ", []any{si.String(), shnum})
+}
+
+// removeExpired deletes the leases p makes expired at now among those
+// that match the condition where (empty, or ending in AND) with args.
+func (tx *Tx) removeExpired(ctx context.Context, p ExpirationPolicy, now time.Time, where string, args []any) (int64, error) {
 	if err := tx.checkWritable("remove expired leases"); err != nil {
 		return 0, err
 	}
@@ -242,7 +233,7 @@ func (tx *Tx) RemoveExpiredLeasesOf(ctx context.Context, si sharestore.StorageIn
 		return 0, nil
 	}
 	cond, cutoff := p.expiredClause(now)
-	res, err := tx.exec(ctx, "remove expired leases", "DELETE FROM `leases` WHERE `storage_index` = ? AND `shnum` = ? AND "+cond, si.String(), shnum, cutoff)
+	res, err := tx.exec(ctx, "remove expired leases", "DELETE FROM `leases` WHERE "+where+cond, append(args, cutoff)...)
 	if err != nil {
 		return 0, err
 	}
