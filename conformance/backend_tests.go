@@ -33,7 +33,7 @@ func testCapabilitiesName(e *env) {
 	}
 }
 
-// AvailableSpace is ≥ 0, and 0 for a read-only backend (tahoe.md §1.1).
+// AvailableSpace is ≥ 0, and 0 for a read-only backend.
 func testAvailableSpace(e *env) {
 	n, err := e.b.AvailableSpace(e.ctx)
 	if err != nil {

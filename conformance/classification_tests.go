@@ -57,7 +57,7 @@ func validCases(e *env) []validCase {
 }
 
 // Valid containers of every kind and version are classified from their
-// headers with the exact data length (tahoe.md §2.3, §2.4, §10), and their
+// headers with the exact data length, and their
 // data reads back without header or lease bytes.
 func testValidContainers(e *env) {
 	cases := validCases(e)
@@ -93,7 +93,7 @@ func testValidContainers(e *env) {
 
 // Every unparseable container is reported by shnum in Shares' corrupt list,
 // is ErrCorrupt from Share and ReadShareData, still shows in listings, and
-// can be read raw (tahoe.md §2.3, §2.4, §9 scenarios 5 and 7, §10).
+// can be read raw.
 func testCorruptContainers(e *env) {
 	for _, c := range fixture.CorruptContainers() {
 		e.run(c.Name, func(e *env) {

@@ -33,7 +33,7 @@ func (e *env) del(si sharestore.StorageIndex, shnum int) {
 }
 
 // Scenario 21: deleting share 1 deletes nothing else, in particular not
-// shares 10–19 or 100 (the cloud shnum-prefix bug, tahoe.md §3.2), and
+// shares 10–19 or 100 (the shnum-prefix bug of Tahoe's cloud backend), and
 // deleting 10 leaves 100; a multi-chunk share 10 is kept whole.
 func testDelExact(e *env) {
 	si := e.anySI()

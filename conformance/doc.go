@@ -7,7 +7,7 @@
 // clamped reads, PutRaw and OpenRaw, immutable uploads, Tahoe's mutable
 // test-and-set operation in its exact order of effects, deletion,
 // per-storage-index atomicity and cancellation. Subtest names carry the
-// numbers of the scenarios in reference/tahoe.md §9 where one applies.
+// numbers of Tahoe-LAFS's storage-server scenarios where one applies.
 // Every subtest gets a fresh backend from the Harness and closes it.
 //
 // The container fixtures the tests plant are built byte by byte in the

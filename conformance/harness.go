@@ -191,7 +191,7 @@ func (e *env) plant(key string, data []byte) {
 
 // settle runs check once when the backend's listings are strongly
 // consistent. A backend that declares eventual list consistency gets
-// bounded retries, as reference/backends.md lesson 15 describes.
+// bounded retries: listings of such stores may lag behind writes for a while.
 func (e *env) settle(check func() error) error {
 	err := check()
 	if err == nil || e.caps.StrongListConsistency {

@@ -142,7 +142,7 @@ func testListCallbackError(e *env) {
 }
 
 // Names in a shareset that are not decimal share numbers are ignored by
-// ListPrefix, Shares and SharesetsForPrefix (tahoe.md §2.2).
+// ListPrefix, Shares and SharesetsForPrefix.
 func testListNonNumeric(e *env) {
 	p := sharestore.Prefix("ab")
 	si := e.si(p)

@@ -665,7 +665,7 @@ func testMutAllOrNothing(e *env) {
 // A mutable share of several chunks is patched across a chunk boundary,
 // shrunk to half a chunk and grown past its old end: the data is right at
 // every step, the listing size agrees with Share and OpenRaw, and no stale
-// bytes from the old chunks show through (tahoe.md §3.5).
+// bytes from the old chunks show through.
 func testMutChunks(e *env) {
 	si, we := e.anySI(), e.we()
 	k := int64(e.chunk())
