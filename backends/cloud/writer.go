@@ -275,7 +275,7 @@ func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int6
 		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
-		n, err := io.Copy(tmp, &ctxReader{ctx: ctx, r: io.LimitReader(r, size)})
+		n, err := io.Copy(tmp, sharestore.ContextReader(ctx, io.LimitReader(r, size)))
 		if err != nil {
 			return sharestore.Wrap(sharestore.CodeOf(err), err, s.what(shnum)+": read")
 		}
@@ -334,7 +334,7 @@ func (s *byteSrc) Read(p []byte) (int, error) {
 
 func readExactly(ctx context.Context, r io.Reader, size int64, what string) ([]byte, error) {
 	buf := make([]byte, size)
-	n, err := io.ReadFull(&ctxReader{ctx: ctx, r: r}, buf)
+	n, err := io.ReadFull(sharestore.ContextReader(ctx, r), buf)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return nil, sharestore.Wrap(sharestore.CodeOf(err), err, what+": read")
 	}
@@ -354,16 +354,4 @@ func checkExact(r io.Reader, n, size int64, what string) error {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: reader has more than %d bytes", what, size)
 	}
 	return nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := sharestore.CtxErr(c.ctx); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -49,7 +49,7 @@ func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int6
 			w.abort()
 		}
 	}()
-	n, err := io.Copy(w.f, &ctxReader{ctx: ctx, r: io.LimitReader(r, size)})
+	n, err := io.Copy(w.f, sharestore.ContextReader(ctx, io.LimitReader(r, size)))
 	if err != nil {
 		return mapErr(err, "disk: put "+w.path)
 	}
@@ -70,18 +70,6 @@ func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int6
 	}
 	ok = true
 	return nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := sharestore.CtxErr(c.ctx); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // checkTarget fails, before anything is written, when share shnum could
