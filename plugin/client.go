@@ -19,7 +19,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/internal/backendurl/redact"
-	"github.com/sharestore/sharestore/internal/silock"
+	"github.com/sharestore/sharestore/backends/driver"
 	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
 )
 
@@ -54,12 +54,27 @@ const (
 )
 
 // Backend is a sharestore.Backend served by a plugin subprocess. It is
-// safe for concurrent use.
+// safe for concurrent use. The host side is the shared layer
+// (driver.Backend, embedded) over the plugin's RPCs, so the host
+// validates every call, refuses calls after Close, and takes its own
+// per-storage-index lock around every mutation and around the guard of
+// a DeleteShare: a guard that runs on the host excludes the host's own
+// TestAndReadAndWrite, PutRaw and immutable commits on that storage
+// index, as it does in process. The plugin's fast paths (one
+// ScanPrefixes stream per scan, batched ReadHeaders) and its metadata
+// records are reached through the layer.
 type Backend struct {
+	*driver.Backend
+	c *client
+}
+
+// client is the driver under the shared layer: the RPCs of one plugin,
+// restarted when it dies.
+type client struct {
 	path  string
 	cfg   Config
 	opts  HostOptions
-	locks silock.Map[sharestore.StorageIndex]
+	layer *driver.Backend // the Backend over this client
 
 	mu       sync.Mutex
 	cur      *instance
@@ -132,13 +147,19 @@ func Open(ctx context.Context, path string, cfg Config, opts HostOptions) (*Back
 	if opts.MaxRestarts == 0 {
 		opts.MaxRestarts = 5
 	}
-	b := &Backend{path: path, cfg: cfg, opts: opts}
-	inst, caps, err := b.start(ctx)
+	c := &client{path: path, cfg: cfg, opts: opts}
+	inst, caps, err := c.start(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b.cur, b.caps = inst, caps
-	return b, nil
+	c.cur, c.caps = inst, caps
+	layer, err := driver.New(c, driver.Options{Name: "plugin " + path})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.layer = layer
+	return &Backend{Backend: layer, c: c}, nil
 }
 
 // tailBuffer keeps the last few KiB written to it: a plugin's last words
@@ -165,7 +186,7 @@ func (t *tailBuffer) String() string {
 }
 
 // start launches one plugin process and configures it.
-func (b *Backend) start(ctx context.Context) (*instance, sharestore.Capabilities, error) {
+func (b *client) start(ctx context.Context) (*instance, sharestore.Capabilities, error) {
 	var none sharestore.Capabilities
 	fail := func(code sharestore.Code, err error, tail *tailBuffer) error {
 		msg := fmt.Sprintf("plugin %s: %v", b.path, err)
@@ -242,7 +263,7 @@ func (b *Backend) start(ctx context.Context) (*instance, sharestore.Capabilities
 // kills the plugin's process group and says so: go-plugin's own timeout
 // only kills the plugin, and then waits for its stdout to close, which a
 // child of a wrapper script holds open for as long as it lives.
-func (b *Backend) handshake(ctx context.Context, client *goplugin.Client, group *groupRunner) (goplugin.ClientProtocol, error) {
+func (b *client) handshake(ctx context.Context, client *goplugin.Client, group *groupRunner) (goplugin.ClientProtocol, error) {
 	type result struct {
 		c   goplugin.ClientProtocol
 		err error
@@ -271,7 +292,7 @@ func (b *Backend) handshake(ctx context.Context, client *goplugin.Client, group 
 
 // get returns the running plugin, restarting it first (with exponential
 // backoff, at most opts.MaxRestarts attempts) if it died.
-func (b *Backend) get(ctx context.Context) (*instance, error) {
+func (b *client) get(ctx context.Context) (*instance, error) {
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return nil, err
 	}
@@ -315,7 +336,9 @@ func (b *Backend) get(ctx context.Context) (*instance, error) {
 }
 
 // Restarts returns how many times the supervisor has restarted the plugin.
-func (b *Backend) Restarts() int {
+func (b *Backend) Restarts() int { return b.c.restartCount() }
+
+func (b *client) restartCount() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.restarts
@@ -323,7 +346,9 @@ func (b *Backend) Restarts() int {
 
 // PID returns the process id of the running plugin, or 0 if none is
 // running. It is meant for diagnostics and tests.
-func (b *Backend) PID() int {
+func (b *Backend) PID() int { return b.c.pid() }
+
+func (b *client) pid() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur == nil {
@@ -335,7 +360,7 @@ func (b *Backend) PID() int {
 // rpcErr converts an RPC error. A transport failure (the plugin died or
 // the connection broke) marks the instance dead, so that the next call
 // restarts it, and is reported as ErrUnavailable.
-func (b *Backend) rpcErr(ctx context.Context, inst *instance, err error, what string) error {
+func (b *client) rpcErr(ctx context.Context, inst *instance, err error, what string) error {
 	if ctx.Err() != nil {
 		return sharestore.Wrap(sharestore.ErrCanceled, ctx.Err(), what)
 	}
@@ -347,7 +372,7 @@ func (b *Backend) rpcErr(ctx context.Context, inst *instance, err error, what st
 }
 
 // ListPrefix implements sharestore.Backend.
-func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
+func (b *client) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
 	inst, err := b.get(ctx)
 	if err != nil {
 		return err
@@ -413,7 +438,7 @@ func shareFromPB(s *pb.Share) (sharestore.Share, error) {
 }
 
 // SharesetsForPrefix implements sharestore.Backend.
-func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
+func (b *client) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
 	inst, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -443,13 +468,13 @@ func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) (
 	}
 }
 
-// Shareset implements sharestore.Backend.
-func (b *Backend) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+// set returns the host-side handle of si's shares.
+func (b *client) set(si sharestore.StorageIndex) *shareset {
 	return &shareset{b: b, si: si}
 }
 
 // AvailableSpace implements sharestore.Backend.
-func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
+func (b *client) AvailableSpace(ctx context.Context) (int64, error) {
 	inst, err := b.get(ctx)
 	if err != nil {
 		return 0, err
@@ -463,7 +488,7 @@ func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
 
 // Capabilities implements sharestore.Backend: the plugin backend's own
 // capabilities, as reported by Configure.
-func (b *Backend) Capabilities() sharestore.Capabilities {
+func (b *client) Capabilities() sharestore.Capabilities {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.caps
@@ -471,7 +496,7 @@ func (b *Backend) Capabilities() sharestore.Capabilities {
 
 // Close stops the plugin process and waits for it to exit. It is safe to
 // call twice.
-func (b *Backend) Close() error {
+func (b *client) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true

@@ -32,7 +32,15 @@ func readRaw(t *testing.T, ss sharestore.Shareset, shnum int) []byte {
 // refuses with ErrConflict.
 func TestGuardedDeleteRefusesRewriteAfterHostGuard(t *testing.T) {
 	ctx := context.Background()
-	b, _ := openDisk(t, plugin.HostOptions{})
+	b, dir := openDisk(t, plugin.HostOptions{})
+	// Another writer of the plugin's store: a second host and plugin
+	// process on the same directory. (The first host's own writes wait
+	// for its lock, which the guard holds.)
+	other, err := plugin.Open(ctx, diskPlugin, plugin.Config{URL: "disk:" + dir}, plugin.HostOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
 	var si sharestore.StorageIndex
 	si[0] = 7
 	ss := b.Shareset(si)
@@ -42,11 +50,10 @@ func TestGuardedDeleteRefusesRewriteAfterHostGuard(t *testing.T) {
 	}
 	rewritten := fixture.ImmutableV1([]byte("rewritten after the guard: must stay"))
 	var saw sharestore.ShareInfo
-	err := ss.DeleteShare(ctx, 0, func(ctx context.Context, cur sharestore.ShareInfo) error {
+	err = ss.DeleteShare(ctx, 0, func(ctx context.Context, cur sharestore.ShareInfo) error {
 		saw = cur
-		// Another writer of the plugin's store, between the guard and
-		// the delete.
-		return ss.PutRaw(ctx, 0, bytes.NewReader(rewritten), int64(len(rewritten)))
+		// The other writer, between the guard and the delete.
+		return other.Shareset(si).PutRaw(ctx, 0, bytes.NewReader(rewritten), int64(len(rewritten)))
 	})
 	if !errors.Is(err, sharestore.ErrConflict) {
 		t.Fatalf("DeleteShare of a share rewritten after the guard: %v, want ErrConflict", err)

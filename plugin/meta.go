@@ -11,13 +11,10 @@ import (
 // it, and a plugin whose backend keeps no records answers
 // ErrUnimplemented.
 
-var _ sharestore.MetaStore = (*Backend)(nil)
+var _ sharestore.MetaStore = (*client)(nil)
 
 // ReadMeta implements sharestore.MetaStore through the plugin.
-func (b *Backend) ReadMeta(ctx context.Context, name string) ([]byte, error) {
-	if err := sharestore.CheckMeta(name, 0); err != nil {
-		return nil, err
-	}
+func (b *client) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	inst, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -30,10 +27,7 @@ func (b *Backend) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 }
 
 // WriteMeta implements sharestore.MetaStore through the plugin.
-func (b *Backend) WriteMeta(ctx context.Context, name string, data []byte) error {
-	if err := sharestore.CheckMeta(name, len(data)); err != nil {
-		return err
-	}
+func (b *client) WriteMeta(ctx context.Context, name string, data []byte) error {
 	inst, err := b.get(ctx)
 	if err != nil {
 		return err

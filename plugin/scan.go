@@ -17,7 +17,7 @@ import (
 // and decodes the plugin's pages, so that work overlaps the caller's. A
 // listing older than opts.MaxAge (measured from the grant that allowed
 // it) is made again with a ListPrefix call.
-func (b *Backend) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opts sharestore.ScanOptions) (sharestore.PrefixScan, error) {
+func (b *client) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opts sharestore.ScanOptions) (sharestore.PrefixScan, error) {
 	i := first.Index()
 	if i < 0 {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "invalid prefix %q", string(first))
@@ -51,7 +51,7 @@ func (b *Backend) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opt
 // on the caller's goroutine and send credit; receive runs on its own
 // and is the stream's only reader.
 type scan struct {
-	b      *Backend
+	b *client
 	inst   *instance
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -181,7 +181,7 @@ func (s *scan) Next() (sharestore.PrefixListing, error) {
 		s.topUp(s.next + s.opts.Ahead)
 	}
 	if time.Since(granted) > s.opts.MaxAge {
-		fresh, err := sharestore.ListOne(s.ctx, s.b, r.l.Prefix, s.opts.Sharesets)
+		fresh, err := sharestore.ListOne(s.ctx, s.b.layer, r.l.Prefix, s.opts.Sharesets)
 		if err != nil {
 			return s.fail(err)
 		}
@@ -207,7 +207,7 @@ const headerBatch = pageSize
 // ReadHeaders implements sharestore.HeaderReader: the headers are read
 // in the plugin, several at a time, and come back on one stream per
 // batch of up to 1000 shares.
-func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+func (b *client) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
 	for len(ids) > 0 {
 		n := min(len(ids), headerBatch)
 		if err := b.readHeaders(ctx, ids[:n], fn); err != nil {
@@ -218,7 +218,7 @@ func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn 
 	return nil
 }
 
-func (b *Backend) readHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
+func (b *client) readHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
 	inst, err := b.get(ctx)
 	if err != nil {
 		return err

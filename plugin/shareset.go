@@ -8,22 +8,26 @@ import (
 	"sync"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/driver"
 	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
 )
 
 // shareset is the host-side handle of one storage index in a plugin.
 type shareset struct {
-	b  *Backend
+	b *client
 	si sharestore.StorageIndex
 }
-
-func (s *shareset) StorageIndex() sharestore.StorageIndex { return s.si }
 
 func (s *shareset) what(op string, shnum int) string {
 	return fmt.Sprintf("%s %s/%d", op, s.si, shnum)
 }
 
-func (s *shareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
+// Shares implements driver.Driver.
+func (b *client) Shares(ctx context.Context, si sharestore.StorageIndex) ([]sharestore.Share, []int, error) {
+	return b.set(si).shares(ctx)
+}
+
+func (s *shareset) shares(ctx context.Context) ([]sharestore.Share, []int, error) {
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -47,7 +51,12 @@ func (s *shareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error
 	return shares, corrupt, nil
 }
 
-func (s *shareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
+// Share implements driver.Driver.
+func (b *client) Share(ctx context.Context, si sharestore.StorageIndex, shnum int) (sharestore.Share, error) {
+	return b.set(si).share(ctx, shnum)
+}
+
+func (s *shareset) share(ctx context.Context, shnum int) (sharestore.Share, error) {
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return sharestore.Share{}, err
@@ -59,7 +68,12 @@ func (s *shareset) Share(ctx context.Context, shnum int) (sharestore.Share, erro
 	return shareFromPB(resp.Share)
 }
 
-func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
+// ReadShareData implements driver.Driver.
+func (b *client) ReadShareData(ctx context.Context, si sharestore.StorageIndex, shnum int, offset, length int64) ([]byte, error) {
+	return b.set(si).readShareData(ctx, shnum, offset, length)
+}
+
+func (s *shareset) readShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -83,39 +97,35 @@ func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length 
 	}
 }
 
-// DeleteShare runs guard on the host, under a host-side lock of the
-// storage index, on the share's current listing information from the
-// plugin (StatShare), and then deletes through the plugin on the
-// condition that the share is still the one the guard saw (see
-// guard.go). A share the plugin does not find is nil and the guard is
-// not called. A plugin too old for StatShare refuses guarded deletes
-// (ErrUnimplemented) rather than delete unchecked.
-func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
+// Stat implements driver.Driver with the plugin's StatShare, for the
+// guard of a DeleteShare, which the shared layer runs on the host under
+// the host's lock of the storage index (see guard.go). A plugin too old
+// for StatShare refuses guarded deletes (ErrUnimplemented) rather than
+// delete unchecked.
+func (b *client) Stat(ctx context.Context, si sharestore.StorageIndex, shnum int) (sharestore.ShareInfo, error) {
+	s := b.set(si)
+	info, ok, err := s.stat(ctx, shnum)
+	if err == nil && !ok {
+		err = sharestore.Errorf(sharestore.ErrNotFound, "%s: plugin %s has no such share", s.what("stat", shnum), b.path)
 	}
-	req := &pb.DeleteShareRequest{Si: s.si[:], Shnum: int32(shnum)}
-	if guard != nil {
-		unlock, err := s.b.locks.Lock(ctx, s.si)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		cur, ok, err := s.stat(ctx, shnum)
-		if err != nil || !ok {
-			return err
-		}
-		if err := guard(ctx, cur); err != nil {
-			return err
-		}
-		req.Expected = infoToPB(cur)
+	return info, err
+}
+
+// Delete implements driver.Driver. When a guard approved the share, the
+// request carries what it saw, and the plugin deletes only if, under its
+// own lock, the share is still that one.
+func (b *client) Delete(ctx context.Context, si sharestore.StorageIndex, shnum int, expected *sharestore.ShareInfo) error {
+	s := b.set(si)
+	req := &pb.DeleteShareRequest{Si: si[:], Shnum: int32(shnum)}
+	if expected != nil {
+		req.Expected = infoToPB(*expected)
 	}
-	inst, err := s.b.get(ctx)
+	inst, err := b.get(ctx)
 	if err != nil {
 		return err
 	}
 	if _, err := inst.rpc.DeleteShare(ctx, req); err != nil {
-		return s.b.rpcErr(ctx, inst, err, s.what("delete", shnum))
+		return b.rpcErr(ctx, inst, err, s.what("delete", shnum))
 	}
 	return nil
 }
@@ -148,7 +158,10 @@ func (s *shareset) stat(ctx context.Context, shnum int) (sharestore.ShareInfo, b
 	return info, true, nil
 }
 
-func (s *shareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tw []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
+// TestAndReadAndWrite implements driver.SlotOperator: the plugin runs the
+// slot operation, under the host's lock of the storage index and its own.
+func (b *client) TestAndReadAndWrite(ctx context.Context, si sharestore.StorageIndex, we sharestore.WriteEnabler, tw []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
+	s := b.set(si)
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return false, nil, err
@@ -218,7 +231,12 @@ func (r *rawReader) Close() error {
 	return nil
 }
 
-func (s *shareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
+// OpenRaw implements driver.Driver.
+func (b *client) OpenRaw(ctx context.Context, si sharestore.StorageIndex, shnum int) (io.ReadCloser, int64, error) {
+	return b.set(si).openRaw(ctx, shnum)
+}
+
+func (s *shareset) openRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -240,10 +258,31 @@ func (s *shareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64
 	return &rawReader{stream: stream, cancel: cancel, ctx: ctx, s: s, inst: inst, shnum: shnum, buf: first.Data}, first.Size, nil
 }
 
-// PutRaw streams r to the plugin in chunks, then commits. It sends at
+// StagePut implements driver.Driver. The host stages nothing: Commit,
+// under the host's lock of the storage index, streams r to the plugin,
+// which stages and commits under its own.
+func (b *client) StagePut(ctx context.Context, si sharestore.StorageIndex, shnum int, r io.Reader, size int64) (driver.Staged, error) {
+	return &put{s: b.set(si), shnum: shnum, r: r, size: size}, nil
+}
+
+// put is a PutRaw that streams at Commit.
+type put struct {
+	s     *shareset
+	shnum int
+	r     io.Reader
+	size  int64
+}
+
+// Commit implements driver.Staged.
+func (p *put) Commit(ctx context.Context) error { return p.s.putRaw(ctx, p.shnum, p.r, p.size) }
+
+// Discard implements driver.Staged.
+func (p *put) Discard() {}
+
+// putRaw streams r to the plugin in chunks, then commits. It sends at
 // most size+1 bytes: enough for the plugin to see a reader that is too
 // long.
-func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
+func (s *shareset) putRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return err
@@ -301,7 +340,10 @@ type writer struct {
 	broken   error // the session's stream failed
 }
 
-func (s *shareset) WriteImmutable(ctx context.Context, shnum int, allocated int64) (sharestore.ImmutableWriter, error) {
+// StartImmutable implements driver.Driver with one WriteImmutable
+// session; its commit runs under the host's lock of the storage index.
+func (b *client) StartImmutable(ctx context.Context, si sharestore.StorageIndex, shnum int, allocated int64) (driver.Upload, error) {
+	s := b.set(si)
 	inst, err := s.b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -383,7 +425,8 @@ func (w *writer) Write(ctx context.Context, offset int64, data []byte) error {
 	return w.do(ctx, reqs...)
 }
 
-func (w *writer) Close(ctx context.Context) error {
+// Commit implements driver.Upload.
+func (w *writer) Commit(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.finished {

@@ -13,7 +13,7 @@ import (
 // it in memory, and Commit PUTs every changed chunk, so untouched chunks
 // are never read or rewritten. It implements share.MutableFile.
 type chunkFile struct {
-	b     *Backend
+	b     *chunked
 	ctx   context.Context // io.ReaderAt and io.WriterAt carry no context
 	si    sharestore.StorageIndex
 	shnum int
@@ -28,7 +28,7 @@ type chunkFile struct {
 // openChunkFile returns the file for a share with layout l. Its chunk
 // size is the length of chunk 0, except that a share of a single chunk
 // may grow to max(len(chunk 0), the preferred chunk size), as in Tahoe.
-func (b *Backend) openChunkFile(ctx context.Context, si sharestore.StorageIndex, shnum int, l layout) *chunkFile {
+func (b *chunked) openChunkFile(ctx context.Context, si sharestore.StorageIndex, shnum int, l layout) *chunkFile {
 	cs := int64(0)
 	if len(l.sizes) > 0 {
 		cs = l.sizes[0]

@@ -6,11 +6,10 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/internal/silock"
+	"github.com/sharestore/sharestore/backends/driver"
 )
 
 // Version is the cloud layer's implementation version.
@@ -45,18 +44,21 @@ type Options struct {
 	ConditionalWrites bool
 }
 
-// Backend is a sharestore.Backend over an ObjectStore. It is safe for
-// concurrent use. See the package documentation for the key layout and
-// the order of writes.
+// Backend is a sharestore.Backend over an ObjectStore: the shared layer
+// (driver.Backend, embedded) over this package's chunked layout. It is
+// safe for concurrent use. See the package documentation for the key
+// layout and the order of writes.
 type Backend struct {
+	*driver.Backend
+	c *chunked
+}
+
+// chunked is the driver under the shared layer: shares as chunk objects
+// in an ObjectStore.
+type chunked struct {
 	store ObjectStore
 	opts  Options
 	kp    string
-	locks silock.Map[sharestore.StorageIndex]
-
-	mu       sync.Mutex
-	incoming map[sharestore.ShareID]bool
-	closed   bool
 }
 
 var _ sharestore.Backend = (*Backend)(nil)
@@ -87,7 +89,12 @@ func New(store ObjectStore, opts Options) (*Backend, error) {
 		return nil, err
 	}
 	opts.KeyPrefix = kp
-	return &Backend{store: store, opts: opts, kp: kp, incoming: map[sharestore.ShareID]bool{}}, nil
+	c := &chunked{store: store, opts: opts, kp: kp}
+	layer, err := driver.New(c, driver.Options{Name: opts.Name})
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{Backend: layer, c: c}, nil
 }
 
 // NormalizeKeyPrefix returns prefix with a trailing "/" added when it is
@@ -109,30 +116,17 @@ func NormalizeKeyPrefix(prefix string) (string, error) {
 }
 
 // Store returns the object store the backend uses.
-func (b *Backend) Store() ObjectStore { return b.store }
+func (b *Backend) Store() ObjectStore { return b.c.store }
 
 // KeyPrefix returns the normalized key prefix ("" or ending in "/").
-func (b *Backend) KeyPrefix() string { return b.kp }
+func (b *Backend) KeyPrefix() string { return b.c.kp }
 
 // Options returns the backend's options after defaults were applied.
-func (b *Backend) Options() Options { return b.opts }
-
-func (b *Backend) check(ctx context.Context) error {
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: backend is closed", b.opts.Name)
-	}
-	return nil
-}
+func (b *Backend) Options() Options { return b.c.opts }
 
 // --- requests, each with the retry policy ---
 
-func (b *Backend) get(ctx context.Context, rel string, off, n int64) ([]byte, error) {
+func (b *chunked) get(ctx context.Context, rel string, off, n int64) ([]byte, error) {
 	var out []byte
 	err := b.opts.Retry.Do(ctx, b.opts.Name+": get "+b.kp+rel, func(ctx context.Context) error {
 		var err error
@@ -142,14 +136,14 @@ func (b *Backend) get(ctx context.Context, rel string, off, n int64) ([]byte, er
 	return out, err
 }
 
-func (b *Backend) put(ctx context.Context, rel string, data []byte) error {
+func (b *chunked) put(ctx context.Context, rel string, data []byte) error {
 	return b.opts.Retry.Do(ctx, b.opts.Name+": put "+b.kp+rel, func(ctx context.Context) error {
 		return b.store.Put(ctx, b.kp+rel, data)
 	})
 }
 
 // del deletes one object; a missing object is success.
-func (b *Backend) del(ctx context.Context, rel string) error {
+func (b *chunked) del(ctx context.Context, rel string) error {
 	err := b.opts.Retry.Do(ctx, b.opts.Name+": delete "+b.kp+rel, func(ctx context.Context) error {
 		return b.store.Delete(ctx, b.kp+rel)
 	})
@@ -161,7 +155,7 @@ func (b *Backend) del(ctx context.Context, rel string) error {
 
 // conditionalDelete returns the store as a ConditionalDeleter, or nil
 // when it is not one.
-func (b *Backend) conditionalDelete() ConditionalDeleter {
+func (b *chunked) conditionalDelete() ConditionalDeleter {
 	cd, _ := b.store.(ConditionalDeleter)
 	return cd
 }
@@ -170,7 +164,7 @@ func (b *Backend) conditionalDelete() ConditionalDeleter {
 // store can make that condition and version is not "", and
 // unconditionally otherwise. A missing object is success; an object
 // that holds another version is ErrConflict.
-func (b *Backend) delIf(ctx context.Context, rel, version string) error {
+func (b *chunked) delIf(ctx context.Context, rel, version string) error {
 	cd := b.conditionalDelete()
 	if cd == nil || version == "" {
 		return b.del(ctx, rel)
@@ -184,7 +178,7 @@ func (b *Backend) delIf(ctx context.Context, rel, version string) error {
 	return err
 }
 
-func (b *Backend) head(ctx context.Context, rel string) (Object, error) {
+func (b *chunked) head(ctx context.Context, rel string) (Object, error) {
 	var o Object
 	err := b.opts.Retry.Do(ctx, b.opts.Name+": head "+b.kp+rel, func(ctx context.Context) error {
 		var err error
@@ -198,7 +192,7 @@ func (b *Backend) head(ctx context.Context, rel string) (Object, error) {
 // prefix) and calls fn with each key relative to the key prefix. Each
 // page is retried on its own. A page that does not advance (the same
 // token again, or keys that do not strictly increase) is ErrInternal.
-func (b *Backend) listObjects(ctx context.Context, rel string, fn func(rel string, o Object) error) error {
+func (b *chunked) listObjects(ctx context.Context, rel string, fn func(rel string, o Object) error) error {
 	token, last := "", ""
 	for page := 1; ; page++ {
 		if err := sharestore.CtxErr(ctx); err != nil {
@@ -302,12 +296,12 @@ func layoutOf(cs chunkSet) (layout, bool) {
 type sharesetListing map[int]chunkSet
 
 func (sl sharesetListing) add(ref chunkRef, o Object) {
-	cs := sl[ref.shnum]
+	cs := sl[ref.Shnum]
 	if cs == nil {
 		cs = chunkSet{}
-		sl[ref.shnum] = cs
+		sl[ref.Shnum] = cs
 	}
-	cs[ref.chunk] = o
+	cs[ref.Chunk] = o
 }
 
 // infos returns the ShareInfo of every share with a chunk 0, by shnum.
@@ -324,19 +318,13 @@ func (sl sharesetListing) infos(si sharestore.StorageIndex) []sharestore.ShareIn
 	return out
 }
 
-// ListPrefix implements sharestore.Backend with one paged listing of
+// ListPrefix implements driver.Driver with one paged listing of
 // shares/PP/: chunk sizes are summed per share, shares without chunk 0
 // are skipped, and nothing is read. Keys list in text order, which is
 // not storage index order (base32 puts digits after letters), so the
 // prefix's ShareInfos (not its objects) are gathered and sorted before fn
 // sees them: the working set is one prefix's shares.
-func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
-	if err := b.check(ctx); err != nil {
-		return err
-	}
-	if !p.Valid() {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: invalid prefix %q", b.opts.Name, string(p))
-	}
+func (b *chunked) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
 	var cur sharestore.StorageIndex
 	var all []sharestore.ShareInfo
 	group := sharesetListing{}
@@ -351,9 +339,9 @@ func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 		if !ok {
 			return nil
 		}
-		if ref.si != cur {
+		if ref.SI != cur {
 			flush()
-			cur = ref.si
+			cur = ref.SI
 		}
 		group.add(ref, o)
 		return nil
@@ -379,9 +367,9 @@ func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 	return nil
 }
 
-// SharesetsForPrefix implements sharestore.Backend: the storage indexes
+// SharesetsForPrefix implements driver.Driver: the storage indexes
 // under the prefix that have at least one share with a chunk 0.
-func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
+func (b *chunked) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
 	var out []sharestore.StorageIndex
 	err := b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
 		if len(out) == 0 || out[len(out)-1] != info.SI {
@@ -398,22 +386,19 @@ func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) (
 	return out, nil
 }
 
-// Shareset implements sharestore.Backend.
-func (b *Backend) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+// set returns the handle of si's chunks.
+func (b *chunked) set(si sharestore.StorageIndex) *shareset {
 	return &shareset{b: b, si: si}
 }
 
-// AvailableSpace implements sharestore.Backend: object stores have no
+// AvailableSpace implements driver.Driver: object stores have no
 // meaningful limit, so it is math.MaxInt64.
-func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
-	if err := b.check(ctx); err != nil {
-		return 0, err
-	}
+func (b *chunked) AvailableSpace(ctx context.Context) (int64, error) {
 	return math.MaxInt64, nil
 }
 
-// Capabilities implements sharestore.Backend.
-func (b *Backend) Capabilities() sharestore.Capabilities {
+// Capabilities implements driver.Driver.
+func (b *chunked) Capabilities() sharestore.Capabilities {
 	return sharestore.Capabilities{
 		Name:                  b.opts.Name,
 		Version:               Version,
@@ -425,14 +410,10 @@ func (b *Backend) Capabilities() sharestore.Capabilities {
 	}
 }
 
-// Close implements sharestore.Backend. It closes the store if the store
-// is an io.Closer.
-func (b *Backend) Close() error {
-	b.mu.Lock()
-	already := b.closed
-	b.closed = true
-	b.mu.Unlock()
-	if c, ok := b.store.(io.Closer); ok && !already {
+// Close implements driver.Driver. It closes the store if the store is
+// an io.Closer.
+func (b *chunked) Close() error {
+	if c, ok := b.store.(io.Closer); ok {
 		return c.Close()
 	}
 	return nil

@@ -6,17 +6,12 @@ import (
 	"github.com/sharestore/sharestore"
 )
 
-var _ sharestore.MetaStore = (*Backend)(nil)
+var _ sharestore.MetaStore = (*chunked)(nil)
 
-// ReadMeta implements sharestore.MetaStore: the record is the object
+// ReadMeta implements sharestore.MetaStore for the shared layer (which
+// has checked name): the record is the object
 // KEYPREFIX/name, next to shares/, which listings of shares never see.
-func (b *Backend) ReadMeta(ctx context.Context, name string) ([]byte, error) {
-	if err := b.check(ctx); err != nil {
-		return nil, err
-	}
-	if err := sharestore.CheckMeta(name, 0); err != nil {
-		return nil, err
-	}
+func (b *chunked) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	data, err := b.get(ctx, name, 0, sharestore.MaxMetaSize+1)
 	if err != nil {
 		return nil, err
@@ -27,14 +22,8 @@ func (b *Backend) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	return data, nil
 }
 
-// WriteMeta implements sharestore.MetaStore with one PUT of
+// WriteMeta implements sharestore.MetaStore for the shared layer with one PUT of
 // KEYPREFIX/name.
-func (b *Backend) WriteMeta(ctx context.Context, name string, data []byte) error {
-	if err := b.check(ctx); err != nil {
-		return err
-	}
-	if err := sharestore.CheckMeta(name, len(data)); err != nil {
-		return err
-	}
+func (b *chunked) WriteMeta(ctx context.Context, name string, data []byte) error {
 	return b.put(ctx, name, data)
 }

@@ -12,32 +12,19 @@ import (
 )
 
 type shareset struct {
-	b  *Backend
+	b  *chunked
 	si sharestore.StorageIndex
 }
 
-func (s *shareset) StorageIndex() sharestore.StorageIndex { return s.si }
-
 func (s *shareset) what(shnum int) string {
 	return fmt.Sprintf("%s: share %s/%d", s.b.opts.Name, s.si, shnum)
-}
-
-func (s *shareset) lock(ctx context.Context) (func(), error) {
-	return s.b.locks.Lock(ctx, s.si)
-}
-
-func (s *shareset) checkShnum(shnum int) error {
-	if shnum < 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: negative share number %d", s.b.opts.Name, shnum)
-	}
-	return nil
 }
 
 // listAll lists shares/PP/SI/ once and groups the chunks by shnum.
 func (s *shareset) listAll(ctx context.Context) (sharesetListing, error) {
 	sl := sharesetListing{}
 	err := s.b.listObjects(ctx, siKey(s.si), func(rel string, o Object) error {
-		if ref, ok := parseChunkKey(rel); ok && ref.si == s.si {
+		if ref, ok := parseChunkKey(rel); ok && ref.SI == s.si {
 			sl.add(ref, o)
 		}
 		return nil
@@ -50,8 +37,8 @@ func (s *shareset) listAll(ctx context.Context) (sharesetListing, error) {
 func (s *shareset) listShare(ctx context.Context, shnum int) (chunkSet, error) {
 	cs := chunkSet{}
 	err := s.b.listObjects(ctx, siKey(s.si)+strconv.Itoa(shnum), func(rel string, o Object) error {
-		if ref, ok := parseChunkKey(rel); ok && ref.si == s.si && ref.shnum == shnum {
-			cs[ref.chunk] = o
+		if ref, ok := parseChunkKey(rel); ok && ref.SI == s.si && ref.Shnum == shnum {
+			cs[ref.Chunk] = o
 		}
 		return nil
 	})
@@ -96,18 +83,10 @@ func toShare(si sharestore.StorageIndex, shnum int, l layout, h share.Header) sh
 	}
 }
 
-// Shares implements sharestore.Shareset: one listing of the storage
-// index, then a ranged read of each share's header.
-func (s *shareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	if err := s.b.check(ctx); err != nil {
-		return nil, nil, err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer unlock()
-	return s.sharesLocked(ctx)
+// Shares implements driver.Driver: one listing of the storage index,
+// then a ranged read of each share's header.
+func (b *chunked) Shares(ctx context.Context, si sharestore.StorageIndex) ([]sharestore.Share, []int, error) {
+	return b.set(si).sharesLocked(ctx)
 }
 
 func (s *shareset) sharesLocked(ctx context.Context) ([]sharestore.Share, []int, error) {
@@ -138,19 +117,9 @@ func (s *shareset) sharesLocked(ctx context.Context) ([]sharestore.Share, []int,
 	return shares, corrupt, nil
 }
 
-// Share implements sharestore.Shareset.
-func (s *shareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
-	if err := s.b.check(ctx); err != nil {
-		return sharestore.Share{}, err
-	}
-	if err := s.checkShnum(shnum); err != nil {
-		return sharestore.Share{}, err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return sharestore.Share{}, err
-	}
-	defer unlock()
+// Share implements driver.Driver.
+func (b *chunked) Share(ctx context.Context, si sharestore.StorageIndex, shnum int) (sharestore.Share, error) {
+	s := b.set(si)
 	f, l, err := s.openShare(ctx, shnum)
 	if err != nil {
 		return sharestore.Share{}, err
@@ -159,26 +128,13 @@ func (s *shareset) Share(ctx context.Context, shnum int) (sharestore.Share, erro
 	if err != nil {
 		return sharestore.Share{}, err
 	}
-	return toShare(s.si, shnum, l, h), nil
+	return toShare(si, shnum, l, h), nil
 }
 
-// ReadShareData implements sharestore.Shareset with ranged reads of the
-// chunks that hold the range.
-func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
-	if err := s.b.check(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.checkShnum(shnum); err != nil {
-		return nil, err
-	}
-	if _, _, err := share.Clamp(0, offset, length); err != nil {
-		return nil, err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+// ReadShareData implements driver.Driver with ranged reads of the chunks
+// that hold the range.
+func (b *chunked) ReadShareData(ctx context.Context, si sharestore.StorageIndex, shnum int, offset, length int64) ([]byte, error) {
+	s := b.set(si)
 	f, _, err := s.openShare(ctx, shnum)
 	if err != nil {
 		return nil, err
@@ -194,28 +150,31 @@ func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length 
 	return data, nil
 }
 
-// DeleteShare implements sharestore.Shareset. Under the storage index's
-// lock it lists the share's chunks; a share without chunk 0 does not
-// exist, so nothing is deleted and the guard is not called. Otherwise
-// the guard sees the share as that listing shows it. Chunk 0 goes first,
-// so the share disappears at once; where the store supports conditional
-// deletes, that delete is conditional on the Version the listing (and
-// so the guard) saw, and a share rewritten in between is ErrConflict and
-// stays whole. The other chunks follow. A delete that is interrupted
-// leaves only invisible, uncounted chunks, which the next write of that
-// shnum removes.
-func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
-	if err := s.b.check(ctx); err != nil {
-		return err
-	}
-	if err := s.checkShnum(shnum); err != nil {
-		return err
-	}
-	unlock, err := s.lock(ctx)
+// Stat implements driver.Driver: the share as a listing of its chunks
+// shows it; a share without chunk 0 does not exist.
+func (b *chunked) Stat(ctx context.Context, si sharestore.StorageIndex, shnum int) (sharestore.ShareInfo, error) {
+	s := b.set(si)
+	cs, err := s.listShare(ctx, shnum)
 	if err != nil {
-		return err
+		return sharestore.ShareInfo{}, err
 	}
-	defer unlock()
+	l, ok := layoutOf(cs)
+	if !ok {
+		return sharestore.ShareInfo{}, sharestore.Errorf(sharestore.ErrNotFound, "%s does not exist", s.what(shnum))
+	}
+	return l.info(si, shnum), nil
+}
+
+// Delete implements driver.Driver. It lists the share's chunks; a share
+// without chunk 0 does not exist, so nothing is deleted. Chunk 0 goes
+// first, so the share disappears at once; where the store supports
+// conditional deletes and a guard saw the share (expected), that delete
+// is conditional on the Version the guard saw, and a share rewritten in
+// between is ErrConflict and stays whole. The other chunks follow. A
+// delete that is interrupted leaves only invisible, uncounted chunks,
+// which the next write of that shnum removes.
+func (b *chunked) Delete(ctx context.Context, si sharestore.StorageIndex, shnum int, expected *sharestore.ShareInfo) error {
+	s := b.set(si)
 	cs, err := s.listShare(ctx, shnum)
 	if err != nil {
 		return err
@@ -224,15 +183,11 @@ func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.
 	if !exists {
 		return nil
 	}
-	if guard != nil {
-		if err := guard(ctx, l.info(s.si, shnum)); err != nil {
-			return err
-		}
+	version := l.version
+	if expected != nil {
+		version = expected.Version
 	}
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	return s.deleteChunks(ctx, shnum, cs, l.version)
+	return s.deleteChunks(ctx, shnum, cs, version)
 }
 
 // deleteLocked deletes shnum as it is listed now, if it exists.
@@ -271,16 +226,10 @@ func (s *shareset) deleteChunks(ctx context.Context, shnum int, cs chunkSet, ver
 	return nil
 }
 
-// OpenRaw implements sharestore.Shareset: the chunks are fetched one at
-// a time as the reader advances.
-func (s *shareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
-	if err := s.b.check(ctx); err != nil {
-		return nil, 0, err
-	}
-	if err := s.checkShnum(shnum); err != nil {
-		return nil, 0, err
-	}
-	f, l, err := s.openShare(ctx, shnum)
+// OpenRaw implements driver.Driver: the chunks are fetched one at a
+// time as the reader advances.
+func (b *chunked) OpenRaw(ctx context.Context, si sharestore.StorageIndex, shnum int) (io.ReadCloser, int64, error) {
+	f, l, err := b.set(si).openShare(ctx, shnum)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -316,19 +265,10 @@ func (r *rawReader) Read(p []byte) (int, error) {
 
 func (r *rawReader) Close() error { r.buf = nil; return nil }
 
-// TestAndReadAndWrite implements sharestore.Shareset with the shared slot
-// algorithm of package share over chunked files, under the storage
-// index's lock.
-func (s *shareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tw []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
-	if err := s.b.check(ctx); err != nil {
-		return false, nil, err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return false, nil, err
-	}
-	defer unlock()
-	return share.TestAndReadAndWrite(ctx, &slotStore{s: s}, share.SlotOptions{NodeID: s.b.opts.NodeID, Version: s.b.opts.ContainerVersion}, we, tw, reads)
+// SlotStore implements driver.SlotDriver: the shared slot algorithm
+// over chunked files.
+func (b *chunked) SlotStore(ctx context.Context, si sharestore.StorageIndex) (share.SlotStore, share.SlotOptions, error) {
+	return &slotStore{s: b.set(si)}, share.SlotOptions{NodeID: b.opts.NodeID, Version: b.opts.ContainerVersion}, nil
 }
 
 type slotStore struct{ s *shareset }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/driver"
 	"github.com/sharestore/sharestore/share"
 )
 
@@ -113,201 +114,143 @@ func (c *chunkStream) discard(ctx context.Context) error {
 	return first
 }
 
-// claim marks (si, shnum) as being written by this process.
-func (s *shareset) claim(shnum int) error {
-	id := sharestore.ShareID{SI: s.si, Shnum: shnum}
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	if s.b.incoming[id] {
-		return sharestore.Errorf(sharestore.ErrConflict, "%s is already being written", s.what(shnum))
-	}
-	s.b.incoming[id] = true
-	return nil
-}
-
-func (s *shareset) release(shnum int) {
-	s.b.mu.Lock()
-	delete(s.b.incoming, sharestore.ShareID{SI: s.si, Shnum: shnum})
-	s.b.mu.Unlock()
-}
-
-// WriteImmutable implements sharestore.Shareset. The writer streams the
+// StartImmutable implements driver.Driver. The upload streams the
 // container chunk by chunk: chunks 1, 2, … are PUT as they fill, and
 // chunk 0 (the key shares/PP/SI/N, which listings require) is PUT last,
-// by Close. Until then the share is invisible: listings skip chunks whose
-// chunk 0 is missing. Abort deletes the chunks already stored; after a
-// crash they remain as invisible, uncounted leftovers that the next
-// write of the shnum deletes. New immutable containers have the cloud
-// header (version, 0, 0).
-func (s *shareset) WriteImmutable(ctx context.Context, shnum int, allocated int64) (sharestore.ImmutableWriter, error) {
-	if err := s.b.check(ctx); err != nil {
+// by Commit. Until then the share is invisible: listings skip chunks
+// whose chunk 0 is missing. Abort deletes the chunks already stored;
+// after a crash they remain as invisible, uncounted leftovers that the
+// next write of the shnum deletes. New immutable containers have the
+// cloud header (version, 0, 0).
+func (b *chunked) StartImmutable(ctx context.Context, si sharestore.StorageIndex, shnum int, allocated int64) (driver.Upload, error) {
+	s := b.set(si)
+	if err := s.absent(ctx, shnum); err != nil {
 		return nil, err
 	}
-	if err := s.checkShnum(shnum); err != nil {
+	u := &upload{s: s, shnum: shnum, st: &chunkStream{s: s, shnum: shnum, cs: b.opts.ChunkSize}}
+	if err := u.st.write(ctx, share.NewImmutableHeader(b.opts.ContainerVersion, 0)); err != nil {
+		u.Abort(ctx)
 		return nil, err
 	}
-	if allocated < 0 {
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: negative allocated size %d", s.what(shnum), allocated)
-	}
-	if err := s.claim(shnum); err != nil {
-		return nil, err
-	}
-	if _, err := s.b.head(ctx, ChunkKey(s.si, shnum, 0)); err == nil {
-		s.release(shnum)
-		return nil, sharestore.Errorf(sharestore.ErrConflict, "%s already exists", s.what(shnum))
-	} else if !errors.Is(err, sharestore.ErrNotFound) {
-		s.release(shnum)
-		return nil, err
-	}
-	w := &immutableWriter{s: s, shnum: shnum, allocated: allocated,
-		st: &chunkStream{s: s, shnum: shnum, cs: s.b.opts.ChunkSize}}
-	if err := w.st.write(ctx, share.NewImmutableHeader(s.b.opts.ContainerVersion, 0)); err != nil {
-		w.Abort(ctx)
-		return nil, err
-	}
-	return w, nil
+	return u, nil
 }
 
-type immutableWriter struct {
-	s         *shareset
-	shnum     int
-	allocated int64
-	end       int64
-	st        *chunkStream
-	done      bool
-}
-
-func (w *immutableWriter) Write(ctx context.Context, offset int64, data []byte) error {
-	if w.done {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: write after close or abort", w.s.what(w.shnum))
-	}
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	if offset < w.end {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: write at offset %d goes backwards (data already written to %d)", w.s.what(w.shnum), offset, w.end)
-	}
-	if offset > w.allocated || int64(len(data)) > w.allocated-offset {
-		return sharestore.Errorf(sharestore.ErrOutOfRange, "%s: write of %d bytes at offset %d passes the allocated size %d", w.s.what(w.shnum), len(data), offset, w.allocated)
-	}
-	if err := w.st.zeros(ctx, offset-w.end); err != nil {
-		return err
-	}
-	if err := w.st.write(ctx, data); err != nil {
-		return err
-	}
-	w.end = offset + int64(len(data))
-	return nil
-}
-
-func (w *immutableWriter) Close(ctx context.Context) error {
-	if w.done {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s is already closed or aborted", w.s.what(w.shnum))
-	}
-	fail := func(err error) error {
-		w.Abort(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return fail(err)
-	}
-	unlock, err := w.s.lock(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer unlock()
-	if _, err := w.s.b.head(ctx, ChunkKey(w.s.si, w.shnum, 0)); err == nil {
-		return fail(sharestore.Errorf(sharestore.ErrConflict, "%s already exists", w.s.what(w.shnum)))
-	} else if !errors.Is(err, sharestore.ErrNotFound) {
-		return fail(err)
-	}
-	if err := w.st.finish(ctx); err != nil {
-		return fail(err)
-	}
-	w.done = true
-	w.s.release(w.shnum)
-	return nil
-}
-
-func (w *immutableWriter) Abort(ctx context.Context) error {
-	if w.done {
+// absent is nil when shnum's chunk 0 does not exist, and ErrConflict
+// when it does.
+func (s *shareset) absent(ctx context.Context, shnum int) error {
+	_, err := s.b.head(ctx, ChunkKey(s.si, shnum, 0))
+	switch {
+	case err == nil:
+		return sharestore.Errorf(sharestore.ErrConflict, "%s already exists", s.what(shnum))
+	case errors.Is(err, sharestore.ErrNotFound):
 		return nil
 	}
-	w.done = true
-	defer w.s.release(w.shnum)
-	return w.st.discard(ctx)
+	return err
 }
 
-// PutRaw implements sharestore.Shareset. A container of at most one chunk
-// is read into memory and stored with one PUT, which replaces an old
+// upload is an immutable share being written as chunk objects.
+type upload struct {
+	s     *shareset
+	shnum int
+	end   int64
+	st    *chunkStream
+}
+
+// Write implements driver.Upload; a gap since the last write is zeros.
+func (u *upload) Write(ctx context.Context, offset int64, data []byte) error {
+	if err := u.st.zeros(ctx, offset-u.end); err != nil {
+		return err
+	}
+	if err := u.st.write(ctx, data); err != nil {
+		return err
+	}
+	u.end = offset + int64(len(data))
+	return nil
+}
+
+// Commit implements driver.Upload: chunk 0 goes last, if the share does
+// not exist by now.
+func (u *upload) Commit(ctx context.Context) error {
+	if err := u.s.absent(ctx, u.shnum); err != nil {
+		return err
+	}
+	return u.st.finish(ctx)
+}
+
+// Abort implements driver.Upload.
+func (u *upload) Abort(ctx context.Context) error { return u.st.discard(ctx) }
+
+// StagePut implements driver.Driver. A container of at most one chunk is
+// read into memory and stored with one PUT, which replaces an old
 // single-chunk share atomically. A larger one is first spooled to a
 // temporary file, so a reader that yields the wrong number of bytes
-// leaves any old share untouched; then, under the storage index's lock,
-// the old share's chunk 0 is deleted (the old share disappears), the new
-// chunks 1, 2, … are PUT, stale chunks are deleted and chunk 0 is PUT
-// last (the new share appears).
-func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
-	if err := s.b.check(ctx); err != nil {
-		return err
-	}
-	if err := s.checkShnum(shnum); err != nil {
-		return err
-	}
-	if size < 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: negative size %d", s.what(shnum), size)
-	}
-	if err := s.claim(shnum); err != nil {
-		return err
-	}
-	defer s.release(shnum)
-	cs := s.b.opts.ChunkSize
-	var src io.Reader
-	if size <= cs {
-		buf, err := readExactly(ctx, r, size, s.what(shnum))
+// leaves any old share untouched; then Commit, under the storage index's
+// lock, deletes the old share's chunk 0 (the old share disappears), PUTs
+// the new chunks 1, 2, …, deletes stale chunks and PUTs chunk 0 last (the
+// new share appears).
+func (b *chunked) StagePut(ctx context.Context, si sharestore.StorageIndex, shnum int, r io.Reader, size int64) (driver.Staged, error) {
+	s := b.set(si)
+	if size <= b.opts.ChunkSize {
+		buf, err := io.ReadAll(r)
 		if err != nil {
-			return err
+			return nil, sharestore.Wrap(sharestore.CodeOf(err), err, s.what(shnum)+": read")
 		}
-		src = &byteSrc{b: buf}
-	} else {
-		tmp, err := os.CreateTemp("", "sharestore-putraw-*")
-		if err != nil {
-			return sharestore.Wrap(sharestore.ErrInternal, err, s.what(shnum)+": spool")
-		}
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
-		n, err := io.Copy(tmp, sharestore.ContextReader(ctx, io.LimitReader(r, size)))
-		if err != nil {
-			return sharestore.Wrap(sharestore.CodeOf(err), err, s.what(shnum)+": read")
-		}
-		if err := checkExact(r, n, size, s.what(shnum)); err != nil {
-			return err
-		}
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			return sharestore.Wrap(sharestore.ErrInternal, err, s.what(shnum)+": spool")
-		}
-		src = tmp
+		return &staged{s: s, shnum: shnum, size: size, src: &byteSrc{b: buf}}, nil
 	}
-	unlock, err := s.lock(ctx)
+	tmp, err := os.CreateTemp("", "sharestore-putraw-*")
 	if err != nil {
-		return err
+		return nil, sharestore.Wrap(sharestore.ErrInternal, err, s.what(shnum)+": spool")
 	}
-	defer unlock()
+	st := &staged{s: s, shnum: shnum, size: size, src: tmp, tmp: tmp}
+	if _, err := io.Copy(tmp, r); err != nil {
+		st.Discard()
+		return nil, sharestore.Wrap(sharestore.CodeOf(err), err, s.what(shnum)+": read")
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		st.Discard()
+		return nil, sharestore.Wrap(sharestore.ErrInternal, err, s.what(shnum)+": spool")
+	}
+	return st, nil
+}
+
+// staged is a PutRaw's bytes, in memory or in a spool file.
+type staged struct {
+	s     *shareset
+	shnum int
+	size  int64
+	src   io.Reader
+	tmp   *os.File
+}
+
+// Discard implements driver.Staged.
+func (st *staged) Discard() {
+	if st.tmp != nil {
+		st.tmp.Close()
+		os.Remove(st.tmp.Name())
+		st.tmp = nil
+	}
+}
+
+// Commit implements driver.Staged.
+func (st *staged) Commit(ctx context.Context) error {
+	defer st.Discard()
+	s, shnum, cs := st.s, st.shnum, st.s.b.opts.ChunkSize
 	old, err := s.listShare(ctx, shnum)
 	if err != nil {
 		return err
 	}
 	oldL, exists := layoutOf(old)
-	if exists && (size > cs || len(oldL.sizes) > 1) {
+	if exists && (st.size > cs || len(oldL.sizes) > 1) {
 		if err := s.b.del(ctx, ChunkKey(s.si, shnum, 0)); err != nil {
 			return err
 		}
 	}
-	st := &chunkStream{s: s, shnum: shnum, cs: cs}
+	w := &chunkStream{s: s, shnum: shnum, cs: cs}
 	buf := make([]byte, 64*1024)
 	for {
-		n, rerr := src.Read(buf)
+		n, rerr := st.src.Read(buf)
 		if n > 0 {
-			if err := st.write(ctx, buf[:n]); err != nil {
+			if err := w.write(ctx, buf[:n]); err != nil {
 				return err
 			}
 		}
@@ -318,7 +261,7 @@ func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int6
 			return sharestore.Wrap(sharestore.ErrInternal, rerr, s.what(shnum)+": spool")
 		}
 	}
-	return st.finish(ctx)
+	return w.finish(ctx)
 }
 
 type byteSrc struct{ b []byte }
@@ -332,26 +275,3 @@ func (s *byteSrc) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func readExactly(ctx context.Context, r io.Reader, size int64, what string) ([]byte, error) {
-	buf := make([]byte, size)
-	n, err := io.ReadFull(sharestore.ContextReader(ctx, r), buf)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, sharestore.Wrap(sharestore.CodeOf(err), err, what+": read")
-	}
-	if err := checkExact(r, int64(n), size, what); err != nil {
-		return nil, err
-	}
-	return buf, nil
-}
-
-// checkExact fails unless n == size and r has nothing more.
-func checkExact(r io.Reader, n, size int64, what string) error {
-	if n != size {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: reader gave %d bytes, want %d", what, n, size)
-	}
-	var one [1]byte
-	if m, _ := io.ReadFull(r, one[:]); m > 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "%s: reader has more than %d bytes", what, size)
-	}
-	return nil
-}

@@ -22,8 +22,13 @@ import (
 //
 // It follows no symbolic link and removes none (each is logged), and
 // removes the incoming prefix and storage index directories it leaves
-// empty, never shares/incoming itself.
+// empty, never shares/incoming itself. A read-only or closed backend
+// refuses it.
 func (b *Backend) CleanIncoming(ctx context.Context, olderThan time.Time) ([]string, error) {
+	return b.fs.cleanIncoming(ctx, olderThan)
+}
+
+func (b *fsys) cleanIncoming(ctx context.Context, olderThan time.Time) ([]string, error) {
 	root, err := b.holdWrite(ctx)
 	if err != nil {
 		return nil, err
@@ -92,7 +97,7 @@ func (b *Backend) CleanIncoming(ctx context.Context, olderThan time.Time) ([]str
 // directory d, named si and holding names, that are older than
 // olderThan, are not PutRaw temporary files and are not being written by
 // this backend.
-func (b *Backend) cleanOld(ctx context.Context, d *os.File, si string, names []string, olderThan time.Time) ([]string, error) {
+func (b *fsys) cleanOld(ctx context.Context, d *os.File, si string, names []string, olderThan time.Time) ([]string, error) {
 	var removed []string
 	for _, n := range names {
 		if err := sharestore.CtxErr(ctx); err != nil {
@@ -122,7 +127,7 @@ func (b *Backend) cleanOld(ctx context.Context, d *os.File, si string, names []s
 
 // writing reports whether this backend is writing the incoming file
 // named n of the storage index named si.
-func (b *Backend) writing(si, n string) bool {
+func (b *fsys) writing(si, n string) bool {
 	sid, err := sharestore.ParseStorageIndex(si)
 	if err != nil {
 		return false
@@ -131,9 +136,7 @@ func (b *Backend) writing(si, n string) bool {
 	if err != nil {
 		return false
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.incoming[sharestore.ShareID{SI: sid, Shnum: shnum}]
+	return b.layer.Writing(sid, shnum)
 }
 
 // dirNames returns the sorted names in the open directory d, which must

@@ -38,13 +38,13 @@ func isSymlink(err error) bool {
 func pathIn(d *os.File, name string) string { return d.Name() + string(filepath.Separator) + name }
 
 // warnLink logs that the symbolic link at path was skipped.
-func (b *Backend) warnLink(path string) {
+func (b *fsys) warnLink(path string) {
 	b.logger().Warn("disk: skipping symbolic link "+path+" (never followed, listed, counted or deleted)", "path", path)
 }
 
 // skipLink reports whether err is a symbolic link met on the way, and
 // logs it if so: a read treats it as absent.
-func (b *Backend) skipLink(err error) bool {
+func (b *fsys) skipLink(err error) bool {
 	var se *symlinkError
 	if !errors.As(err, &se) {
 		return false
@@ -58,7 +58,7 @@ func (b *Backend) skipLink(err error) bool {
 // following no symbolic link. With create, missing directories are made
 // with mode 0755. A symbolic link on the way is a *symlinkError, which is
 // logged; other errors are *os.PathErrors.
-func (b *Backend) openPath(d *os.File, create bool, comps ...string) (*os.File, error) {
+func (b *fsys) openPath(d *os.File, create bool, comps ...string) (*os.File, error) {
 	cur := d
 	for _, c := range comps {
 		next, err := openDirIn(cur, c)
@@ -89,7 +89,7 @@ func absent(err error) bool {
 // hold checks ctx and that b is open, and returns the open shares/
 // directory. It stays open, even if Close is called meanwhile, until the
 // matching release.
-func (b *Backend) hold(ctx context.Context) (*os.File, error) {
+func (b *fsys) hold(ctx context.Context) (*os.File, error) {
 	if err := sharestore.CtxErr(ctx); err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (b *Backend) hold(ctx context.Context) (*os.File, error) {
 
 // holdWrite is hold for an operation that writes: a read-only backend
 // refuses it.
-func (b *Backend) holdWrite(ctx context.Context) (*os.File, error) {
+func (b *fsys) holdWrite(ctx context.Context) (*os.File, error) {
 	root, err := b.hold(ctx)
 	if err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func (b *Backend) holdWrite(ctx context.Context) (*os.File, error) {
 }
 
 // release ends a hold; the last one after Close closes shares/.
-func (b *Backend) release() {
+func (b *fsys) release() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.refs--
@@ -128,13 +128,13 @@ func (b *Backend) release() {
 }
 
 // openSIDir opens si's directory, shares/PP/SI, confined.
-func (b *Backend) openSIDir(root *os.File, si sharestore.StorageIndex, create bool) (*os.File, error) {
+func (b *fsys) openSIDir(root *os.File, si sharestore.StorageIndex, create bool) (*os.File, error) {
 	s := si.String()
 	return b.openPath(root, create, s[:2], s)
 }
 
 // openIncomingDir opens si's directory under shares/incoming, confined.
-func (b *Backend) openIncomingDir(root *os.File, si sharestore.StorageIndex, create bool) (*os.File, error) {
+func (b *fsys) openIncomingDir(root *os.File, si sharestore.StorageIndex, create bool) (*os.File, error) {
 	s := si.String()
 	return b.openPath(root, create, "incoming", s[:2], s)
 }

@@ -63,7 +63,7 @@ import (
 	"time"
 
 	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/internal/silock"
+	"github.com/sharestore/sharestore/backends/driver"
 	"github.com/sharestore/sharestore/share"
 )
 
@@ -94,22 +94,29 @@ type Options struct {
 }
 
 // Backend is a share store in a Tahoe storage directory. It is safe for
-// concurrent use.
+// concurrent use. The contract is the shared layer's (driver.Backend,
+// embedded); the files are this package's.
 type Backend struct {
+	*driver.Backend
+	fs *fsys
+}
+
+// fsys is the disk driver under the shared layer: Tahoe's layout,
+// reached without following a symbolic link.
+type fsys struct {
 	root   string
 	shares string
 	opts   Options
-	locks  silock.Map[sharestore.StorageIndex]
+	layer  *driver.Backend
 
-	mu       sync.Mutex
-	incoming map[sharestore.ShareID]bool
-	closed   bool
-	dir      *os.File // shares/, open until Close and the last release
-	refs     int      // holds of dir, plus one until Close
+	mu     sync.Mutex
+	closed bool
+	dir    *os.File // shares/, open until Close and the last release
+	refs   int      // holds of dir, plus one until Close
 }
 
 // logger is where warnings go.
-func (b *Backend) logger() *slog.Logger {
+func (b *fsys) logger() *slog.Logger {
 	if b.opts.Logger != nil {
 		return b.opts.Logger
 	}
@@ -157,7 +164,14 @@ func Open(root string, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{root: abs, shares: dir.Name(), opts: opts, incoming: map[sharestore.ShareID]bool{}, dir: dir, refs: 1}, nil
+	fs := &fsys{root: abs, shares: dir.Name(), opts: opts, dir: dir, refs: 1}
+	layer, err := driver.New(fs, driver.Options{Name: "disk", ReadOnly: opts.ReadOnly})
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
+	fs.layer = layer
+	return &Backend{Backend: layer, fs: fs}, nil
 }
 
 // openShares opens shares/ in the storage directory rd, without
@@ -190,27 +204,7 @@ func openShares(rd *os.File, create bool) (*os.File, error) {
 }
 
 // Root returns the absolute path of the storage directory.
-func (b *Backend) Root() string { return b.root }
-
-func (b *Backend) check(ctx context.Context) error {
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: backend %s is closed", b.root)
-	}
-	return nil
-}
-
-func checkShnum(shnum int) error {
-	if shnum < 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: negative share number %d", shnum)
-	}
-	return nil
-}
+func (b *Backend) Root() string { return b.fs.root }
 
 // mapErr classifies a file-system error into the vocabulary, keeping it as
 // the cause.
@@ -243,27 +237,10 @@ func mapErr(err error, what string) error {
 	return sharestore.Wrap(code, err, what)
 }
 
-// parseShnumBytes accepts only canonical decimal share numbers ("0",
-// "17"), the names Tahoe writes; anything else in an SI directory is
-// ignored.
-func parseShnumBytes(name []byte) (int, bool) {
-	if len(name) == 0 || len(name) > 9 || (len(name) > 1 && name[0] == '0') {
-		return 0, false
-	}
-	n := 0
-	for _, c := range name {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
 // sharesetsIn returns the sorted storage indexes among the entries of
 // p's open directory pd: directories with a storage index's canonical
 // name. A symbolic link with such a name is skipped with a warning.
-func (b *Backend) sharesetsIn(pd *os.File, p sharestore.Prefix, ents []fs.DirEntry) []sharestore.StorageIndex {
+func (b *fsys) sharesetsIn(pd *os.File, p sharestore.Prefix, ents []fs.DirEntry) []sharestore.StorageIndex {
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	out := make([]sharestore.StorageIndex, 0, len(ents))
 	for _, e := range ents {
@@ -290,7 +267,7 @@ func (b *Backend) sharesetsIn(pd *os.File, p sharestore.Prefix, ents []fs.DirEnt
 // openPrefix opens p's directory and reads its entries. A missing
 // directory, a file in its place or a symbolic link (logged) gives nil
 // and no entries.
-func (b *Backend) openPrefix(root *os.File, p sharestore.Prefix) (*os.File, []fs.DirEntry, error) {
+func (b *fsys) openPrefix(root *os.File, p sharestore.Prefix) (*os.File, []fs.DirEntry, error) {
 	pd, err := b.openPath(root, false, string(p))
 	if err != nil {
 		if absent(err) {
@@ -308,7 +285,7 @@ func (b *Backend) openPrefix(root *os.File, p sharestore.Prefix) (*os.File, []fs
 
 // listShares returns the ShareInfo of every share file in si's
 // directory, sorted by shnum, using directory reads and lstat only.
-func (b *Backend) listShares(root *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+func (b *fsys) listShares(root *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
 	pd, err := b.openPath(root, false, si.String()[:2])
 	if err != nil {
 		if absent(err) {
@@ -340,13 +317,10 @@ type entryStat struct {
 	modTime time.Time
 }
 
-// ListPrefix implements sharestore.Backend. It reads the prefix directory
+// ListPrefix implements driver.Driver. It reads the prefix directory
 // and each storage index directory, and stats each share file; it opens
 // no share.
-func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
-	if !p.Valid() {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: invalid prefix %q", string(p))
-	}
+func (b *fsys) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
 	root, err := b.hold(ctx)
 	if err != nil {
 		return err
@@ -377,12 +351,9 @@ func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 	return nil
 }
 
-// SharesetsForPrefix implements sharestore.Backend: the storage index
+// SharesetsForPrefix implements driver.Driver: the storage index
 // directories under the prefix, sorted.
-func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
-	if !p.Valid() {
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: invalid prefix %q", string(p))
-	}
+func (b *fsys) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
 	root, err := b.hold(ctx)
 	if err != nil {
 		return nil, err
@@ -396,21 +367,15 @@ func (b *Backend) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) (
 	return b.sharesetsIn(pd, p, ents), nil
 }
 
-// Shareset implements sharestore.Backend.
-func (b *Backend) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
+// set returns the handle of si's directory.
+func (b *fsys) set(si sharestore.StorageIndex) *shareset {
 	return &shareset{b: b, si: si}
 }
 
-// AvailableSpace implements sharestore.Backend: the file system's space
+// AvailableSpace implements driver.Driver: the file system's space
 // available to unprivileged users minus the reserved space, never below
-// 0, and 0 when read-only.
-func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
-	if err := b.check(ctx); err != nil {
-		return 0, err
-	}
-	if b.opts.ReadOnly {
-		return 0, nil
-	}
+// 0 (the shared layer answers 0 when read-only).
+func (b *fsys) AvailableSpace(ctx context.Context) (int64, error) {
 	avail, err := availableBytes(b.root)
 	if err != nil {
 		return 0, mapErr(err, "disk: statfs "+b.root)
@@ -418,8 +383,8 @@ func (b *Backend) AvailableSpace(ctx context.Context) (int64, error) {
 	return max(avail-b.opts.ReservedSpace, 0), nil
 }
 
-// Capabilities implements sharestore.Backend.
-func (b *Backend) Capabilities() sharestore.Capabilities {
+// Capabilities implements driver.Driver.
+func (b *fsys) Capabilities() sharestore.Capabilities {
 	return sharestore.Capabilities{
 		Name:                  "disk",
 		Version:               Version,
@@ -429,10 +394,10 @@ func (b *Backend) Capabilities() sharestore.Capabilities {
 	}
 }
 
-// Close implements sharestore.Backend. Uploads still open keep their
+// Close implements driver.Driver. Uploads still open keep their
 // incoming files and may still be closed or aborted; CleanIncoming
 // removes what they leave.
-func (b *Backend) Close() error {
+func (b *fsys) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.closed {

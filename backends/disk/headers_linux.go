@@ -5,104 +5,50 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/internal/workerpool"
+	"github.com/sharestore/sharestore/backends/driver"
 	"github.com/sharestore/sharestore/share"
 )
 
-// ReadHeaders implements sharestore.HeaderReader: for each id, what
-// Shareset(id.SI).Share(ctx, id.Shnum) returns. The ids are grouped by
-// storage index; each group is read under its storage index's lock,
-// with the directory reached from shares/ without following a symbolic
-// link and opened once, and each share file looked up and opened
-// relative to it (openat with O_NOFOLLOW, fstatat), with
-// sharestore.DefaultHeaderWorkers groups at a time. It returns an error
-// only if ctx ends or the backend is closed; fn has then been called for
-// some of ids.
-func (b *Backend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
-	root, err := b.hold(ctx)
-	if err != nil {
-		return err
-	}
-	defer b.release()
-	var groups [][]sharestore.ShareID
-	at := map[sharestore.StorageIndex]int{}
-	for _, id := range ids {
-		g, ok := at[id.SI]
-		if !ok {
-			g = len(groups)
-			at[id.SI] = g
-			groups = append(groups, nil)
-		}
-		groups[g] = append(groups[g], id)
-	}
-	var mu sync.Mutex
-	report := func(id sharestore.ShareID, sh sharestore.Share, err error) {
-		mu.Lock()
-		fn(id, sh, err)
-		mu.Unlock()
-	}
-	if err := workerpool.Each(ctx, groups, sharestore.DefaultHeaderWorkers, func(g []sharestore.ShareID) {
-		b.readGroup(ctx, root, g, report)
-	}); err != nil {
-		return sharestore.CtxErr(ctx)
-	}
-	return b.check(ctx)
-}
-
-// readGroup reads the headers of ids, which share one storage index,
-// and reports them once the storage index's lock is released (fn may
-// call the backend).
-func (b *Backend) readGroup(ctx context.Context, root *os.File, ids []sharestore.ShareID, report func(sharestore.ShareID, sharestore.Share, error)) {
-	shares := make([]sharestore.Share, len(ids))
-	errs := make([]error, len(ids))
-	b.readGroupLocked(ctx, root, ids, shares, errs)
-	for i, id := range ids {
-		report(id, shares[i], errs[i])
-	}
-}
-
-// readGroupLocked fills shares and errs for ids under their storage
-// index's lock.
-func (b *Backend) readGroupLocked(ctx context.Context, root *os.File, ids []sharestore.ShareID, shares []sharestore.Share, errs []error) {
-	s := &shareset{b: b, si: ids[0].SI}
-	fail := func(err error) {
+// ReadHeaderGroup implements driver.HeaderGroupReader, under si's lock
+// (the shared layer groups a batch by storage index and reads
+// sharestore.DefaultHeaderWorkers groups at a time): si's directory is
+// reached from shares/ without following a symbolic link and opened
+// once, and each share file is looked up and opened relative to it
+// (openat with O_NOFOLLOW, fstatat).
+func (b *fsys) ReadHeaderGroup(ctx context.Context, si sharestore.StorageIndex, shnums []int) ([]sharestore.Share, []error) {
+	shares := make([]sharestore.Share, len(shnums))
+	errs := make([]error, len(shnums))
+	fail := func(err error) ([]sharestore.Share, []error) {
 		for i := range errs {
 			errs[i] = err
 		}
+		return shares, errs
 	}
-	if err := b.check(ctx); err != nil {
-		fail(err)
-		return
-	}
-	unlock, err := s.lock(ctx)
+	root, err := b.hold(ctx)
 	if err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
-	defer unlock()
-	d, err := b.openSIDir(root, s.si, false)
+	defer b.release()
+	s := b.set(si)
+	d, err := b.openSIDir(root, si, false)
 	if err != nil && !absent(err) {
-		fail(mapErr(err, "disk: storage index directory "+s.dirPath()))
-		return
+		return fail(mapErr(err, "disk: storage index directory "+s.dirPath()))
 	}
 	if err == nil {
 		defer d.Close()
 	}
-	for i, id := range ids {
-		switch {
-		case id.Shnum < 0:
-			errs[i] = checkShnum(id.Shnum)
-		case err != nil: // no directory (or a symbolic link, logged): no share
-			errs[i] = s.readErr(err, id.Shnum)
-		default:
-			shares[i], errs[i] = s.headerAt(d, id.Shnum)
+	for i, shnum := range shnums {
+		if err != nil { // no directory (or a symbolic link, logged): no share
+			errs[i] = s.readErr(err, shnum)
+			continue
 		}
+		shares[i], errs[i] = s.headerAt(d, shnum)
 	}
+	return shares, errs
 }
 
 // headerAt is Share for the share file shnum in si's open directory d.
@@ -152,4 +98,4 @@ func readHeaderFd(fd int, path string) (share.Header, error) {
 	return share.Classify(head, st.Size)
 }
 
-var _ sharestore.HeaderReader = (*Backend)(nil)
+var _ driver.HeaderGroupReader = (*fsys)(nil)

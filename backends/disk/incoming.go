@@ -14,63 +14,46 @@ import (
 	"syscall"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/driver"
 	"github.com/sharestore/sharestore/share"
 )
 
-// PutRaw implements sharestore.Shareset. The bytes go to a temporary
-// file of its own in si's incoming directory, N.put-RANDOM, held under
-// an exclusive flock while it is written, fsynced and renamed over the
-// share, so a reader sees either the old share or the whole new one.
-// Leftovers of that naming for shnum whose flock is free (their writer
-// died) are removed first; see the package documentation.
-func (s *shareset) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
-	if err := checkShnum(shnum); err != nil {
-		return err
-	}
-	if size < 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: put %s/%d: negative size %d", s.si, shnum, size)
-	}
-	root, err := s.b.holdWrite(ctx)
+// StagePut implements driver.Driver. The bytes go to a temporary file
+// of its own in si's incoming directory, N.put-RANDOM, held under an
+// exclusive flock while it is written; Commit fsyncs it and renames it
+// over the share, so a reader sees either the old share or the whole new
+// one. Leftovers of that naming for shnum whose flock is free (their
+// writer died) are removed first; see the package documentation.
+func (b *fsys) StagePut(ctx context.Context, si sharestore.StorageIndex, shnum int, r io.Reader, size int64) (driver.Staged, error) {
+	root, err := b.hold(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	s := b.set(si)
 	if err := s.checkTarget(root, shnum, false); err != nil {
-		s.b.release()
-		return err
+		b.release()
+		return nil, err
 	}
-	w, err := s.b.startPut(root, s.si, shnum)
+	w, err := b.startPut(root, si, shnum)
 	if err != nil {
-		s.b.release()
-		return err
+		b.release()
+		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			w.abort()
+	if _, err := io.Copy(w.f, r); err != nil {
+		w.abort()
+		if sharestore.CodeOf(err) != sharestore.ErrInternal {
+			return nil, err
 		}
-	}()
-	n, err := io.Copy(w.f, sharestore.ContextReader(ctx, io.LimitReader(r, size)))
-	if err != nil {
-		return mapErr(err, "disk: put "+w.path)
+		return nil, mapErr(err, "disk: put "+w.path)
 	}
-	if n != size {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: put %s/%d: reader gave %d bytes, want %d", s.si, shnum, n, size)
-	}
-	var one [1]byte
-	if m, _ := io.ReadFull(r, one[:]); m > 0 {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: put %s/%d: reader has more than %d bytes", s.si, shnum, size)
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := w.commit(ctx, true); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return staged{w}, nil
 }
+
+// staged is a PutRaw's temporary file, written whole.
+type staged struct{ w *incomingFile }
+
+func (st staged) Commit(ctx context.Context) error { return st.w.commit(ctx, true) }
+func (st staged) Discard()                         { st.w.abort() }
 
 // checkTarget fails, before anything is written, when share shnum could
 // not be written: a symbolic link as the prefix or storage index
@@ -92,41 +75,35 @@ func (s *shareset) checkTarget(root *os.File, shnum int, mustNotExist bool) erro
 	return nil
 }
 
-// WriteImmutable implements sharestore.Shareset. The upload is Tahoe's
-// incoming/PP/SI/N, created exclusively, until Close renames it into
+// StartImmutable implements driver.Driver. The upload is Tahoe's
+// incoming/PP/SI/N, created exclusively, until Commit renames it into
 // place.
-func (s *shareset) WriteImmutable(ctx context.Context, shnum int, allocated int64) (sharestore.ImmutableWriter, error) {
-	if err := checkShnum(shnum); err != nil {
-		return nil, err
-	}
-	if allocated < 0 {
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: write %s/%d: negative allocated size %d", s.si, shnum, allocated)
-	}
-	root, err := s.b.holdWrite(ctx)
+func (b *fsys) StartImmutable(ctx context.Context, si sharestore.StorageIndex, shnum int, allocated int64) (driver.Upload, error) {
+	root, err := b.hold(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkTarget(root, shnum, true); err != nil {
-		s.b.release()
+	if err := b.set(si).checkTarget(root, shnum, true); err != nil {
+		b.release()
 		return nil, err
 	}
-	w, err := s.b.startIncoming(root, s.si, shnum)
+	w, err := b.startIncoming(root, si, shnum)
 	if err != nil {
-		s.b.release()
+		b.release()
 		return nil, err
 	}
-	if _, err := w.f.Write(share.NewImmutableHeader(s.b.opts.ContainerVersion, allocated)); err != nil {
+	if _, err := w.f.Write(share.NewImmutableHeader(b.opts.ContainerVersion, allocated)); err != nil {
 		w.abort()
 		return nil, mapErr(err, "disk: write "+w.path)
 	}
-	return &immutableWriter{s: s, w: w, allocated: allocated}, nil
+	return &upload{w: w}, nil
 }
 
 // incomingFile is a file in si's directory under shares/incoming that
 // becomes share shnum on commit. It owns one hold of the backend's
 // shares/ directory, released when it is committed or aborted.
 type incomingFile struct {
-	b     *Backend
+	b     *fsys
 	root  *os.File
 	si    sharestore.StorageIndex
 	shnum int
@@ -134,7 +111,7 @@ type incomingFile struct {
 	name  string   // the file's name in dir
 	path  string   // and its path, for messages
 	f     *os.File
-	tahoe bool // named N, as Tahoe does, and registered in b.incoming
+	tahoe bool // named N, as Tahoe does
 	done  bool
 }
 
@@ -142,21 +119,9 @@ type incomingFile struct {
 // caller's hold of root. An existing incoming file (an upload in
 // progress here or by another server process, or a leftover) is
 // ErrConflict.
-func (b *Backend) startIncoming(root *os.File, si sharestore.StorageIndex, shnum int) (*incomingFile, error) {
+func (b *fsys) startIncoming(root *os.File, si sharestore.StorageIndex, shnum int) (*incomingFile, error) {
 	id := sharestore.ShareID{SI: si, Shnum: shnum}
-	b.mu.Lock()
-	if b.incoming[id] {
-		b.mu.Unlock()
-		return nil, sharestore.Errorf(sharestore.ErrConflict, "disk: share %s is already being written", id)
-	}
-	b.incoming[id] = true
-	b.mu.Unlock()
-	fail := func(err error) (*incomingFile, error) {
-		b.mu.Lock()
-		delete(b.incoming, id)
-		b.mu.Unlock()
-		return nil, err
-	}
+	fail := func(err error) (*incomingFile, error) { return nil, err }
 	d, err := b.openIncomingDir(root, si, true)
 	if err != nil {
 		return fail(mapErr(err, "disk: create "+b.incomingPath(si)))
@@ -174,7 +139,7 @@ func (b *Backend) startIncoming(root *os.File, si sharestore.StorageIndex, shnum
 }
 
 // incomingPath is the path of si's incoming directory, for messages.
-func (b *Backend) incomingPath(si sharestore.StorageIndex) string {
+func (b *fsys) incomingPath(si sharestore.StorageIndex) string {
 	s := si.String()
 	return filepath.Join(b.shares, "incoming", s[:2], s)
 }
@@ -193,13 +158,13 @@ func parsePutName(name string) (int, bool) {
 	if _, err := hex.DecodeString(rnd); err != nil {
 		return 0, false
 	}
-	return parseShnumBytes([]byte(n))
+	return driver.ParseShnum(n)
 }
 
 // startPut creates a new PutRaw temporary file for shnum in si's
 // incoming directory and flocks it, after removing that share's dead
 // leftovers, taking over the caller's hold of root.
-func (b *Backend) startPut(root *os.File, si sharestore.StorageIndex, shnum int) (*incomingFile, error) {
+func (b *fsys) startPut(root *os.File, si sharestore.StorageIndex, shnum int) (*incomingFile, error) {
 	for attempt := 1; ; attempt++ {
 		w, retry, err := b.tryStartPut(root, si, shnum)
 		if !retry || attempt == 5 {
@@ -211,7 +176,7 @@ func (b *Backend) startPut(root *os.File, si sharestore.StorageIndex, shnum int)
 // tryStartPut is one attempt of startPut. It asks for a retry when
 // the directory went away under it (another put emptied and removed it)
 // or another put's cleanup removed the new file before it was locked.
-func (b *Backend) tryStartPut(root *os.File, si sharestore.StorageIndex, shnum int) (w *incomingFile, retry bool, err error) {
+func (b *fsys) tryStartPut(root *os.File, si sharestore.StorageIndex, shnum int) (w *incomingFile, retry bool, err error) {
 	d, err := b.openIncomingDir(root, si, true)
 	if err != nil {
 		return nil, false, mapErr(err, "disk: create "+b.incomingPath(si))
@@ -278,11 +243,6 @@ func removeIfDead(d *os.File, name string) bool {
 // shares/incoming itself), and its hold is released.
 func (w *incomingFile) finish() {
 	w.done = true
-	if w.tahoe {
-		w.b.mu.Lock()
-		delete(w.b.incoming, sharestore.ShareID{SI: w.si, Shnum: w.shnum})
-		w.b.mu.Unlock()
-	}
 	w.dir.Close()
 	s := w.si.String()
 	if inc, err := w.b.openPath(w.root, false, "incoming"); err == nil {
@@ -342,51 +302,22 @@ func (w *incomingFile) commit(ctx context.Context, replace bool) error {
 	return nil
 }
 
-type immutableWriter struct {
-	s         *shareset
-	w         *incomingFile
-	allocated int64
-	end       int64
-}
+// upload is an immutable share being written to its incoming file.
+type upload struct{ w *incomingFile }
 
-func (iw *immutableWriter) Write(ctx context.Context, offset int64, data []byte) error {
-	if iw.w.done {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: write to share %s/%d after close or abort", iw.s.si, iw.w.shnum)
-	}
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	if offset < iw.end {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: write to share %s/%d at offset %d goes backwards (data already written to %d)", iw.s.si, iw.w.shnum, offset, iw.end)
-	}
-	if offset > iw.allocated || int64(len(data)) > iw.allocated-offset {
-		return sharestore.Errorf(sharestore.ErrOutOfRange, "disk: write of %d bytes at offset %d passes the allocated size %d of share %s/%d", len(data), offset, iw.allocated, iw.s.si, iw.w.shnum)
-	}
-	if _, err := iw.w.f.WriteAt(data, share.ImmutableHeaderSize+offset); err != nil {
-		return mapErr(err, "disk: write "+iw.w.path)
-	}
-	iw.end = offset + int64(len(data))
-	return nil
-}
-
-func (iw *immutableWriter) Close(ctx context.Context) error {
-	if iw.w.done {
-		return sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: share %s/%d is already closed or aborted", iw.s.si, iw.w.shnum)
-	}
-	unlock, err := iw.s.lock(ctx)
-	if err != nil {
-		iw.w.abort()
-		return err
-	}
-	defer unlock()
-	if err := iw.w.commit(ctx, false); err != nil {
-		iw.w.abort()
-		return err
+// Write implements driver.Upload.
+func (u *upload) Write(ctx context.Context, offset int64, data []byte) error {
+	if _, err := u.w.f.WriteAt(data, share.ImmutableHeaderSize+offset); err != nil {
+		return mapErr(err, "disk: write "+u.w.path)
 	}
 	return nil
 }
 
-func (iw *immutableWriter) Abort(ctx context.Context) error {
-	iw.w.abort()
+// Commit implements driver.Upload.
+func (u *upload) Commit(ctx context.Context) error { return u.w.commit(ctx, false) }
+
+// Abort implements driver.Upload.
+func (u *upload) Abort(ctx context.Context) error {
+	u.w.abort()
 	return nil
 }

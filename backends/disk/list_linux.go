@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/driver"
 )
 
 // direntBufs holds the getdents buffers of listings: a storage index
@@ -32,7 +33,7 @@ const (
 // (none for a name that is not a share number or an entry that is not
 // a regular file) and close, with no os.File and no allocation per
 // name beyond the one fstatat needs.
-func (b *Backend) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+func (b *fsys) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
 	name := si.String()
 	dir := pathIn(pd, name)
 	fd, err := openatNoFollow(int(pd.Fd()), name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
@@ -72,7 +73,7 @@ func (b *Backend) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]share
 					break
 				}
 			}
-			shnum, ok := parseShnumBytes(nb)
+			shnum, ok := driver.ParseShnum(string(nb))
 			if !ok {
 				continue
 			}

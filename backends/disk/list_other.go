@@ -15,7 +15,7 @@ import (
 // prefix directory pd, sorted by shnum. A directory that is missing, a
 // file where it belongs or a symbolic link (logged) holds no shares; a
 // share file that is a symbolic link is skipped and logged.
-func (b *Backend) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
+func (b *fsys) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]sharestore.ShareInfo, error) {
 	d, err := openDirIn(pd, si.String())
 	if err != nil {
 		if b.skipLink(err) || errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
@@ -54,5 +54,5 @@ func (b *Backend) listSharesAt(pd *os.File, si sharestore.StorageIndex) ([]share
 	return out, nil
 }
 
-// parseShnum is parseShnumBytes for a name held in a string.
-func parseShnum(name string) (int, bool) { return parseShnumBytes([]byte(name)) }
+// parseShnum parses a share file name (driver.ParseShnum).
+func parseShnum(name string) (int, bool) { return driver.ParseShnum(name) }

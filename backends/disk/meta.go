@@ -16,7 +16,7 @@ var _ sharestore.MetaStore = (*Backend)(nil)
 // ReadMeta implements sharestore.MetaStore: the record is the file
 // ROOT/name, next to shares/. A symlink or anything but a regular file
 // there is refused, never followed.
-func (b *Backend) ReadMeta(ctx context.Context, name string) ([]byte, error) {
+func (b *fsys) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	if _, err := b.hold(ctx); err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (b *Backend) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 
 // WriteMeta implements sharestore.MetaStore: the bytes go to a temporary
 // file in ROOT that is fsynced and renamed over ROOT/name.
-func (b *Backend) WriteMeta(ctx context.Context, name string, data []byte) error {
+func (b *fsys) WriteMeta(ctx context.Context, name string, data []byte) error {
 	if _, err := b.holdWrite(ctx); err != nil {
 		return err
 	}

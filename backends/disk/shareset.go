@@ -15,11 +15,9 @@ import (
 )
 
 type shareset struct {
-	b  *Backend
+	b  *fsys
 	si sharestore.StorageIndex
 }
-
-func (s *shareset) StorageIndex() sharestore.StorageIndex { return s.si }
 
 func (s *shareset) what(shnum int) string {
 	return fmt.Sprintf("disk: share %s/%d", s.si, shnum)
@@ -31,23 +29,14 @@ func (s *shareset) dirPath() string {
 	return filepath.Join(s.b.shares, n[:2], n)
 }
 
-func (s *shareset) lock(ctx context.Context) (func(), error) {
-	return s.b.locks.Lock(ctx, s.si)
-}
-
-// Shares implements sharestore.Shareset.
-func (s *shareset) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	root, err := s.b.hold(ctx)
+// Shares implements driver.Driver.
+func (b *fsys) Shares(ctx context.Context, si sharestore.StorageIndex) ([]sharestore.Share, []int, error) {
+	root, err := b.hold(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer s.b.release()
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer unlock()
-	return s.sharesLocked(ctx, root)
+	defer b.release()
+	return b.set(si).sharesLocked(ctx, root)
 }
 
 func (s *shareset) sharesLocked(ctx context.Context, root *os.File) ([]sharestore.Share, []int, error) {
@@ -132,27 +121,25 @@ func (s *shareset) openErr(err error, shnum int) error {
 	return s.readErr(err, shnum)
 }
 
-// Share implements sharestore.Shareset.
-func (s *shareset) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
-	if err := checkShnum(shnum); err != nil {
-		return sharestore.Share{}, err
-	}
-	root, err := s.b.hold(ctx)
+// Share implements driver.Driver.
+func (b *fsys) Share(ctx context.Context, si sharestore.StorageIndex, shnum int) (sharestore.Share, error) {
+	root, err := b.hold(ctx)
 	if err != nil {
 		return sharestore.Share{}, err
 	}
-	defer s.b.release()
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return sharestore.Share{}, err
-	}
-	defer unlock()
+	defer b.release()
+	s := b.set(si)
 	f, info, err := s.openShare(root, shnum)
 	if err != nil {
 		return sharestore.Share{}, err
 	}
 	defer f.Close()
 	return s.classify(f, info)
+}
+
+// Stat implements driver.Driver with stat.
+func (b *fsys) Stat(ctx context.Context, si sharestore.StorageIndex, shnum int) (sharestore.ShareInfo, error) {
+	return b.set(si).stat(shnum)
 }
 
 // stat returns the listing entry of share shnum from an lstat relative
@@ -209,24 +196,14 @@ func (s *shareset) openShare(root *os.File, shnum int) (*os.File, sharestore.Sha
 	return f, info, nil
 }
 
-// ReadShareData implements sharestore.Shareset.
-func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
-	if err := checkShnum(shnum); err != nil {
-		return nil, err
-	}
-	if _, _, err := share.Clamp(0, offset, length); err != nil {
-		return nil, err
-	}
-	root, err := s.b.hold(ctx)
+// ReadShareData implements driver.Driver.
+func (b *fsys) ReadShareData(ctx context.Context, si sharestore.StorageIndex, shnum int, offset, length int64) ([]byte, error) {
+	root, err := b.hold(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer s.b.release()
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	defer b.release()
+	s := b.set(si)
 	f, _, err := s.openShare(root, shnum)
 	if err != nil {
 		return nil, err
@@ -243,41 +220,17 @@ func (s *shareset) ReadShareData(ctx context.Context, shnum int, offset, length 
 	return data, nil
 }
 
-// DeleteShare implements sharestore.Shareset. It removes the share file and
-// then the storage index directory if that left it empty. A guard sees
-// the share file's lstat under the lock (size and modification time, no
-// Version); when there is no regular share file, DeleteShare returns nil
-// without calling the guard or removing anything.
-func (s *shareset) DeleteShare(ctx context.Context, shnum int, guard sharestore.Guard) error {
-	root, err := s.b.holdWrite(ctx)
+// Delete implements driver.Driver. It removes the share file and then
+// the storage index directory if that left it empty. The disk has no
+// conditional delete: expected was checked under the lock by the guard,
+// from the share file's lstat (size and modification time, no Version).
+func (b *fsys) Delete(ctx context.Context, si sharestore.StorageIndex, shnum int, expected *sharestore.ShareInfo) error {
+	root, err := b.hold(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.b.release()
-	if err := checkShnum(shnum); err != nil {
-		return err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if guard != nil {
-		cur, err := s.stat(shnum)
-		if errors.Is(err, sharestore.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := guard(ctx, cur); err != nil {
-			return err
-		}
-	}
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	return s.deleteLocked(root, shnum)
+	defer b.release()
+	return b.set(si).deleteLocked(root, shnum)
 }
 
 // deleteLocked removes share shnum, relative to si's directory, and then
@@ -332,17 +285,14 @@ func deleteErr(err error, what string) error {
 	return mapErr(err, what)
 }
 
-// OpenRaw implements sharestore.Shareset.
-func (s *shareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
-	if err := checkShnum(shnum); err != nil {
-		return nil, 0, err
-	}
-	root, err := s.b.hold(ctx)
+// OpenRaw implements driver.Driver.
+func (b *fsys) OpenRaw(ctx context.Context, si sharestore.StorageIndex, shnum int) (io.ReadCloser, int64, error) {
+	root, err := b.hold(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer s.b.release()
-	f, info, err := s.openShare(root, shnum)
+	defer b.release()
+	f, info, err := b.set(si).openShare(root, shnum)
 	if err != nil {
 		return nil, 0, err
 	}

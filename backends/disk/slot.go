@@ -9,40 +9,36 @@ import (
 	"github.com/sharestore/sharestore/share"
 )
 
-// TestAndReadAndWrite implements sharestore.Shareset with the shared slot
-// algorithm of package share, under the storage index's lock. Mutable
-// containers are edited in place and fsynced, as Tahoe does.
-func (s *shareset) TestAndReadAndWrite(ctx context.Context, we sharestore.WriteEnabler, tw []sharestore.TestAndWrite, reads []sharestore.ReadRange) (bool, map[int][][]byte, error) {
-	root, err := s.b.hold(ctx)
-	if err != nil {
-		return false, nil, err
-	}
-	defer s.b.release()
-	if s.b.opts.ReadOnly && len(tw) > 0 {
-		return false, nil, sharestore.Errorf(sharestore.ErrPermissionDenied, "disk: %s is read-only", s.b.root)
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return false, nil, err
-	}
-	defer unlock()
-	store := &slotStore{s: s, root: root}
-	return share.TestAndReadAndWrite(ctx, store, share.SlotOptions{NodeID: s.b.opts.NodeID, Version: s.b.opts.ContainerVersion}, we, tw, reads)
+// SlotStore implements driver.SlotDriver: the shared slot algorithm
+// edits si's mutable containers in place and fsyncs them, as Tahoe does.
+func (b *fsys) SlotStore(ctx context.Context, si sharestore.StorageIndex) (share.SlotStore, share.SlotOptions, error) {
+	return &slotStore{s: b.set(si)}, share.SlotOptions{NodeID: b.opts.NodeID, Version: b.opts.ContainerVersion}, nil
 }
 
 // slotStore gives the slot algorithm si's mutable containers, reached
-// from root without following a symbolic link.
+// from shares/ without following a symbolic link. Each call holds
+// shares/ open for its own duration; the files it returns keep their
+// own descriptors.
 type slotStore struct {
-	s    *shareset
-	root *os.File
+	s *shareset
 }
 
 func (st *slotStore) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	return st.s.sharesLocked(ctx, st.root)
+	root, err := st.s.b.hold(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer st.s.b.release()
+	return st.s.sharesLocked(ctx, root)
 }
 
 func (st *slotStore) Open(ctx context.Context, shnum int) (share.MutableFile, error) {
-	d, err := st.s.b.openSIDir(st.root, st.s.si, false)
+	root, err := st.s.b.hold(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer st.s.b.release()
+	d, err := st.s.b.openSIDir(root, st.s.si, false)
 	if err != nil {
 		return nil, mapErr(err, st.s.what(shnum))
 	}
@@ -63,7 +59,12 @@ func (st *slotStore) Open(ctx context.Context, shnum int) (share.MutableFile, er
 // does; it is fsynced before the slot operation returns. A symbolic link
 // as the prefix or storage index directory is ErrPermissionDenied.
 func (st *slotStore) Create(ctx context.Context, shnum int, container []byte) (share.MutableFile, error) {
-	d, err := st.s.b.openSIDir(st.root, st.s.si, true)
+	root, err := st.s.b.hold(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer st.s.b.release()
+	d, err := st.s.b.openSIDir(root, st.s.si, true)
 	if err != nil {
 		return nil, mapErr(err, "disk: create "+st.s.dirPath())
 	}
@@ -83,7 +84,12 @@ func (st *slotStore) Create(ctx context.Context, shnum int, container []byte) (s
 }
 
 func (st *slotStore) Delete(ctx context.Context, shnum int) error {
-	return st.s.deleteLocked(st.root, shnum)
+	root, err := st.s.b.hold(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.s.b.release()
+	return st.s.deleteLocked(root, shnum)
 }
 
 type diskFile struct {
