@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/backends/driver"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
 )
 

@@ -51,7 +51,7 @@ func (b *client) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opts
 // on the caller's goroutine and send credit; receive runs on its own
 // and is the stream's only reader.
 type scan struct {
-	b *client
+	b      *client
 	inst   *instance
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -14,7 +14,7 @@ import (
 
 // shareset is the host-side handle of one storage index in a plugin.
 type shareset struct {
-	b *client
+	b  *client
 	si sharestore.StorageIndex
 }
 

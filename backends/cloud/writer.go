@@ -274,4 +274,3 @@ func (s *byteSrc) Read(p []byte) (int, error) {
 	s.b = s.b[n:]
 	return n, nil
 }
-
