@@ -6,7 +6,10 @@
 // sizes, stray objects), classification of valid and corrupt containers,
 // clamped reads, PutRaw and OpenRaw, immutable uploads, Tahoe's mutable
 // test-and-set operation in its exact order of effects, deletion,
-// per-storage-index atomicity and cancellation. Subtest names carry the
+// per-storage-index atomicity, the storage index's lock a DeleteShare
+// guard runs under (it holds off test-and-set, PutRaw and the Close of an
+// upload on that storage index, is released when the guard returns, and
+// leaves other storage indexes free) and cancellation. Subtest names carry the
 // numbers of Tahoe-LAFS's storage-server scenarios where one applies.
 // Every subtest gets a fresh backend from the Harness and closes it.
 //

@@ -63,6 +63,7 @@ func groups() []group {
 		{"Mutable", mutableTests()},
 		{"Delete", deleteTests()},
 		{"Concurrency", concurrencyTests()},
+		{"Lock", lockTests()},
 		{"Cancellation", cancellationTests()},
 		{"Scan", scanTests()},
 		{"Meta", metaTests()},

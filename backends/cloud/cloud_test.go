@@ -6,13 +6,17 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
+	"github.com/sharestore/sharestore/backends/mem"
 	"github.com/sharestore/sharestore/conformance"
 )
 
+// memHarness runs the layer over backends/mem's in-memory store, with
+// tiny pages. The acceptance tests run the same layer against real
+// emulators.
 type memHarness struct{ chunk int64 }
 
 func (h memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
-	return cloud.New(newMemStore(7), cloud.Options{Name: "mem", KeyPrefix: "srv1", ChunkSize: h.chunk})
+	return mem.New(mem.Options{KeyPrefix: "srv1", ChunkSize: h.chunk, PageSize: 7})
 }
 
 func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
@@ -33,4 +37,32 @@ func TestConformanceMemDefaultChunks(t *testing.T) {
 
 func TestCrawlersMem(t *testing.T) {
 	conformance.RunCrawlers(t, memHarness{chunk: 1000})
+}
+
+// ListPrefix works from listings alone: over a store with three-object
+// pages, a prefix with four multi-chunk shares costs its pages of
+// listing and not one Get or Head.
+func TestListPrefixReadsNothing(t *testing.T) {
+	ctx := context.Background()
+	st := mem.NewStore()
+	st.SetPageSize(3)
+	b, err := mem.New(mem.Options{Store: st, ChunkSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, _ := sharestore.ParseStorageIndex("aaaaaaaaaaaaaaaaaaaaaaaaaa")
+	for shnum := range 4 {
+		for i := range int64(3) {
+			st.Put(ctx, cloud.ChunkKey(si, shnum, i), make([]byte, 10-i*3))
+		}
+	}
+	before := st.Counts()
+	n := 0
+	if err := b.ListPrefix(ctx, "aa", func(sharestore.ShareInfo) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	after := st.Counts()
+	if n != 4 || after.Gets != before.Gets || after.Heads != before.Heads || after.Lists-before.Lists != 4 {
+		t.Fatalf("ListPrefix saw %d shares with %+v more requests; want 4 shares, 4 lists (12 objects, 3 a page) and nothing else", n, mem.Counts{Lists: after.Lists - before.Lists, Gets: after.Gets - before.Gets, Heads: after.Heads - before.Heads})
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
+	"github.com/sharestore/sharestore/backends/mem"
 )
 
 var fast = cloud.RetryPolicy{Attempts: 5, MaxElapsed: time.Minute, Base: time.Microsecond, Max: 10 * time.Microsecond}
@@ -93,7 +94,7 @@ func TestRedact(t *testing.T) {
 }
 
 // stuckStore returns a truncated page whose token never changes.
-type stuckStore struct{ *memStore }
+type stuckStore struct{ *mem.Store }
 
 func (s stuckStore) List(ctx context.Context, prefix, token string) (cloud.Page, error) {
 	return cloud.Page{Next: "same"}, nil
@@ -101,7 +102,7 @@ func (s stuckStore) List(ctx context.Context, prefix, token string) (cloud.Page,
 
 // A listing page that does not advance is an error, not an endless loop.
 func TestListingMustAdvance(t *testing.T) {
-	b, err := cloud.New(stuckStore{newMemStore(10)}, cloud.Options{})
+	b, err := cloud.New(stuckStore{mem.NewStore()}, cloud.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,8 @@ func TestListingMustAdvance(t *testing.T) {
 // last chunk is not counted.
 func TestForeignAndOrphanKeys(t *testing.T) {
 	ctx := context.Background()
-	m := newMemStore(4)
+	m := mem.NewStore()
+	m.SetPageSize(4)
 	b, _ := cloud.New(m, cloud.Options{ChunkSize: 10})
 	si, _ := sharestore.ParseStorageIndex("aaaaaaaaaaaaaaaaaaaaaaaaaa")
 	s := si.String()
@@ -140,7 +142,7 @@ func TestForeignAndOrphanKeys(t *testing.T) {
 	if err := b.Shareset(si).DeleteShare(ctx, 0, nil); err != nil {
 		t.Fatal(err)
 	}
-	left := strings.Join(m.keys(), " ")
+	left := strings.Join(m.Keys(), " ")
 	if strings.Contains(left, "shares/aa/"+s+"/0 ") || strings.Contains(left, "shares/aa/"+s+"/0.") || !strings.Contains(left, s+"/1.1") || !strings.Contains(left, "stray") {
 		t.Fatalf("after DeleteShare(0) the store holds %s", left)
 	}
