@@ -20,6 +20,10 @@
 // is) and keeps the wrapped backend's fast paths; the crawler's rate
 // limiter and the command line's share counter are hooks over it.
 //
+// The share container formats, the disk and object store layouts and the
+// lease database tables are described in docs/formats.md in the
+// repository, and the conformance scenarios in docs/scenarios.md.
+//
 // The package imports no backend. Backends live under backends/, the
 // lease database under leasedb/, the crawlers under crawler/, and the
 // contract tests every backend must pass under conformance/.

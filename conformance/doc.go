@@ -7,8 +7,16 @@
 // clamped reads, PutRaw and OpenRaw, immutable uploads, Tahoe's mutable
 // test-and-set operation in its exact order of effects, deletion,
 // per-storage-index atomicity and cancellation. Subtest names carry the
-// numbers of Tahoe-LAFS's storage-server scenarios where one applies.
+// numbers of Tahoe-LAFS's storage-server scenarios where one applies;
+// docs/scenarios.md in the repository says what each number checks.
 // Every subtest gets a fresh backend from the Harness and closes it.
+//
+// RunCrawlers plants a fixture of shares and lease database rows through
+// the Harness, runs the accounting and bucket-counting crawlers through
+// eight scenarios (expiration off and on, a lost database, failed and
+// raced deletes, a dry run, a short history) and compares the results
+// with golden files shared by every backend; docs/scenarios.md gives the
+// fixture and the numbers each scenario must reach.
 //
 // The container fixtures the tests plant are built byte by byte in the
 // fixture subpackage, independently of the share package.
