@@ -199,8 +199,12 @@ type Backend interface {
 	// Capabilities describes the backend. It does no I/O.
 	Capabilities() Capabilities
 
-	// Close releases the backend's resources. Using the backend after
-	// Close is an error.
+	// Close releases the backend's resources. After Close, every call
+	// that would reach the store (ListPrefix, SharesetsForPrefix,
+	// AvailableSpace, the methods of its sharesets, the optional
+	// interfaces) returns an error of class ErrInvalidArgument
+	// ("backend is closed"); Shareset and Capabilities still answer,
+	// since they do no I/O.
 	Close() error
 }
 
@@ -218,7 +222,10 @@ type Guard func(ctx context.Context, current ShareInfo) error
 // Shareset is the set of shares one backend holds under one storage
 // index. All mutations of one storage index are serialized by one lock
 // (Tahoe #1869): Shares, Share, DeleteShare, TestAndReadAndWrite and
-// PutRaw take it.
+// PutRaw take it, and so does ImmutableWriter.Close when it makes the
+// share visible. Shares takes it like the others, so it never sees a
+// mutable share half-way through a TestAndReadAndWrite made through the
+// same backend.
 type Shareset interface {
 	// StorageIndex returns the shareset's storage index.
 	StorageIndex() StorageIndex
@@ -283,8 +290,13 @@ type Shareset interface {
 }
 
 // ImmutableWriter writes one immutable share. Offsets are share data
-// offsets. Writes must not go backwards (ErrInvalidArgument) and must not
-// pass the allocated size (ErrOutOfRange).
+// offsets. Writes must not go backwards: a Write whose offset is below
+// the end of the previous successful Write (that Write's offset plus its
+// length, 0 before the first) is ErrInvalidArgument and writes nothing,
+// and so is a negative offset. A Write may skip ahead; the bytes it
+// skips read as zeros. A Write that passes the allocated size is
+// ErrOutOfRange. A Write, or a second Close, after Close or Abort is
+// ErrInvalidArgument.
 type ImmutableWriter interface {
 	// Write writes data at offset of the share data.
 	Write(ctx context.Context, offset int64, data []byte) error

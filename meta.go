@@ -55,24 +55,21 @@ func CheckMeta(name string, size int) error {
 	return nil
 }
 
-// Wrapper is implemented by a Backend that wraps another (a rate
-// limiter, a request counter): Unwrap returns the wrapped backend.
-type Wrapper interface {
-	Unwrap() Backend
-}
-
-// MetaStoreOf returns b's MetaStore, looking through wrappers (Wrapper),
-// or false when neither b nor anything it wraps keeps records.
+// MetaStoreOf returns b's MetaStore: that of the first backend in b's
+// Unwrap chain (see Wrapper) that keeps records, or false when none
+// does. A wrapper made by Intercept on the way passes the records'
+// requests to its hook.
 func MetaStoreOf(b Backend) (MetaStore, bool) {
-	for b != nil {
-		if m, ok := b.(MetaStore); ok {
-			return m, true
+	var m MetaStore
+	walk(b, func(l Backend) bool {
+		if ib, ok := l.(*intercepted); ok {
+			if inner, ok := MetaStoreOf(ib.b); ok {
+				m = interceptedMeta{ib: ib, m: inner}
+			}
+			return true
 		}
-		w, ok := b.(Wrapper)
-		if !ok {
-			return nil, false
-		}
-		b = w.Unwrap()
-	}
-	return nil, false
+		m, _ = l.(MetaStore)
+		return m != nil
+	})
+	return m, m != nil
 }

@@ -76,13 +76,20 @@ type PrefixScanner interface {
 	ScanPrefixes(ctx context.Context, first Prefix, opts ScanOptions) (PrefixScan, error)
 }
 
-// Scan starts a scan of b's prefixes from first to the last one: b's
-// own when b is a PrefixScanner, and otherwise one that calls ListPrefix
-// (or SharesetsForPrefix) for each prefix, from one background goroutine
-// when opts.Ahead > 0. The caller must Close the scan.
+// Scan starts a scan of b's prefixes from first to the last one: with
+// the ScanPrefixes of the first backend in b's Unwrap chain (see
+// Wrapper) that is a PrefixScanner, and otherwise with one that calls
+// b's ListPrefix (or SharesetsForPrefix) for each prefix, from one
+// background goroutine when opts.Ahead > 0. The caller must Close the
+// scan.
 func Scan(ctx context.Context, b Backend, first Prefix, opts ScanOptions) (PrefixScan, error) {
-	if s, ok := b.(PrefixScanner); ok {
-		return s.ScanPrefixes(ctx, first, opts)
+	var fast PrefixScanner
+	walk(b, func(l Backend) bool {
+		fast, _ = l.(PrefixScanner)
+		return fast != nil
+	})
+	if fast != nil {
+		return fast.ScanPrefixes(ctx, first, opts)
 	}
 	return NewListScan(ctx, first, opts, func(ctx context.Context, p Prefix) (PrefixListing, error) {
 		return ListOne(ctx, b, p, opts.Sharesets)
@@ -245,14 +252,32 @@ type HeaderReader interface {
 // for callers without a reason to choose.
 const DefaultHeaderWorkers = 8
 
-// ReadHeaders reads the headers of ids from b: with b's own ReadHeaders
-// when b is a HeaderReader, and otherwise with workers concurrent
-// Shareset.Share calls (at least one). fn is called as HeaderReader's
-// ReadHeaders promises.
+// ReadHeaders reads the headers of ids from b: with the ReadHeaders of
+// the first backend in b's Unwrap chain (see Wrapper) that is a
+// HeaderReader, and otherwise with workers concurrent Shareset.Share
+// calls on b (at least one). A wrapper made by Intercept on the way
+// keeps workers for the backend it wraps. fn is called as
+// HeaderReader's ReadHeaders promises.
 func ReadHeaders(ctx context.Context, b Backend, ids []ShareID, workers int, fn func(ShareID, Share, error)) error {
-	if h, ok := b.(HeaderReader); ok {
-		return h.ReadHeaders(ctx, ids, fn)
+	var fast func() error
+	walk(b, func(l Backend) bool {
+		switch h := l.(type) {
+		case *intercepted:
+			fast = func() error { return h.readHeaders(ctx, ids, workers, fn) }
+		case HeaderReader:
+			fast = func() error { return h.ReadHeaders(ctx, ids, fn) }
+		}
+		return fast != nil
+	})
+	if fast != nil {
+		return fast()
 	}
+	return shareCalls(ctx, b, ids, workers, fn)
+}
+
+// shareCalls reads the headers of ids with workers concurrent
+// Shareset.Share calls on b, calling fn from one goroutine at a time.
+func shareCalls(ctx context.Context, b Backend, ids []ShareID, workers int, fn func(ShareID, Share, error)) error {
 	var mu sync.Mutex
 	err := workerpool.Each(ctx, ids, workers, func(id ShareID) {
 		sh, err := b.Shareset(id.SI).Share(ctx, id.Shnum)

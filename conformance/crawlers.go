@@ -42,7 +42,7 @@ type crawlScenario struct {
 	lostDB      bool // start with an empty lease database
 	failDeletes bool // deletes fail in the first cycle
 	// rewrite rewrites every share in the first cycle just before its
-	// delete, after the listing that judged it (issue 11, Why 6).
+	// delete, after the listing that judged it, as another writer could.
 	rewrite bool
 }
 

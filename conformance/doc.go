@@ -9,9 +9,18 @@
 // per-storage-index atomicity, the storage index's lock a DeleteShare
 // guard runs under (it holds off test-and-set, PutRaw and the Close of an
 // upload on that storage index, is released when the guard returns, and
-// leaves other storage indexes free) and cancellation. Subtest names carry the
-// numbers of Tahoe-LAFS's storage-server scenarios where one applies.
+// leaves other storage indexes free) and cancellation. Subtest names
+// carry the numbers of Tahoe-LAFS's storage-server scenarios where one
+// applies; docs/scenarios.md in the repository says what each number
+// checks.
 // Every subtest gets a fresh backend from the Harness and closes it.
+//
+// RunCrawlers plants a fixture of shares and lease database rows through
+// the Harness, runs the accounting and bucket-counting crawlers through
+// eight scenarios (expiration off and on, a lost database, failed and
+// raced deletes, a dry run, a short history) and compares the results
+// with golden files shared by every backend; docs/scenarios.md gives the
+// fixture and the numbers each scenario must reach.
 //
 // The container fixtures the tests plant are built byte by byte in the
 // fixture subpackage, independently of the share package.

@@ -96,9 +96,9 @@ func (e *env) expectMutable(si sharestore.StorageIndex, shnum int, we sharestore
 	}
 }
 
-// A mutable share created by a write is exactly the container of §2.4:
-// magic, zero node ID, the write enabler, the data and a zero extra lease
-// count (468+3+4 bytes for 3 data bytes).
+// A mutable share created by a write is exactly the container that
+// docs/formats.md describes: magic, zero node ID, the write enabler, the
+// data and a zero extra lease count (468+3+4 bytes for 3 data bytes).
 func testMutCreate(e *env) {
 	si, we := e.anySI(), e.we()
 	e.expectTARW(si, we, []sharestore.TestAndWrite{{Shnum: 0, Writes: []sharestore.DataVector{dv(0, "abc")}}}, []sharestore.ReadRange{rr(0, 10)}, true, map[int][][]byte{})

@@ -30,8 +30,8 @@ func siOf(b byte) sharestore.StorageIndex {
 	return s
 }
 
-// newAcctFixture builds Tahoe's AccountingCrawlerTest fixture (reference
-// §6.4): immutable SIs 0x00… (prefix aa) and 0x01… (ae) and mutable SIs
+// newAcctFixture builds Tahoe's AccountingCrawlerTest fixture:
+// immutable SIs 0x00… (prefix aa) and 0x01… (ae) and mutable SIs
 // 0x02… (ai) and 0x03… (am), one 1000-byte share each, recorded in the
 // lease database as a storage server would, each with an anonymous lease,
 // plus a starter lease on 0x01… and 0x03….

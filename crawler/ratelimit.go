@@ -2,17 +2,23 @@ package crawler
 
 import (
 	"context"
-	"io"
 
 	"golang.org/x/time/rate"
 
 	"github.com/sharestore/sharestore"
 )
 
-// RateLimit wraps b so that every backend request (a listing, a header
-// read, a delete, …) first waits for a token from a limiter of perSecond
-// requests per second with the given burst. Waiting uses clock, so tests
-// with a FakeClock never sleep for real. perSecond <= 0 returns b.
+// RateLimit wraps b so that every request made on it (every listing,
+// scan prefix, header read, data read, delete, write and metadata
+// record access, as sharestore.Request defines one) first waits for
+// Request.Cost tokens from a limiter of perSecond tokens per second
+// with the given burst: a scan pays one token to start and one for each
+// prefix it returns, and a batch of header reads one for each share. It
+// is sharestore.Intercept with a waiting hook, so b's stream and batch
+// paths (a plugin's) are kept. Waiting uses clock, so tests with a
+// FakeClock never sleep for real; a context that ends while a request
+// waits fails that request with the context's error. perSecond <= 0
+// returns b.
 func RateLimit(b sharestore.Backend, perSecond float64, burst int, clock Clock) sharestore.Backend {
 	if perSecond <= 0 {
 		return b
@@ -20,20 +26,33 @@ func RateLimit(b sharestore.Backend, perSecond float64, burst int, clock Clock) 
 	if burst < 1 {
 		burst = 1
 	}
-	return &limited{Backend: b, lim: rate.NewLimiter(rate.Limit(perSecond), burst), clock: clock}
+	l := &limiter{lim: rate.NewLimiter(rate.Limit(perSecond), burst), clock: clock}
+	return sharestore.Intercept(b, sharestore.Hooks{Request: l.wait})
 }
 
-type limited struct {
-	sharestore.Backend
+type limiter struct {
 	lim   *rate.Limiter
 	clock Clock
 }
 
-func (l *limited) wait(ctx context.Context) error {
+// wait takes r's cost from the limiter, at most a burst at a time.
+func (l *limiter) wait(ctx context.Context, r sharestore.Request) error {
+	for n := r.Cost(); n > 0; {
+		k := min(n, l.lim.Burst())
+		if err := l.take(ctx, k); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// take waits for n tokens, n at most the burst.
+func (l *limiter) take(ctx context.Context, n int) error {
 	now := l.clock.Now()
-	r := l.lim.ReserveN(now, 1)
+	r := l.lim.ReserveN(now, n)
 	if !r.OK() {
-		return sharestore.Errorf(sharestore.ErrInternal, "rate limiter refused a request")
+		return sharestore.Errorf(sharestore.ErrInternal, "rate limiter refused a request of %d tokens", n)
 	}
 	if d := r.DelayFrom(now); d > 0 {
 		if err := l.clock.Sleep(ctx, d); err != nil {
@@ -42,62 +61,4 @@ func (l *limited) wait(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func (l *limited) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
-	if err := l.wait(ctx); err != nil {
-		return err
-	}
-	return l.Backend.ListPrefix(ctx, p, fn)
-}
-
-func (l *limited) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
-	if err := l.wait(ctx); err != nil {
-		return nil, err
-	}
-	return l.Backend.SharesetsForPrefix(ctx, p)
-}
-
-func (l *limited) Shareset(si sharestore.StorageIndex) sharestore.Shareset {
-	return &limitedSet{Shareset: l.Backend.Shareset(si), l: l}
-}
-
-type limitedSet struct {
-	sharestore.Shareset
-	l *limited
-}
-
-func (s *limitedSet) Shares(ctx context.Context) ([]sharestore.Share, []int, error) {
-	if err := s.l.wait(ctx); err != nil {
-		return nil, nil, err
-	}
-	return s.Shareset.Shares(ctx)
-}
-
-func (s *limitedSet) Share(ctx context.Context, shnum int) (sharestore.Share, error) {
-	if err := s.l.wait(ctx); err != nil {
-		return sharestore.Share{}, err
-	}
-	return s.Shareset.Share(ctx, shnum)
-}
-
-func (s *limitedSet) ReadShareData(ctx context.Context, shnum int, off, n int64) ([]byte, error) {
-	if err := s.l.wait(ctx); err != nil {
-		return nil, err
-	}
-	return s.Shareset.ReadShareData(ctx, shnum, off, n)
-}
-
-func (s *limitedSet) DeleteShare(ctx context.Context, shnum int, g sharestore.Guard) error {
-	if err := s.l.wait(ctx); err != nil {
-		return err
-	}
-	return s.Shareset.DeleteShare(ctx, shnum, g)
-}
-
-func (s *limitedSet) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
-	if err := s.l.wait(ctx); err != nil {
-		return nil, 0, err
-	}
-	return s.Shareset.OpenRaw(ctx, shnum)
 }

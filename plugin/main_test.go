@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(hostEnv) != "" {
 		runHost() // re-executed as a tiny host; never returns
 	}
+	if os.Getenv(recordEnv) != "" {
+		serveRecorded() // re-executed as a recording plugin; never returns
+	}
 	dir, err := os.MkdirTemp("", "sharestore-plugin-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -3,7 +3,8 @@
 // a host cannot tell the plugin from an in-process backend.
 //
 // A plugin binary's main is one call: plugin.Serve(factory). A host calls
-// plugin.Open(ctx, path, cfg) and gets a sharestore.Backend.
+// plugin.Open(ctx, path, cfg, opts), with the plugin's Config and the
+// host-side HostOptions, and gets a sharestore.Backend.
 //
 // Lifecycle: the host starts the plugin with AutoMTLS and (optionally) a
 // SHA-256 pin, then sends the configuration through the Configure RPC. If

@@ -7,6 +7,9 @@
 //
 // Every malformed input is reported as an error that wraps
 // sharestore.ErrCorrupt and gives the reason; no input makes it panic.
+//
+// The formats, field by field, with the rules that make a container
+// corrupt, are described in docs/formats.md in the repository.
 package share
 
 import (

@@ -39,7 +39,8 @@ func dv(off int64, s string) sharestore.DataVector {
 
 func i64(v int64) *int64 { return &v }
 
-// Tahoe test_writev: the data after each step (reference §6.3).
+// Tahoe test_writev: the data after each step (scenario 13 of
+// docs/scenarios.md).
 func TestWritevSequence(t *testing.T) {
 	b, h := newBuf(t)
 	steps := []struct {

@@ -106,7 +106,7 @@ type openShare struct {
 }
 
 // TestAndReadAndWrite runs Tahoe's slot_testv_and_readv_and_writev on s,
-// in Tahoe's exact order of effects (reference §2.1): (1) list the
+// in Tahoe's exact order of effects: (1) list the
 // shares, ignoring immutable ones; (2) check the write enabler against
 // every mutable share, failing with ErrPermissionDenied and Tahoe's
 // message before anything is written; (3) evaluate the test vectors in

@@ -18,6 +18,9 @@
 // 10. Every other key in the bucket is foreign: it is never counted,
 // read or deleted.
 //
+// docs/formats.md in the repository describes the key layout and the
+// share containers the chunks hold.
+//
 // # Listings
 //
 // ListPrefix pages through one listing of KEYPREFIX shares/PP/ and sums

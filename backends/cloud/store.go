@@ -37,8 +37,8 @@ type Page struct {
 // Keys are full keys: the layer has already applied its key prefix.
 // Every method honours ctx and does exactly one attempt at the request
 // (SDK-internal retries turned down), because the layer retries. Errors
-// are classified into the sharestore vocabulary with ClassifyHTTP or a
-// richer adapter-specific mapping:
+// are classified into the sharestore vocabulary, from the HTTP status
+// with ClassifyStatus or with a richer adapter-specific mapping:
 // ErrNotFound for a missing object or bucket (404),
 // ErrThrottled for throttling (S3 SlowDown/503, GCS 429, Azure
 // ServerBusy/503), ErrUnavailable for other 5xx and network failures,

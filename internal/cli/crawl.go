@@ -280,7 +280,8 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	// Info: every deletion is logged with its share and reason.
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	clock := crawler.RealClock{}
-	counted := &countingBackend{Backend: crawler.RateLimit(b, f.rateLimit, max(1, int(f.rateLimit)), clock)}
+	var listed atomic.Int64
+	counted := countListed(crawler.RateLimit(b, f.rateLimit, max(1, int(f.rateLimit)), clock), &listed)
 
 	cfg := crawler.Config{
 		CPUSlice:             time.Second,
@@ -355,7 +356,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		}
 	}
 
-	stopProgress := startProgress(ctx, e, f.progress, engines[0], counted)
+	stopProgress := startProgress(ctx, e, f.progress, engines[0], &listed)
 	errs := make([]error, len(engines))
 	var wg sync.WaitGroup
 	for i, eng := range engines {
@@ -446,8 +447,8 @@ func failedPrefixesErr(failed map[string][]crawler.PrefixFailure) error {
 // backendIdentity names the store a state directory belongs to. It is
 // stored in the state directory, so it never holds a credential.
 func backendIdentity(b sharestore.Backend, spec string) string {
-	if r, ok := b.(interface{ Root() string }); ok {
-		return redact.String("disk:" + r.Root())
+	if root, ok := sharestore.LocalRoot(b); ok {
+		return redact.String("disk:" + root)
 	}
 	return redact.String(spec)
 }
@@ -501,49 +502,18 @@ func printFailures(w io.Writer, indent string, failed []crawler.PrefixFailure) {
 	}
 }
 
-// countingBackend counts the shares listed, for the progress display.
-type countingBackend struct {
-	sharestore.Backend
-	shares atomic.Int64
-}
-
-func (c *countingBackend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
-	return c.Backend.ListPrefix(ctx, p, func(i sharestore.ShareInfo) error {
-		c.shares.Add(1)
-		return fn(i)
-	})
-}
-
-// ScanPrefixes keeps the wrapped backend's own scan (a plugin's
-// stream), counting what it lists.
-func (c *countingBackend) ScanPrefixes(ctx context.Context, first sharestore.Prefix, opts sharestore.ScanOptions) (sharestore.PrefixScan, error) {
-	s, err := sharestore.Scan(ctx, c.Backend, first, opts)
-	if err != nil {
-		return nil, err
-	}
-	return countingScan{s, c}, nil
-}
-
-type countingScan struct {
-	sharestore.PrefixScan
-	c *countingBackend
-}
-
-func (s countingScan) Next() (sharestore.PrefixListing, error) {
-	l, err := s.PrefixScan.Next()
-	s.c.shares.Add(int64(len(l.Shares)))
-	return l, err
-}
-
-// ReadHeaders keeps the wrapped backend's own batch reads.
-func (c *countingBackend) ReadHeaders(ctx context.Context, ids []sharestore.ShareID, fn func(sharestore.ShareID, sharestore.Share, error)) error {
-	return sharestore.ReadHeaders(ctx, c.Backend, ids, sharestore.DefaultHeaderWorkers, fn)
+// countListed wraps b so that listed counts the shares its listings
+// report, for the progress display. b's scans and header batches (a
+// plugin's streams) are kept (sharestore.Intercept).
+func countListed(b sharestore.Backend, listed *atomic.Int64) sharestore.Backend {
+	return sharestore.Intercept(b, sharestore.Hooks{Listed: func(sharestore.ShareInfo) { listed.Add(1) }})
 }
 
 // startProgress shows progress: a bar (prefix n/1024, shares/s, ETA) on a
-// terminal, or a log line every few seconds otherwise. It returns the
+// terminal, or a log line every few seconds otherwise; listed counts
+// the shares listed so far. It returns the
 // function that stops it.
-func startProgress(ctx context.Context, e *env, mode string, eng *crawler.Engine, c *countingBackend) func() {
+func startProgress(ctx context.Context, e *env, mode string, eng *crawler.Engine, listed *atomic.Int64) func() {
 	if mode == "none" {
 		return func() {}
 	}
@@ -586,7 +556,7 @@ func startProgress(ctx context.Context, e *env, mode string, eng *crawler.Engine
 			case <-t.C:
 			}
 			p := eng.Progress()
-			n := c.shares.Load()
+			n := listed.Load()
 			rate := float64(n) / time.Since(start).Seconds()
 			if pb != nil {
 				pb.Set(p.CompletePrefixes)

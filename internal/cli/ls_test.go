@@ -16,7 +16,7 @@ import (
 )
 
 // The fixture below is built byte by byte from the container formats
-// (reference §2.3, §2.4, §10), the way Tahoe-LAFS servers write them, not
+// (docs/formats.md), the way Tahoe-LAFS servers write them, not
 // through package share, so it cross-checks the parsers.
 
 func be32(v uint32) []byte { b := make([]byte, 4); binary.BigEndian.PutUint32(b, v); return b }

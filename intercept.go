@@ -1,0 +1,281 @@
+package sharestore
+
+import (
+	"context"
+	"io"
+)
+
+// Hooks are what a backend made by Intercept calls. Either may be nil.
+// They are called from the goroutines that make the requests, so they
+// must be safe for concurrent use.
+type Hooks struct {
+	// Request is called before each request (see Request for what one
+	// request is). If it returns an error, the request fails with that
+	// error, unchanged, and does not reach the wrapped backend, with one
+	// exception: ImmutableWriter.Abort still aborts, so that a refused
+	// request never leaves an upload behind. Request must not modify
+	// or keep r.IDs.
+	Request func(ctx context.Context, r Request) error
+	// Listed is called with each share a listing reports, before the
+	// caller sees it: each ShareInfo that ListPrefix passes to its fn,
+	// and each of the Shares of a PrefixListing that a scan returns.
+	Listed func(ShareInfo)
+}
+
+// Intercept returns a Backend that makes every request on b after
+// calling h.Request, and reports the shares it lists to h.Listed. It is
+// how a rate limiter, a request counter or a tracer is written once for
+// every backend.
+//
+// The returned backend is a Wrapper whose Unwrap returns b, so Scan,
+// ReadHeaders, MetaStoreOf and LocalRoot look through it. It is also a
+// PrefixScanner and a HeaderReader: a scan calls h.Request once to start
+// (ReqScan) and once for each prefix Next returns (ReqScanPrefix), and a
+// batch of header reads calls it once (ReqReadHeaders); both then use
+// Scan and ReadHeaders on b, so they keep b's own stream and batch paths
+// where b has them and b's fallback where it has not. The MetaStore that
+// MetaStoreOf finds through it passes ReqReadMeta and ReqWriteMeta to
+// h.Request. Capabilities and Close go straight to b.
+func Intercept(b Backend, h Hooks) Backend {
+	return &intercepted{b: b, h: h}
+}
+
+type intercepted struct {
+	b Backend
+	h Hooks
+}
+
+// request calls the Request hook, if there is one.
+func (ib *intercepted) request(ctx context.Context, r Request) error {
+	if ib.h.Request == nil {
+		return nil
+	}
+	return ib.h.Request(ctx, r)
+}
+
+// listed reports shares to the Listed hook, if there is one.
+func (ib *intercepted) listed(shares []ShareInfo) {
+	if ib.h.Listed == nil {
+		return
+	}
+	for _, i := range shares {
+		ib.h.Listed(i)
+	}
+}
+
+func (ib *intercepted) Unwrap() Backend { return ib.b }
+
+func (ib *intercepted) ListPrefix(ctx context.Context, p Prefix, fn func(ShareInfo) error) error {
+	if err := ib.request(ctx, Request{Op: ReqListPrefix, Prefix: p, Shnum: -1}); err != nil {
+		return err
+	}
+	if ib.h.Listed == nil {
+		return ib.b.ListPrefix(ctx, p, fn)
+	}
+	return ib.b.ListPrefix(ctx, p, func(i ShareInfo) error {
+		ib.h.Listed(i)
+		return fn(i)
+	})
+}
+
+func (ib *intercepted) SharesetsForPrefix(ctx context.Context, p Prefix) ([]StorageIndex, error) {
+	if err := ib.request(ctx, Request{Op: ReqSharesets, Prefix: p, Shnum: -1}); err != nil {
+		return nil, err
+	}
+	return ib.b.SharesetsForPrefix(ctx, p)
+}
+
+func (ib *intercepted) Shareset(si StorageIndex) Shareset {
+	return &interceptedSet{ib: ib, s: ib.b.Shareset(si), si: si}
+}
+
+func (ib *intercepted) AvailableSpace(ctx context.Context) (int64, error) {
+	if err := ib.request(ctx, Request{Op: ReqAvailableSpace, Shnum: -1}); err != nil {
+		return 0, err
+	}
+	return ib.b.AvailableSpace(ctx)
+}
+
+func (ib *intercepted) Capabilities() Capabilities { return ib.b.Capabilities() }
+
+func (ib *intercepted) Close() error { return ib.b.Close() }
+
+func (ib *intercepted) ScanPrefixes(ctx context.Context, first Prefix, opts ScanOptions) (PrefixScan, error) {
+	if err := ib.request(ctx, Request{Op: ReqScan, Prefix: first, Shnum: -1}); err != nil {
+		return nil, err
+	}
+	s, err := Scan(ctx, ib.b, first, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &interceptedScan{ib: ib, ctx: ctx, s: s, next: first.Index()}, nil
+}
+
+func (ib *intercepted) ReadHeaders(ctx context.Context, ids []ShareID, fn func(ShareID, Share, error)) error {
+	return ib.readHeaders(ctx, ids, DefaultHeaderWorkers, fn)
+}
+
+// readHeaders is ReadHeaders with the caller's number of workers, for
+// the fallback of the backend it wraps.
+func (ib *intercepted) readHeaders(ctx context.Context, ids []ShareID, workers int, fn func(ShareID, Share, error)) error {
+	if err := ib.request(ctx, Request{Op: ReqReadHeaders, IDs: ids, Shnum: -1}); err != nil {
+		return err
+	}
+	return ReadHeaders(ctx, ib.b, ids, workers, fn)
+}
+
+// interceptedScan is a scan of an intercepted backend: each Next is a
+// ReqScanPrefix request.
+type interceptedScan struct {
+	ib   *intercepted
+	ctx  context.Context
+	s    PrefixScan
+	next int // index of the prefix Next returns next
+	err  error
+}
+
+func (s *interceptedScan) Next() (PrefixListing, error) {
+	if s.err != nil {
+		return PrefixListing{}, s.err
+	}
+	if s.next < NumPrefixes {
+		if err := s.ib.request(s.ctx, Request{Op: ReqScanPrefix, Prefix: PrefixAt(s.next), Shnum: -1}); err != nil {
+			s.err = err
+			s.s.Close()
+			return PrefixListing{}, err
+		}
+	}
+	l, err := s.s.Next()
+	if err != nil {
+		return l, err
+	}
+	s.next++
+	s.ib.listed(l.Shares)
+	return l, nil
+}
+
+func (s *interceptedScan) Close() error { return s.s.Close() }
+
+type interceptedSet struct {
+	ib *intercepted
+	s  Shareset
+	si StorageIndex
+}
+
+// req returns the request op on shnum of the shareset.
+func (s *interceptedSet) req(op RequestOp, shnum int) Request {
+	return Request{Op: op, SI: s.si, Shnum: shnum}
+}
+
+func (s *interceptedSet) StorageIndex() StorageIndex { return s.si }
+
+func (s *interceptedSet) Shares(ctx context.Context) ([]Share, []int, error) {
+	if err := s.ib.request(ctx, s.req(ReqShares, -1)); err != nil {
+		return nil, nil, err
+	}
+	return s.s.Shares(ctx)
+}
+
+func (s *interceptedSet) Share(ctx context.Context, shnum int) (Share, error) {
+	if err := s.ib.request(ctx, s.req(ReqShare, shnum)); err != nil {
+		return Share{}, err
+	}
+	return s.s.Share(ctx, shnum)
+}
+
+func (s *interceptedSet) ReadShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
+	if err := s.ib.request(ctx, s.req(ReqReadShareData, shnum)); err != nil {
+		return nil, err
+	}
+	return s.s.ReadShareData(ctx, shnum, offset, length)
+}
+
+func (s *interceptedSet) DeleteShare(ctx context.Context, shnum int, guard Guard) error {
+	if err := s.ib.request(ctx, s.req(ReqDeleteShare, shnum)); err != nil {
+		return err
+	}
+	return s.s.DeleteShare(ctx, shnum, guard)
+}
+
+func (s *interceptedSet) WriteImmutable(ctx context.Context, shnum int, allocated int64) (ImmutableWriter, error) {
+	if err := s.ib.request(ctx, s.req(ReqWriteImmutable, shnum)); err != nil {
+		return nil, err
+	}
+	w, err := s.s.WriteImmutable(ctx, shnum, allocated)
+	if err != nil {
+		return nil, err
+	}
+	return &interceptedWriter{set: s, w: w, shnum: shnum}, nil
+}
+
+func (s *interceptedSet) TestAndReadAndWrite(ctx context.Context, we WriteEnabler, tw []TestAndWrite, reads []ReadRange) (bool, map[int][][]byte, error) {
+	if err := s.ib.request(ctx, s.req(ReqTestAndReadAndWrite, -1)); err != nil {
+		return false, nil, err
+	}
+	return s.s.TestAndReadAndWrite(ctx, we, tw, reads)
+}
+
+func (s *interceptedSet) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
+	if err := s.ib.request(ctx, s.req(ReqOpenRaw, shnum)); err != nil {
+		return nil, 0, err
+	}
+	return s.s.OpenRaw(ctx, shnum)
+}
+
+func (s *interceptedSet) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
+	if err := s.ib.request(ctx, s.req(ReqPutRaw, shnum)); err != nil {
+		return err
+	}
+	return s.s.PutRaw(ctx, shnum, r, size)
+}
+
+type interceptedWriter struct {
+	set   *interceptedSet
+	w     ImmutableWriter
+	shnum int
+}
+
+func (w *interceptedWriter) Write(ctx context.Context, offset int64, data []byte) error {
+	if err := w.set.ib.request(ctx, w.set.req(ReqImmutableWrite, w.shnum)); err != nil {
+		return err
+	}
+	return w.w.Write(ctx, offset, data)
+}
+
+func (w *interceptedWriter) Close(ctx context.Context) error {
+	if err := w.set.ib.request(ctx, w.set.req(ReqImmutableClose, w.shnum)); err != nil {
+		return err
+	}
+	return w.w.Close(ctx)
+}
+
+// Abort aborts even when the hook refuses, and then returns the hook's
+// error if the abort itself succeeded.
+func (w *interceptedWriter) Abort(ctx context.Context) error {
+	herr := w.set.ib.request(ctx, w.set.req(ReqImmutableAbort, w.shnum))
+	if err := w.w.Abort(ctx); err != nil {
+		return err
+	}
+	return herr
+}
+
+// interceptedMeta is the MetaStore that MetaStoreOf finds through an
+// intercepted backend.
+type interceptedMeta struct {
+	ib *intercepted
+	m  MetaStore
+}
+
+func (m interceptedMeta) ReadMeta(ctx context.Context, name string) ([]byte, error) {
+	if err := m.ib.request(ctx, Request{Op: ReqReadMeta, Name: name, Shnum: -1}); err != nil {
+		return nil, err
+	}
+	return m.m.ReadMeta(ctx, name)
+}
+
+func (m interceptedMeta) WriteMeta(ctx context.Context, name string, data []byte) error {
+	if err := m.ib.request(ctx, Request{Op: ReqWriteMeta, Name: name, Shnum: -1}); err != nil {
+		return err
+	}
+	return m.m.WriteMeta(ctx, name, data)
+}
