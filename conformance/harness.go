@@ -280,10 +280,7 @@ type listed struct {
 
 func sortListed(l []listed) {
 	sort.Slice(l, func(i, j int) bool {
-		if a, b := l[i].si.String(), l[j].si.String(); a != b {
-			return a < b
-		}
-		return l[i].shnum < l[j].shnum
+		return sharestore.ShareID{SI: l[i].si, Shnum: l[i].shnum}.Compare(sharestore.ShareID{SI: l[j].si, Shnum: l[j].shnum}) < 0
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type Options struct {
 	MaxObjectSize int64
 	// ConditionalWrites is reported by Capabilities.
 	ConditionalWrites bool
+	// ReadOnly makes every mutation fail with ErrPermissionDenied, and
+	// AvailableSpace report 0, without a request to the store.
+	ReadOnly bool
 }
 
 // Backend is a sharestore.Backend over an ObjectStore: the shared layer
@@ -90,7 +94,7 @@ func New(store ObjectStore, opts Options) (*Backend, error) {
 	}
 	opts.KeyPrefix = kp
 	c := &chunked{store: store, opts: opts, kp: kp}
-	layer, err := driver.New(c, driver.Options{Name: opts.Name})
+	layer, err := driver.New(c, driver.Options{Name: opts.Name, ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +318,7 @@ func (sl sharesetListing) infos(si sharestore.StorageIndex) []sharestore.ShareIn
 		}
 		out = append(out, l.info(si, shnum))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Shnum < out[j].Shnum })
+	slices.SortFunc(out, func(a, b sharestore.ShareInfo) int { return a.ID().Compare(b.ID()) })
 	return out
 }
 
@@ -350,12 +354,7 @@ func (b *chunked) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 		return err
 	}
 	flush()
-	sort.SliceStable(all, func(i, j int) bool {
-		if c := all[i].SI.Compare(all[j].SI); c != 0 {
-			return c < 0
-		}
-		return all[i].Shnum < all[j].Shnum
-	})
+	slices.SortStableFunc(all, func(a, b sharestore.ShareInfo) int { return a.ID().Compare(b.ID()) })
 	for _, info := range all {
 		if err := sharestore.CtxErr(ctx); err != nil {
 			return err

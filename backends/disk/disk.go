@@ -304,7 +304,7 @@ func shareInfo(si sharestore.StorageIndex, shnum int, st entryStat) (sharestore.
 }
 
 func sortByShnum(infos []sharestore.ShareInfo) {
-	slices.SortFunc(infos, func(a, b sharestore.ShareInfo) int { return a.Shnum - b.Shnum })
+	slices.SortFunc(infos, func(a, b sharestore.ShareInfo) int { return a.ID().Compare(b.ID()) })
 }
 
 // entryStat is what a listing needs of a directory entry's lstat.

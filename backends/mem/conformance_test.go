@@ -38,6 +38,12 @@ func TestConformanceContainerV2(t *testing.T) {
 	conformance.RunBackend(t, harness{mem.Options{ContainerVersion: 2}})
 }
 
+// Read-only: every mutation is refused by the shared layer, and the
+// suite checks that nothing is written.
+func TestConformanceReadOnly(t *testing.T) {
+	conformance.RunBackend(t, harness{mem.Options{ReadOnly: true}})
+}
+
 func TestCrawlers(t *testing.T) {
 	conformance.RunCrawlers(t, harness{mem.Options{ChunkSize: 1000, PageSize: 7}})
 }

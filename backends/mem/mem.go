@@ -29,6 +29,9 @@ type Options struct {
 	// ContainerVersion is the version of new containers, 1 or 2 (0
 	// means 1).
 	ContainerVersion int
+	// ReadOnly makes every mutation fail with ErrPermissionDenied
+	// (cloud.Options.ReadOnly).
+	ReadOnly bool
 }
 
 // New returns a backend that keeps its shares in memory, in opts.Store or
@@ -51,5 +54,6 @@ func New(opts Options) (*cloud.Backend, error) {
 		ChunkSize:        opts.ChunkSize,
 		NodeID:           opts.NodeID,
 		ContainerVersion: opts.ContainerVersion,
+		ReadOnly:         opts.ReadOnly,
 	})
 }

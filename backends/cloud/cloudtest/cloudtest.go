@@ -192,10 +192,7 @@ func testPagination(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	sort.Slice(wants, func(i, j int) bool {
-		if c := wants[i].si.Compare(wants[j].si); c != 0 {
-			return c < 0
-		}
-		return wants[i].shnum < wants[j].shnum
+		return sharestore.ShareID{SI: wants[i].si, Shnum: wants[i].shnum}.Compare(sharestore.ShareID{SI: wants[j].si, Shnum: wants[j].shnum}) < 0
 	})
 	if len(got) != n {
 		t.Fatalf("ListPrefix listed %d shares, want %d", len(got), n)
