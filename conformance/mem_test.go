@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/mem"
 	"github.com/sharestore/sharestore/conformance"
 )
@@ -17,9 +16,9 @@ func (h memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Ba
 	return mem.New(h.opts)
 }
 
+// PlantObject is conformance.CloudHarness's.
 func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
-	cb := b.(*cloud.Backend)
-	return cb.Store().Put(ctx, cb.KeyPrefix()+key, data)
+	return conformance.CloudHarness{}.PlantObject(ctx, t, b, key, data)
 }
 
 // TestMemoryBackend checks the suite itself against the in-memory

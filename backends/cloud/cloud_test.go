@@ -13,30 +13,25 @@ import (
 // memHarness runs the layer over backends/mem's in-memory store, with
 // tiny pages. The acceptance tests run the same layer against real
 // emulators.
-type memHarness struct{ chunk int64 }
-
-func (h memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
-	return mem.New(mem.Options{KeyPrefix: "srv1", ChunkSize: h.chunk, PageSize: 7})
-}
-
-func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
-	cb := b.(*cloud.Backend)
-	return cb.Store().Put(ctx, cb.KeyPrefix()+key, data)
+func memHarness(chunk int64) conformance.CloudHarness {
+	return conformance.CloudHarness{New: func(context.Context, testing.TB) (*cloud.Backend, error) {
+		return mem.New(mem.Options{KeyPrefix: "srv1", ChunkSize: chunk, PageSize: 7})
+	}}
 }
 
 // The layer passes the contract over an in-memory store with tiny pages
 // and tiny chunks (so every share spans many chunks) and with the
 // default chunk size.
 func TestConformanceMemSmallChunks(t *testing.T) {
-	conformance.RunBackend(t, memHarness{chunk: 1000})
+	conformance.RunBackend(t, memHarness(1000))
 }
 
 func TestConformanceMemDefaultChunks(t *testing.T) {
-	conformance.RunBackend(t, memHarness{})
+	conformance.RunBackend(t, memHarness(0))
 }
 
 func TestCrawlersMem(t *testing.T) {
-	conformance.RunCrawlers(t, memHarness{chunk: 1000})
+	conformance.RunCrawlers(t, memHarness(1000))
 }
 
 // ListPrefix works from listings alone: over a store with three-object

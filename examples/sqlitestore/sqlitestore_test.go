@@ -13,27 +13,22 @@ import (
 )
 
 // harness gives every subtest a backend in a new SQLite file.
-type harness struct{ chunk int64 }
-
-func (h harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
-	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "shares.db"))
-	if err != nil {
-		return nil, err
-	}
-	return cloud.New(st, cloud.Options{Name: "sqlite", ChunkSize: h.chunk})
+func harness(chunk int64) conformance.CloudHarness {
+	return conformance.CloudHarness{New: func(ctx context.Context, t testing.TB) (*cloud.Backend, error) {
+		st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "shares.db"))
+		if err != nil {
+			return nil, err
+		}
+		return cloud.New(st, cloud.Options{Name: "sqlite", ChunkSize: chunk})
+	}}
 }
 
-func (harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
-	cb := b.(*cloud.Backend)
-	return cb.Store().Put(ctx, cb.KeyPrefix()+key, data)
-}
-
-func TestConformance(t *testing.T) { conformance.RunBackend(t, harness{}) }
+func TestConformance(t *testing.T) { conformance.RunBackend(t, harness(0)) }
 
 // Small chunks: every share spans many rows.
-func TestConformanceSmallChunks(t *testing.T) { conformance.RunBackend(t, harness{chunk: 1000}) }
+func TestConformanceSmallChunks(t *testing.T) { conformance.RunBackend(t, harness(1000)) }
 
-func TestCrawlers(t *testing.T) { conformance.RunCrawlers(t, harness{chunk: 1000}) }
+func TestCrawlers(t *testing.T) { conformance.RunCrawlers(t, harness(1000)) }
 
 // Listings page past PageSize in key order and stop at the prefix; an
 // empty object is stored and read back; a rewrite changes the version and
