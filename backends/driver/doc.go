@@ -40,5 +40,6 @@
 //	shares/PP/SI/N.i    chunk i ≥ 1 of a chunked share (object stores)
 //
 // with N and i in canonical decimal. SharePath, ChunkName and ParseShnum
-// are that layout, written once.
+// are that layout, written once. docs/backends.md in the repository is
+// the guide for authors of a new backend.
 package driver
