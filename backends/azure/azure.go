@@ -264,25 +264,18 @@ func classify(err error, what string) error {
 	if errors.As(err, &re) {
 		status, code = re.StatusCode, re.ErrorCode
 	}
-	var c sharestore.Code
-	switch {
-	case code == string(bloberror.ServerBusy) || code == string(bloberror.OperationTimedOut) && status == 503:
-		c = sharestore.ErrThrottled
-	case code == string(bloberror.BlobNotFound) || code == string(bloberror.ContainerNotFound):
-		c = sharestore.ErrNotFound
-	case status != 0:
-		c = cloud.ClassifyStatus(status, status == 503)
-	default:
-		c = cloud.ClassifyTransport(err)
+	r := cloud.Response{
+		Status:    status,
+		Code:      code,
+		Throttled: code == string(bloberror.ServerBusy) || code == string(bloberror.OperationTimedOut) && status == 503 || status == 503,
+		NotFound:  code == string(bloberror.BlobNotFound) || code == string(bloberror.ContainerNotFound),
 	}
-	msg := "azure: " + what
 	if status != 0 {
-		msg += fmt.Sprintf(" (HTTP %d %s)", status, code)
 		// The SDK's text is a multi-line dump of the response; the
 		// status and code say what matters.
-		return cloud.AdapterError(c, msg, quietErr{err})
+		err = quietErr{err}
 	}
-	return cloud.AdapterError(c, msg, err)
+	return cloud.ClassifyError("azure", what, r, err)
 }
 
 // quietErr keeps err for errors.As with a one-line text.

@@ -198,6 +198,53 @@ func AdapterError(code sharestore.Code, msg string, err error) error {
 	return sharestore.Errorf(code, "%s: %s%w", msg, Redact(err.Error()), quiet{err})
 }
 
+// Response is what an adapter found in the error of a failed request.
+type Response struct {
+	// Status is the HTTP status, or 0 when no response came back.
+	Status int
+	// Code is the store's own error code ("SlowDown", "BlobNotFound"),
+	// or "".
+	Code string
+	// Throttled reports that the store asked the caller to slow down
+	// (S3 SlowDown or 503, Azure ServerBusy, ...).
+	Throttled bool
+	// NotFound reports that the object or bucket does not exist, by the
+	// store's code or the SDK's sentinel error.
+	NotFound bool
+}
+
+// ClassifyError is an adapter's whole error mapping, given what it read
+// from err: ErrThrottled when r says throttled, ErrNotFound when it says
+// not found, ClassifyStatus for any other status, and ClassifyTransport
+// without one. The message is "name: what", then the status and code
+// when there are any, then err's redacted text (AdapterError).
+func ClassifyError(name, what string, r Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	var c sharestore.Code
+	switch {
+	case r.Throttled:
+		c = sharestore.ErrThrottled
+	case r.NotFound:
+		c = sharestore.ErrNotFound
+	case r.Status != 0:
+		c = ClassifyStatus(r.Status, false)
+	default:
+		c = ClassifyTransport(err)
+	}
+	msg := name + ": " + what
+	switch {
+	case r.Status != 0 && r.Code != "":
+		msg += fmt.Sprintf(" (HTTP %d %s)", r.Status, r.Code)
+	case r.Status != 0:
+		msg += fmt.Sprintf(" (HTTP %d)", r.Status)
+	case r.Code != "":
+		msg += " (" + r.Code + ")"
+	}
+	return AdapterError(c, msg, err)
+}
+
 // quiet prints as nothing but unwraps to the error it holds.
 type quiet struct{ err error }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/driver"
 	"github.com/sharestore/sharestore/share"
 )
 
@@ -94,27 +95,14 @@ func (s *shareset) sharesLocked(ctx context.Context) ([]sharestore.Share, []int,
 	if err != nil {
 		return nil, nil, err
 	}
-	var shares []sharestore.Share
-	var corrupt []int
-	for _, info := range sl.infos(s.si) {
-		if err := sharestore.CtxErr(ctx); err != nil {
-			return nil, nil, err
-		}
+	return driver.ClassifyAll(ctx, sl.infos(s.si), func(info sharestore.ShareInfo) (sharestore.Share, error) {
 		l, _ := layoutOf(sl[info.Shnum])
-		f := s.b.openChunkFile(ctx, s.si, info.Shnum, l)
-		h, err := s.classify(f, info.Shnum)
-		switch {
-		case errors.Is(err, sharestore.ErrCorrupt):
-			corrupt = append(corrupt, info.Shnum)
-		case errors.Is(err, sharestore.ErrNotFound):
-			// deleted since listed
-		case err != nil:
-			return nil, nil, err
-		default:
-			shares = append(shares, toShare(s.si, info.Shnum, l, h))
+		h, err := s.classify(s.b.openChunkFile(ctx, s.si, info.Shnum, l), info.Shnum)
+		if err != nil {
+			return sharestore.Share{}, err
 		}
-	}
-	return shares, corrupt, nil
+		return toShare(s.si, info.Shnum, l, h), nil
+	})
 }
 
 // Share implements driver.Driver.

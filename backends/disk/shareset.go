@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/driver"
 	"github.com/sharestore/sharestore/share"
 )
 
@@ -52,25 +53,9 @@ func (s *shareset) sharesLocked(ctx context.Context, root *os.File) ([]sharestor
 		return nil, nil, mapErr(err, "disk: list "+s.dirPath())
 	}
 	defer d.Close()
-	var shares []sharestore.Share
-	var corrupt []int
-	for _, info := range infos {
-		if err := sharestore.CtxErr(ctx); err != nil {
-			return nil, nil, err
-		}
-		sh, err := s.classifyIn(d, info)
-		switch {
-		case errors.Is(err, sharestore.ErrCorrupt):
-			corrupt = append(corrupt, info.Shnum)
-		case errors.Is(err, sharestore.ErrNotFound):
-			// deleted since listed
-		case err != nil:
-			return nil, nil, err
-		default:
-			shares = append(shares, sh)
-		}
-	}
-	return shares, corrupt, nil
+	return driver.ClassifyAll(ctx, infos, func(info sharestore.ShareInfo) (sharestore.Share, error) {
+		return s.classifyIn(d, info)
+	})
 }
 
 // classifyIn reads the header of the share file of info in si's open

@@ -262,18 +262,8 @@ func classify(err error, what string) error {
 	if errors.As(err, &ge) {
 		status = ge.Code
 	}
-	var c sharestore.Code
-	switch {
-	case errors.Is(err, storage.ErrObjectNotExist), errors.Is(err, storage.ErrBucketNotExist):
-		c = sharestore.ErrNotFound
-	case status != 0:
-		c = cloud.ClassifyStatus(status, false)
-	default:
-		c = cloud.ClassifyTransport(err)
-	}
-	msg := "gcs: " + what
-	if status != 0 {
-		msg += fmt.Sprintf(" (HTTP %d)", status)
-	}
-	return cloud.AdapterError(c, msg, err)
+	return cloud.ClassifyError("gcs", what, cloud.Response{
+		Status:   status,
+		NotFound: errors.Is(err, storage.ErrObjectNotExist) || errors.Is(err, storage.ErrBucketNotExist),
+	}, err)
 }

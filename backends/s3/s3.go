@@ -246,20 +246,10 @@ func classify(err error, what string) error {
 	if errors.As(err, &ae) {
 		code = ae.ErrorCode()
 	}
-	var c sharestore.Code
-	switch {
-	case code == "SlowDown" || code == "RequestLimitExceeded" || code == "Throttling" || code == "ThrottlingException":
-		c = sharestore.ErrThrottled
-	case code == "NoSuchKey" || code == "NoSuchBucket" || code == "NotFound":
-		c = sharestore.ErrNotFound
-	case status != 0:
-		c = cloud.ClassifyStatus(status, status == 503)
-	default:
-		c = cloud.ClassifyTransport(err)
-	}
-	msg := "s3: " + what
-	if status != 0 || code != "" {
-		msg += fmt.Sprintf(" (HTTP %d %s)", status, code)
-	}
-	return cloud.AdapterError(c, msg, err)
+	return cloud.ClassifyError("s3", what, cloud.Response{
+		Status:    status,
+		Code:      code,
+		Throttled: code == "SlowDown" || code == "RequestLimitExceeded" || code == "Throttling" || code == "ThrottlingException" || status == 503,
+		NotFound:  code == "NoSuchKey" || code == "NoSuchBucket" || code == "NotFound",
+	}, err)
 }
