@@ -65,24 +65,22 @@ func testSharesetStorageIndex(e *env) {
 	e.expectAbsent(si, 0)
 }
 
-// Using the backend after Close is an error.
+// Using the backend after Close is an error of class
+// ErrInvalidArgument.
 func testUseAfterClose(e *env) {
 	if err := e.b.Close(); err != nil {
 		e.t.Fatalf("Close: %v", err)
 	}
 	e.closed = true
 	si := e.anySI()
-	if err := e.b.ListPrefix(e.ctx, si.Prefix(), func(sharestore.ShareInfo) error { return nil }); err == nil {
-		e.t.Error("ListPrefix after Close succeeded")
-	}
-	if _, _, err := e.b.Shareset(si).Shares(e.ctx); err == nil {
-		e.t.Error("Shares after Close succeeded")
-	}
+	mustErr(e.t, e.b.ListPrefix(e.ctx, si.Prefix(), func(sharestore.ShareInfo) error { return nil }), sharestore.ErrInvalidArgument, "ListPrefix after Close")
+	_, _, err := e.b.Shareset(si).Shares(e.ctx)
+	mustErr(e.t, err, sharestore.ErrInvalidArgument, "Shares after Close")
+	_, err = e.b.Shareset(si).Share(e.ctx, 0)
+	mustErr(e.t, err, sharestore.ErrInvalidArgument, "Share after Close")
 	if !e.caps.ReadOnly {
 		c := fixture.ImmutableV1([]byte("x"))
-		if err := e.b.Shareset(si).PutRaw(e.ctx, 0, bytes.NewReader(c), int64(len(c))); err == nil {
-			e.t.Error("PutRaw after Close succeeded")
-		}
+		mustErr(e.t, e.b.Shareset(si).PutRaw(e.ctx, 0, bytes.NewReader(c), int64(len(c))), sharestore.ErrInvalidArgument, "PutRaw after Close")
 	}
 }
 

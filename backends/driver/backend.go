@@ -114,14 +114,6 @@ func CheckShnum(shnum int) error {
 	return nil
 }
 
-// Lock takes si's lock, the one every mutation of si through b holds,
-// waiting until it is free or ctx ends. It is for drivers' own fast
-// paths and for wrappers that must exclude b's mutations of si; the
-// caller must call unlock.
-func (b *Backend) Lock(ctx context.Context, si sharestore.StorageIndex) (unlock func(), err error) {
-	return b.locks.Lock(ctx, si)
-}
-
 // ListPrefix implements sharestore.Backend.
 func (b *Backend) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
 	if err := b.checkPrefix(ctx, p); err != nil {
