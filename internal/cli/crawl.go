@@ -76,7 +76,7 @@ Durations are Tahoe's: 7days, 31day, 60 days, 2mo, 3 month, 2years.
 Without --once, crawl runs until interrupted, pacing itself with a duty cycle
 of 10% (turn it off with --fast) and pausing 12 hours between accounting cycles
 and 1 hour between bucket counts. The state directory holds the crawler state
-files and the lease database; an interrupted crawl resumes where it stopped.`,
+files and the lease database; an interrupted crawl resumes where it stopped.` + pluginHelp("--plugin"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCrawl(cmd.Context(), e, f)
@@ -84,7 +84,7 @@ files and the lease database; an interrupted crawl resumes where it stopped.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.backend, "backend", "", "backend to crawl: disk:PATH (default: the embedded sample store)")
-	f.plugin.add(fl)
+	f.plugin.add(fl, e.stderr)
 	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-data/state for the sample store, ./sharestore-state otherwise)")
 	fl.StringVar(&f.which, "crawler", "all", "which crawler to run: accounting, buckets or all")
 	fl.BoolVar(&f.once, "once", false, "run one full cycle and exit")
@@ -250,7 +250,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	if f.stateDir == "" {
 		f.stateDir = "sharestore-state"
 	}
-	b, err := openBackend(ctx, spec, f.backend == "", f.plugin)
+	b, err := openBackend(ctx, spec, f.backend == "", &f.plugin)
 	if err != nil {
 		return err
 	}
