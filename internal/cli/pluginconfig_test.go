@@ -106,7 +106,7 @@ func TestPluginSecretNotInErrorsOrStateDir(t *testing.T) {
 	state := t.TempDir()
 	code, out, errOut = run(t, "crawl", "--once", "--fast", "--progress", "none", "--backend", "disk:"+root,
 		"--state-dir", state, "--plugin", bin, "--plugin-option", "fail=list")
-	if code != 1 || !strings.Contains(errOut, "prefix aa") {
+	if code != 1 || !strings.Contains(errOut, "prefix=aa") {
 		t.Fatalf("crawl with a failing prefix: exit %d\n%s\n%s", code, out, errOut)
 	}
 	noSecret(t, "stdout", out)
