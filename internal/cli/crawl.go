@@ -196,26 +196,6 @@ func newAccountingReport(cycle int, h crawler.HistoryEntry) *accountingReport {
 	}
 }
 
-// prepareStateDir creates the state directory and checks that it belongs to
-// this backend: a lease database describes one store only.
-func prepareStateDir(dir, backendID string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usageErr(fmt.Errorf("state directory %s: %w", dir, err))
-	}
-	idPath := filepath.Join(dir, backendIDFile)
-	b, err := os.ReadFile(idPath)
-	switch {
-	case err == nil:
-		if got := strings.TrimSpace(string(b)); got != backendID {
-			return usageErr(fmt.Errorf("state directory %s belongs to backend %s, not %s; use another --state-dir", dir, got, backendID))
-		}
-		return nil
-	case errors.Is(err, os.ErrNotExist):
-		return crawler.WriteFileAtomic(idPath, []byte(backendID+"\n"))
-	}
-	return fmt.Errorf("state directory %s: %w", dir, err)
-}
-
 func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	policy, err := policyFromFlags(f)
 	if err != nil {
@@ -269,10 +249,19 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		}
 	}
 	rep.Backend, rep.StateDir = redact.String(spec), f.stateDir
-	if err := prepareStateDir(f.stateDir, backendIdentity(b, spec)); err != nil {
+	var options map[string]string
+	if f.plugin.path != "" {
+		set, err := f.plugin.settings() // resolved when the plugin was opened
+		if err != nil {
+			return err
+		}
+		options = set.options
+	}
+	id, legacy := backendIdentity(b, spec, options)
+	if err := prepareStateDir(f.stateDir, id, legacy); err != nil {
 		return err
 	}
-	lock, err := statedir.Acquire(f.stateDir, "sharestore crawl --backend "+backendIdentity(b, spec))
+	lock, err := statedir.Acquire(f.stateDir, "sharestore crawl --backend "+id)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -441,15 +430,6 @@ func failedPrefixesErr(failed map[string][]crawler.PrefixFailure) error {
 		parts = append(parts, fmt.Sprintf("%s crawler: prefix %s", name, strings.Join(ps, ", ")))
 	}
 	return fmt.Errorf("the cycle completed without the prefixes that failed (%s); they were not examined, and the next cycle tries them again", strings.Join(parts, "; "))
-}
-
-// backendIdentity names the store a state directory belongs to. It is
-// stored in the state directory, so it never holds a credential.
-func backendIdentity(b sharestore.Backend, spec string) string {
-	if r, ok := b.(interface{ Root() string }); ok {
-		return redact.String("disk:" + r.Root())
-	}
-	return redact.String(spec)
 }
 
 func lastCycle[T any](h map[int]T) int {
