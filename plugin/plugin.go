@@ -99,14 +99,16 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, cc *g
 }
 
 // toStatus converts a backend error into a gRPC status error carrying an
-// ErrorDetail with the error's Code and message, credentials removed
-// (redact.String): a factory's error may quote the URL it was given.
+// ErrorDetail with the error's Code and message, credentials removed:
+// the values of the secrets Configure received (knownSecrets), and
+// whatever redact.String recognises. A factory's error may quote the URL
+// or a credential it was given.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
 	code := sharestore.CodeOf(err)
-	msg := redact.String(err.Error())
+	msg := redact.String(knownSecrets.scrub(err.Error()))
 	st := status.New(grpcCode(code), msg)
 	if d, derr := st.WithDetails(&pb.ErrorDetail{Code: code.String(), Message: msg}); derr == nil {
 		st = d

@@ -38,11 +38,12 @@ type groupRunner struct {
 var _ runner.Runner = (*groupRunner)(nil)
 
 // prepare builds the command from spec, the command go-plugin filled in
-// (its environment: the magic cookie, the client certificate, ...). It is
-// the client's RunnerFunc.
+// (its environment: the host's, the magic cookie, the client certificate,
+// ...), less the variables that IsSecretEnv names. It is the client's
+// RunnerFunc.
 func (r *groupRunner) prepare(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
 	cmd := exec.Command(r.path)
-	cmd.Env, cmd.Stdin = spec.Env, spec.Stdin
+	cmd.Env, cmd.Stdin = pluginEnv(spec.Env), spec.Stdin
 	ownGroup(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -80,6 +80,7 @@ func (s *server) shareset(si []byte) (sharestore.Shareset, error) {
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	knownSecrets.add(req.Secrets)
 	b, err := s.factory(ctx, Config{URL: req.Url, Create: req.Create, Options: req.Options, Secrets: req.Secrets})
 	if err != nil {
 		return nil, toStatus(err)

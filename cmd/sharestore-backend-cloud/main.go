@@ -5,13 +5,15 @@
 //
 //	URL      s3://…, gs://… or azblob://… (see internal/backendurl)
 //	Create   create the bucket or container first if it is missing
-//	Secrets  credentials by their standard variable names
+//	Secrets  credentials by their standard variable names in any case
 //	         (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 //	         AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT,
-//	         AZURE_STORAGE_KEY); a name missing there is read from the
-//	         environment the host passed on.
-//
-// It takes no Options.
+//	         AZURE_STORAGE_KEY) or the short names access_key_id,
+//	         secret_access_key, session_token, account_key and
+//	         connection_string; a name missing there is read from the
+//	         environment the host passed on
+//	Options  retry_attempts=N, retry_timeout=DURATION (see
+//	         internal/cloudplugin)
 package main
 
 import (

@@ -4,7 +4,8 @@
 //
 //	gs://BUCKET[/KEYPREFIX]?endpoint=URL
 //
-// and credentials through the Configure RPC, never through argv; see
+// and credentials (Secrets) and the options retry_attempts and
+// retry_timeout through the Configure RPC, never through argv; see
 // internal/cloudplugin and internal/backendurl. It serves no other scheme.
 package main
 

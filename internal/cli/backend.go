@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -15,34 +18,53 @@ import (
 	"github.com/sharestore/sharestore/plugin"
 )
 
-// pluginFlags are --plugin and --plugin-sha256, which every command that
-// takes --backend also takes.
+// pluginFlags are the flags of a backend served by a plugin: --plugin,
+// --plugin-sha256, --plugin-option and --plugin-config, which every
+// command that takes --backend also takes, or their --NAME-plugin forms
+// for the backend that --NAME names (copy's --from and --to).
 type pluginFlags struct {
-	path   string
-	sha256 string
-	flag   string // the path's flag, for messages ["--plugin"]
+	path    string
+	sha256  string
+	options []string // --plugin-option KEY=VALUE, in the order given
+	config  string   // --plugin-config FILE
+	flag    string   // the path's flag, for messages ["--plugin"]
+	// stderr receives the plugin's stderr, every secret value removed.
+	stderr io.Writer
+
+	resolved *pluginSettings // once settings has run
 }
 
 // name returns the path's flag as the user typed it.
-func (p pluginFlags) name() string {
+func (p *pluginFlags) name() string {
 	if p.flag == "" {
 		return "--plugin"
 	}
 	return p.flag
 }
 
-// add registers the flags on fs.
-func (p *pluginFlags) add(fs *pflag.FlagSet) {
+// add registers the flags on fs; the plugin's stderr goes to stderr.
+func (p *pluginFlags) add(fs *pflag.FlagSet, stderr io.Writer) {
 	fs.StringVar(&p.path, "plugin", "", "serve the backend from this plugin binary (e.g. sharestore-backend-disk); --backend is passed to it through Configure")
-	fs.StringVar(&p.sha256, "plugin-sha256", "", "with --plugin: refuse to start the plugin unless its SHA-256 is this hex digest")
+	p.addCommon(fs, "", stderr)
 }
 
-// addFor registers --NAME-plugin and --NAME-plugin-sha256 on fs, for the
-// backend that --NAME names (copy's --from and --to).
-func (p *pluginFlags) addFor(fs *pflag.FlagSet, name string) {
+// addFor registers --NAME-plugin and the flags that go with it on fs, for
+// the backend that --NAME names (copy's --from and --to).
+func (p *pluginFlags) addFor(fs *pflag.FlagSet, name string, stderr io.Writer) {
 	fs.StringVar(&p.path, name+"-plugin", "", "serve the --"+name+" backend from this plugin binary; --"+name+" is passed to it through Configure")
-	fs.StringVar(&p.sha256, name+"-plugin-sha256", "", "with --"+name+"-plugin: refuse to start the plugin unless its SHA-256 is this hex digest")
 	p.flag = "--" + name + "-plugin"
+	p.addCommon(fs, name+"-", stderr)
+}
+
+// addCommon registers the flags that go with the path's flag, each named
+// prefix+"plugin-…".
+func (p *pluginFlags) addCommon(fs *pflag.FlagSet, prefix string, stderr io.Writer) {
+	p.stderr = stderr
+	pl := p.name()
+	env := p.envPrefix()
+	fs.StringVar(&p.sha256, prefix+"plugin-sha256", "", "with "+pl+": refuse to start the plugin unless its SHA-256 is this hex digest")
+	fs.StringArrayVar(&p.options, prefix+"plugin-option", nil, "with "+pl+": pass the plugin option `KEY=VALUE` (repeatable; not for secrets; overrides "+env+"OPTION_KEY and "+pl+"-config)")
+	fs.StringVar(&p.config, prefix+"plugin-config", "", "with "+pl+": read plugin options, and secrets from its [secrets] table, from this TOML `FILE` (one with secrets must be accessible by its owner only)")
 }
 
 // openBackend opens a backend from its URL form:
@@ -54,16 +76,18 @@ func (p *pluginFlags) addFor(fs *pflag.FlagSet, name string) {
 //
 // With pf.path set, the backend is served by that plugin binary instead,
 // and spec (in whatever form the plugin understands) reaches it through
-// the Configure RPC.
+// the Configure RPC, with the options and secrets of pf (see
+// pluginFlags.settings). Without it, a flag that needs it is a usage
+// error.
 //
 // No error quotes spec unredacted (redact.String): it may hold a
 // credential.
-func openBackend(ctx context.Context, spec string, create bool, pf pluginFlags) (sharestore.Backend, error) {
+func openBackend(ctx context.Context, spec string, create bool, pf *pluginFlags) (sharestore.Backend, error) {
 	if pf.path != "" {
 		return openPlugin(ctx, spec, create, pf)
 	}
-	if pf.sha256 != "" {
-		return nil, usageErr(fmt.Errorf("%s-sha256 needs %s", pf.name(), pf.name()))
+	if err := pf.checkUnused(); err != nil {
+		return nil, err
 	}
 	if backendurl.IsCloud(spec) {
 		return openCloud(ctx, spec)
@@ -89,8 +113,17 @@ func openBackend(ctx context.Context, spec string, create bool, pf pluginFlags) 
 	return nil, usageErr(fmt.Errorf("backend %q: unknown scheme (supported: disk:PATH, s3://BUCKET, gs://BUCKET, azblob://CONTAINER)", redact.String(spec)))
 }
 
-func openPlugin(ctx context.Context, spec string, create bool, pf pluginFlags) (sharestore.Backend, error) {
-	var opts plugin.HostOptions
+// openPlugin starts the plugin pf names and configures it with spec and
+// the options and secrets of pf's flags, file and environment (see
+// settings). Neither its stderr nor an error it returns shows a secret's
+// value.
+func openPlugin(ctx context.Context, spec string, create bool, pf *pluginFlags) (sharestore.Backend, error) {
+	set, err := pf.settings()
+	if err != nil {
+		return nil, err
+	}
+	hide := redact.NewValues(set.secrets)
+	opts := plugin.HostOptions{Stderr: hide.Writer(cmp.Or[io.Writer](pf.stderr, os.Stderr))}
 	if pf.sha256 != "" {
 		sum, err := hex.DecodeString(pf.sha256)
 		if err != nil || len(sum) != 32 {
@@ -98,9 +131,9 @@ func openPlugin(ctx context.Context, spec string, create bool, pf pluginFlags) (
 		}
 		opts.SHA256 = sum
 	}
-	b, err := plugin.Open(ctx, pf.path, plugin.Config{URL: spec, Create: create}, opts)
+	b, err := plugin.Open(ctx, pf.path, plugin.Config{URL: spec, Create: create, Options: set.options, Secrets: set.secrets}, opts)
 	if err != nil {
-		return nil, openErr(err)
+		return nil, openErr(&sharestore.Error{Code: sharestore.CodeOf(err), Msg: hide.String(err.Error())})
 	}
 	return b, nil
 }

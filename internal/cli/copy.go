@@ -54,7 +54,12 @@ with --from passed to it through Configure; --to-plugin does the same for
 the destination. That is how a store moves to or from a third-party backend:
 
   sharestore copy --from disk:/var/tahoe/storage \
-      --to 'vendor://…' --to-plugin /usr/lib/sharestore/sharestore-backend-vendor`,
+      --to 'vendor://…' --to-plugin /usr/lib/sharestore/sharestore-backend-vendor` +
+			pluginHelp("--to-plugin") + `
+
+The plugin of --from-plugin takes them in the same way, from its own
+--from-plugin-config, SHARESTORE_FROM_PLUGIN_OPTION_NAME,
+SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" || to == "" {
@@ -68,8 +73,14 @@ the destination. That is how a store moves to or from a third-party backend:
 				}
 				prefixes = []sharestore.Prefix{p}
 			}
+			// Both sides' flags are checked before either side opens.
+			for _, pf := range []*pluginFlags{&fromPlugin, &toPlugin} {
+				if err := pf.validate(); err != nil {
+					return err
+				}
+			}
 			ctx := cmd.Context()
-			src, err := openBackend(ctx, from, false, fromPlugin)
+			src, err := openBackend(ctx, from, false, &fromPlugin)
 			if err != nil {
 				return err
 			}
@@ -77,7 +88,7 @@ the destination. That is how a store moves to or from a third-party backend:
 			if copySourceHook != nil {
 				src = copySourceHook(src)
 			}
-			dst, err := openBackend(ctx, to, true, toPlugin)
+			dst, err := openBackend(ctx, to, true, &toPlugin)
 			if err != nil {
 				return err
 			}
@@ -89,8 +100,8 @@ the destination. That is how a store moves to or from a third-party backend:
 	cmd.Flags().StringVar(&from, "from", "", "source backend (disk:PATH, s3://…, gs://…, azblob://…)")
 	cmd.Flags().StringVar(&to, "to", "", "destination backend")
 	cmd.Flags().StringVar(&prefix, "prefix", "", "copy only this two-character prefix")
-	fromPlugin.addFor(cmd.Flags(), "from")
-	toPlugin.addFor(cmd.Flags(), "to")
+	fromPlugin.addFor(cmd.Flags(), "from", e.stderr)
+	toPlugin.addFor(cmd.Flags(), "to", e.stderr)
 	return cmd
 }
 

@@ -76,7 +76,7 @@ Durations are Tahoe's: 7days, 31day, 60 days, 2mo, 3 month, 2years.
 Without --once, crawl runs until interrupted, pacing itself with a duty cycle
 of 10% (turn it off with --fast) and pausing 12 hours between accounting cycles
 and 1 hour between bucket counts. The state directory holds the crawler state
-files and the lease database; an interrupted crawl resumes where it stopped.`,
+files and the lease database; an interrupted crawl resumes where it stopped.` + pluginHelp("--plugin"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCrawl(cmd.Context(), e, f)
@@ -84,7 +84,7 @@ files and the lease database; an interrupted crawl resumes where it stopped.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.backend, "backend", "", "backend to crawl: disk:PATH (default: the embedded sample store)")
-	f.plugin.add(fl)
+	f.plugin.add(fl, e.stderr)
 	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-data/state for the sample store, ./sharestore-state otherwise)")
 	fl.StringVar(&f.which, "crawler", "all", "which crawler to run: accounting, buckets or all")
 	fl.BoolVar(&f.once, "once", false, "run one full cycle and exit")
@@ -196,26 +196,6 @@ func newAccountingReport(cycle int, h crawler.HistoryEntry) *accountingReport {
 	}
 }
 
-// prepareStateDir creates the state directory and checks that it belongs to
-// this backend: a lease database describes one store only.
-func prepareStateDir(dir, backendID string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usageErr(fmt.Errorf("state directory %s: %w", dir, err))
-	}
-	idPath := filepath.Join(dir, backendIDFile)
-	b, err := os.ReadFile(idPath)
-	switch {
-	case err == nil:
-		if got := strings.TrimSpace(string(b)); got != backendID {
-			return usageErr(fmt.Errorf("state directory %s belongs to backend %s, not %s; use another --state-dir", dir, got, backendID))
-		}
-		return nil
-	case errors.Is(err, os.ErrNotExist):
-		return crawler.WriteFileAtomic(idPath, []byte(backendID+"\n"))
-	}
-	return fmt.Errorf("state directory %s: %w", dir, err)
-}
-
 func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	policy, err := policyFromFlags(f)
 	if err != nil {
@@ -250,7 +230,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	if f.stateDir == "" {
 		f.stateDir = "sharestore-state"
 	}
-	b, err := openBackend(ctx, spec, f.backend == "", f.plugin)
+	b, err := openBackend(ctx, spec, f.backend == "", &f.plugin)
 	if err != nil {
 		return err
 	}
@@ -269,10 +249,19 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		}
 	}
 	rep.Backend, rep.StateDir = redact.String(spec), f.stateDir
-	if err := prepareStateDir(f.stateDir, backendIdentity(b, spec)); err != nil {
+	var options map[string]string
+	if f.plugin.path != "" {
+		set, err := f.plugin.settings() // resolved when the plugin was opened
+		if err != nil {
+			return err
+		}
+		options = set.options
+	}
+	id, legacy := backendIdentity(b, spec, options)
+	if err := prepareStateDir(f.stateDir, id, legacy); err != nil {
 		return err
 	}
-	lock, err := statedir.Acquire(f.stateDir, "sharestore crawl --backend "+backendIdentity(b, spec))
+	lock, err := statedir.Acquire(f.stateDir, "sharestore crawl --backend "+id)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -442,15 +431,6 @@ func failedPrefixesErr(failed map[string][]crawler.PrefixFailure) error {
 		parts = append(parts, fmt.Sprintf("%s crawler: prefix %s", name, strings.Join(ps, ", ")))
 	}
 	return fmt.Errorf("the cycle completed without the prefixes that failed (%s); they were not examined, and the next cycle tries them again", strings.Join(parts, "; "))
-}
-
-// backendIdentity names the store a state directory belongs to. It is
-// stored in the state directory, so it never holds a credential.
-func backendIdentity(b sharestore.Backend, spec string) string {
-	if root, ok := sharestore.LocalRoot(b); ok {
-		return redact.String("disk:" + root)
-	}
-	return redact.String(spec)
 }
 
 func lastCycle[T any](h map[int]T) int {

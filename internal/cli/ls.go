@@ -51,7 +51,7 @@ bytes of data (default ` + defaultMaxHashSize + `) are listed without their hash
 table, "" in JSON, and a count at the end), so that a huge or sparse share
 does not stall the listing; raise the limit to hash them. With --json it
 prints one JSON object per line: storage_index, shnum, type, version,
-data_length, size, used_space, leases, data_sha256.`,
+data_length, size, used_space, leases, data_sha256.` + pluginHelp("--plugin"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if backend == "" {
@@ -70,7 +70,7 @@ data_length, size, used_space, leases, data_sha256.`,
 				return usageErr(fmt.Errorf("ls: --max-hash-size %q: want a size such as 1GiB or 500MB", maxHash))
 			}
 			ctx := cmd.Context()
-			b, err := openBackend(ctx, backend, false, pf)
+			b, err := openBackend(ctx, backend, false, &pf)
 			if err != nil {
 				return err
 			}
@@ -79,7 +79,7 @@ data_length, size, used_space, leases, data_sha256.`,
 		},
 	}
 	cmd.Flags().StringVar(&backend, "backend", "", "backend to list: disk:PATH (PATH is the storage directory containing shares/)")
-	pf.add(cmd.Flags())
+	pf.add(cmd.Flags(), e.stderr)
 	cmd.Flags().StringVar(&prefix, "prefix", "", "list only this two-character prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per share")
 	cmd.Flags().StringVar(&maxHash, "max-hash-size", defaultMaxHashSize, "hash the data of shares up to this size only (e.g. 1GiB, 2TiB); larger ones are listed without a hash")

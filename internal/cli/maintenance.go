@@ -130,7 +130,7 @@ func openDiskOnly(cmd *cobra.Command, spec string) (*disk.Backend, error) {
 	if backendurl.IsCloud(spec) {
 		return nil, usageErr(fmt.Errorf("%s works on disk stores only (--backend disk:PATH): an object store has no incoming/ directory", what))
 	}
-	b, err := openBackend(cmd.Context(), spec, false, pluginFlags{})
+	b, err := openBackend(cmd.Context(), spec, false, &pluginFlags{})
 	if err != nil {
 		return nil, err
 	}

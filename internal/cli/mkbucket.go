@@ -25,14 +25,14 @@ error. Credentials come from the environment, as for every cloud URL.
 With --plugin, the plugin creates the store: --backend reaches it through
 Configure with creation allowed, as for every plugin, and mkbucket closes it
 again. The cloud plugins create the bucket or container; the disk plugin
-creates the storage directory.`,
+creates the storage directory.` + pluginHelp("--plugin"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if backend == "" {
 				return usageErr(errors.New("mkbucket: --backend is required (for example --backend s3://my-bucket?region=eu-west-1)"))
 			}
 			if pf.path != "" {
-				b, err := openPlugin(cmd.Context(), backend, true, pf)
+				b, err := openPlugin(cmd.Context(), backend, true, &pf)
 				if err != nil {
 					return err
 				}
@@ -45,8 +45,8 @@ creates the storage directory.`,
 				fmt.Fprintf(e.stdout, "%s is ready\n", redact.String(where))
 				return nil
 			}
-			if pf.sha256 != "" {
-				return usageErr(errors.New("mkbucket: --plugin-sha256 needs --plugin"))
+			if err := pf.checkUnused(); err != nil {
+				return err
 			}
 			if !backendurl.IsCloud(backend) {
 				return usageErr(fmt.Errorf("mkbucket: %q is not a cloud backend URL (s3://, gs:// or azblob://)", redact.String(backend)))
@@ -60,6 +60,6 @@ creates the storage directory.`,
 		},
 	}
 	cmd.Flags().StringVar(&backend, "backend", "", "cloud backend URL whose bucket or container to create")
-	pf.add(cmd.Flags())
+	pf.add(cmd.Flags(), e.stderr)
 	return cmd
 }

@@ -53,6 +53,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	if _, ok := stderr.(*os.File); !ok {
+		// A file takes concurrent writes (and a terminal must stay one,
+		// for the progress bars); anything else is serialized.
+		errw := &lockedWriter{w: stderr}
+		defer errw.stop()
+		stderr = errw
+	}
 	ctx, stop := watchSignals(context.Background(), sigs, signalGrace, stderr, exitNow)
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(e)
@@ -77,6 +84,32 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// lockedWriter is Main's stderr when that is not a file (in tests): it
+// serializes writes to w, since a
+// plugin's stderr arrives from go-plugin's goroutines while the command
+// writes its own, and drops those that come after stop, so that nothing
+// is written once Main has returned.
+type lockedWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	stopped bool
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return len(p), nil
+	}
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
 }
 
 // signalGrace is how long a command may take to stop after the first

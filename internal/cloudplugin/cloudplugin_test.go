@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/plugin"
@@ -29,5 +30,58 @@ func TestFactoryServesOnlyItsScheme(t *testing.T) {
 	_, err := Factory("s3")(ctx, plugin.Config{URL: "s3://b", Options: map[string]string{"x": "y"}})
 	if !errors.Is(err, sharestore.ErrInvalidArgument) {
 		t.Errorf("options: %v", err)
+	}
+}
+
+func TestFactoryOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opts map[string]string
+		ok   bool
+	}{
+		{map[string]string{"retry_attempts": "3", "retry_timeout": "30s"}, true},
+		{map[string]string{"retry_attempts": "0"}, false},
+		{map[string]string{"retry_attempts": "many"}, false},
+		{map[string]string{"retry_timeout": "soon"}, false},
+		{map[string]string{"retry_timeout": "-1s"}, false},
+		{map[string]string{"read_only": "true"}, false},
+	} {
+		got, err := options(tc.opts)
+		if tc.ok != (err == nil) || err != nil && !errors.Is(err, sharestore.ErrInvalidArgument) {
+			t.Errorf("options(%v) = %+v, %v", tc.opts, got, err)
+		}
+	}
+	got, _ := options(map[string]string{"retry_attempts": "3", "retry_timeout": "30s"})
+	if got.Retry.Attempts != 3 || got.Retry.MaxElapsed != 30*time.Second {
+		t.Errorf("options set the retry policy %+v", got.Retry)
+	}
+	// Through the factory: the backend opens (no I/O) with them.
+	b, err := Factory("s3")(context.Background(), plugin.Config{URL: "s3://b?endpoint=http://127.0.0.1:1&region=r",
+		Options: map[string]string{"retry_attempts": "2"}})
+	if err != nil {
+		t.Fatalf("Factory with options: %v", err)
+	}
+	b.Close()
+}
+
+func TestSecretsEnv(t *testing.T) {
+	t.Setenv("AWS_SESSION_TOKEN", "from-env")
+	t.Setenv("AZURE_STORAGE_ACCOUNT", "acct-env")
+	getenv := secretsEnv(map[string]string{
+		"aws_access_key_id": "AKIA1",
+		"secret_access_key": "s3cret",
+		"AZURE_STORAGE_KEY": "azkey",
+		"Connection_String": "cs",
+	})
+	for name, want := range map[string]string{
+		"AWS_ACCESS_KEY_ID":               "AKIA1",
+		"AWS_SECRET_ACCESS_KEY":           "s3cret",
+		"AWS_SESSION_TOKEN":               "from-env",
+		"AZURE_STORAGE_KEY":               "azkey",
+		"AZURE_STORAGE_CONNECTION_STRING": "cs",
+		"AZURE_STORAGE_ACCOUNT":           "acct-env",
+	} {
+		if got := getenv(name); got != want {
+			t.Errorf("getenv(%s) = %q, want %q", name, got, want)
+		}
 	}
 }
