@@ -1,12 +1,13 @@
 package cli
 
 import (
-	"github.com/sharestore/sharestore/backends/disk"
-	"github.com/sharestore/sharestore/crawler"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/crawler"
 )
 
 // TestBackendIdentity checks that the identity of a store ignores what
