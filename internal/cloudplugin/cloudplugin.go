@@ -39,9 +39,10 @@ var secretAliases = map[string]string{
 // account_key and connection_string; a name found in neither is read
 // from the environment.
 //
-// cfg.Options may hold retry_attempts=N (attempts per request, at least
-// 1) and retry_timeout=DURATION (how long a request is retried, such as
-// 30s; Go's duration syntax). Any other option, or a malformed value, is
+// cfg.Options may hold read_only=BOOL (every mutation refused with
+// ErrPermissionDenied, and the bucket never created), retry_attempts=N
+// (attempts per request, at least 1) and retry_timeout=DURATION (how long
+// a request is retried, such as 30s; Go's duration syntax). Any other option, or a malformed value, is
 // ErrInvalidArgument, as is a URL of another scheme.
 func Factory(scheme string) func(ctx context.Context, cfg plugin.Config) (sharestore.Backend, error) {
 	return func(ctx context.Context, cfg plugin.Config) (sharestore.Backend, error) {
@@ -59,6 +60,9 @@ func Factory(scheme string) func(ctx context.Context, cfg plugin.Config) (shares
 			}
 		}
 		getenv := secretsEnv(cfg.Secrets)
+		if cfg.Create && opts.ReadOnly {
+			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "option read_only=true: a read-only backend cannot create its bucket")
+		}
 		if cfg.Create {
 			if err := backendurl.CreateBucket(ctx, cfg.URL, getenv); err != nil {
 				return nil, err
@@ -79,6 +83,12 @@ func options(given map[string]string) (cloud.Options, error) {
 				return opts, sharestore.Errorf(sharestore.ErrInvalidArgument, "option retry_attempts=%q: want a whole number, at least 1", v)
 			}
 			opts.Retry.Attempts = n
+		case "read_only":
+			ro, err := strconv.ParseBool(v)
+			if err != nil {
+				return opts, sharestore.Errorf(sharestore.ErrInvalidArgument, "option read_only=%q: want true or false", v)
+			}
+			opts.ReadOnly = ro
 		case "retry_timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
@@ -86,7 +96,7 @@ func options(given map[string]string) (cloud.Options, error) {
 			}
 			opts.Retry.MaxElapsed = d
 		default:
-			return opts, sharestore.Errorf(sharestore.ErrInvalidArgument, "unknown option %q for the cloud backends (known: retry_attempts, retry_timeout)", k)
+			return opts, sharestore.Errorf(sharestore.ErrInvalidArgument, "unknown option %q for the cloud backends (known: read_only, retry_attempts, retry_timeout)", k)
 		}
 	}
 	return opts, nil

@@ -43,7 +43,9 @@ func TestFactoryOptions(t *testing.T) {
 		{map[string]string{"retry_attempts": "many"}, false},
 		{map[string]string{"retry_timeout": "soon"}, false},
 		{map[string]string{"retry_timeout": "-1s"}, false},
-		{map[string]string{"read_only": "true"}, false},
+		{map[string]string{"read_only": "true"}, true},
+		{map[string]string{"read_only": "maybe"}, false},
+		{map[string]string{"colour": "blue"}, false},
 	} {
 		got, err := options(tc.opts)
 		if tc.ok != (err == nil) || err != nil && !errors.Is(err, sharestore.ErrInvalidArgument) {
@@ -61,6 +63,24 @@ func TestFactoryOptions(t *testing.T) {
 		t.Fatalf("Factory with options: %v", err)
 	}
 	b.Close()
+	// read_only reaches the backend: it declares it, and refuses a
+	// write without a request (the endpoint is unreachable).
+	b, err = Factory("s3")(context.Background(), plugin.Config{URL: "s3://b?endpoint=http://127.0.0.1:1&region=r",
+		Options: map[string]string{"read_only": "true"}})
+	if err != nil {
+		t.Fatalf("Factory read_only: %v", err)
+	}
+	defer b.Close()
+	if !b.Capabilities().ReadOnly {
+		t.Error("read_only=true: Capabilities().ReadOnly is false")
+	}
+	if err := b.Shareset(sharestore.StorageIndex{1}).DeleteShare(context.Background(), 0, nil); !errors.Is(err, sharestore.ErrPermissionDenied) {
+		t.Errorf("DeleteShare on a read_only backend: %v, want ErrPermissionDenied", err)
+	}
+	if _, err := Factory("s3")(context.Background(), plugin.Config{URL: "s3://b?endpoint=http://127.0.0.1:1&region=r", Create: true,
+		Options: map[string]string{"read_only": "true"}}); !errors.Is(err, sharestore.ErrInvalidArgument) {
+		t.Errorf("Create with read_only: %v, want ErrInvalidArgument", err)
+	}
 }
 
 func TestSecretsEnv(t *testing.T) {
