@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,5 +135,68 @@ func TestScanWithoutAheadSendsEveryListing(t *testing.T) {
 			}
 			scanPages(t, newGatedLister(gated...), tc.first, tc.ahead, 8, tc.first+8)
 		})
+	}
+}
+
+// failingLister lists one share per prefix and fails at prefix fail.
+type failingLister struct {
+	sharestore.Backend // nil: only ListPrefix is called
+	fail               int
+}
+
+func (f failingLister) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
+	if p.Index() == f.fail {
+		return sharestore.Errorf(sharestore.ErrUnavailable, "listing %s failed", p)
+	}
+	var si sharestore.StorageIndex
+	si[0] = byte(p.Index())
+	return fn(sharestore.ShareInfo{SI: si, Shnum: 1, Size: 1})
+}
+
+// TestScanErrorComesAfterEveryEarlierListing checks that when a listing
+// fails, the listings the plugin held back before it still reach the
+// host, and the error only then: so the host charges it to the prefix
+// that failed, not to an earlier one it was waiting for.
+func TestScanErrorComesAfterEveryEarlierListing(t *testing.T) {
+	lis := bufconn.Listen(1 << 20)
+	gs := grpc.NewServer()
+	pb.RegisterBackendServer(gs, &server{b: failingLister{fail: 12}})
+	go gs.Serve(lis)
+	defer gs.Stop()
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(context.Context, string) (net.Conn, error) { return lis.Dial() }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := pb.NewBackendClient(conn).ScanPrefixes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A window of 16: listings 8..15 are ones the plugin holds back.
+	if err := stream.Send(&pb.ScanRequest{First: string(sharestore.PrefixAt(0)), Ahead: 16, Credit: 16}); err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			if next != 12 {
+				t.Fatalf("the error came after %d listings, want the 12 before the prefix that failed: %v", next, err)
+			}
+			if !strings.Contains(err.Error(), "listing "+string(sharestore.PrefixAt(12))+" failed") {
+				t.Fatalf("error %v, want prefix 12's", err)
+			}
+			return
+		}
+		for _, part := range msg.Parts {
+			if want := string(sharestore.PrefixAt(next)); part.Prefix != want || !part.End {
+				t.Fatalf("got part of prefix %q (end %v), want all of %q", part.Prefix, part.End, want)
+			}
+			next++
+		}
 	}
 }

@@ -249,10 +249,39 @@ func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 			err = w.sendDue(int(end.Load()))
 		}
 		if err != nil {
-			return streamStatus(err)
+			return w.fail(err)
 		}
 	}
 	return w.flush()
+}
+
+// fail ends a scan on err. A listing that failed is p's, the prefix being
+// added: the complete listings held back before it are sent first, and
+// the parts of p in the page are dropped, so the host receives every
+// prefix before p and charges the error to p, not to an earlier prefix
+// it was still waiting for.
+func (w *scanWriter) fail(err error) error {
+	var se sendErr
+	if errors.As(err, &se) {
+		return se.err
+	}
+	if w.page != nil {
+		cur := string(sharestore.PrefixAt(w.cur))
+		kept := w.page.Parts[:0]
+		for _, pt := range w.page.Parts {
+			if pt.Prefix != cur {
+				kept = append(kept, pt)
+			}
+		}
+		w.page.Parts = kept
+		if len(kept) == 0 {
+			w.page = nil
+		}
+	}
+	if ferr := w.flush(); ferr != nil {
+		return ferr
+	}
+	return streamStatus(err)
 }
 
 // scanPageBytes bounds the packed listing bytes of one ScanPage: a few
