@@ -6,6 +6,7 @@
 #   scripts/bench-compare.sh REV                  # ROUNDS=3, BENCHTIME=3x, 100k shares
 #   ROUNDS=5 scripts/bench-compare.sh HEAD~3
 #   PACKAGES=./crawler/ scripts/bench-compare.sh REV   # the crawl benchmark only
+#   RAW=1 scripts/bench-compare.sh REV             # every run's line too
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:?usage: scripts/bench-compare.sh REV}
@@ -24,6 +25,9 @@ for r in $(seq "${ROUNDS:-3}"); do
 			awk -v side="$side" '/^pkg:/ { pkg = $2; sub(/.*\//, "", pkg) } /^BenchmarkCycle\// { print side, pkg, $0 }' >>"$tmp/out"
 	done
 done
+if [ -n "${RAW:-}" ]; then
+	cat "$tmp/out"
+fi
 echo
 echo "head: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)'), base: $rev, rounds: ${ROUNDS:-3}, shares: ${SHARESTORE_BENCH_SHARES:-100000}"
 awk '
