@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compare this tree's crawl and plugin benchmarks with another commit's, in
-# one run: the two trees take turns, round after round, so both sides of
-# every ratio share the machine's conditions. It prints the median of each
+# one run: the two trees take turns, round after round (in ABBA order), so
+# both sides of every ratio share the machine's conditions. It prints the median of each
 # figure on each side and head/base.
 #   scripts/bench-compare.sh REV                  # ROUNDS=3, BENCHTIME=3x, 100k shares
 #   ROUNDS=5 scripts/bench-compare.sh HEAD~3
@@ -16,7 +16,11 @@ trap 'git worktree remove --force "$tmp/base" >/dev/null 2>&1 || true; rm -rf "$
 git worktree add --detach -q "$tmp/base" "$base"
 pkgs=${PACKAGES:-./crawler/ ./plugin/}
 for r in $(seq "${ROUNDS:-3}"); do
-	for side in base head; do
+	# ABBA order: odd rounds run base first, even rounds head first, so
+	# neither side always runs on a machine the other has just warmed.
+	order="base head"
+	[ $((r % 2)) = 0 ] && order="head base"
+	for side in $order; do
 		dir=.
 		[ "$side" = base ] && dir=$tmp/base
 		echo "round $r: $side" >&2
