@@ -7,6 +7,7 @@
 #   ROUNDS=5 scripts/bench-compare.sh HEAD~3
 #   PACKAGES=./crawler/ scripts/bench-compare.sh REV   # the crawl benchmark only
 #   RAW=1 scripts/bench-compare.sh REV             # every run's line too
+#   BENCH=BenchmarkCycle/accounting-steady scripts/bench-compare.sh REV   # one sub-benchmark
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:?usage: scripts/bench-compare.sh REV}
@@ -25,7 +26,7 @@ for r in $(seq "${ROUNDS:-3}"); do
 		[ "$side" = base ] && dir=$tmp/base
 		echo "round $r: $side" >&2
 		# shellcheck disable=SC2086
-		(cd "$dir" && go test -run '^$' -bench '^BenchmarkCycle$' -benchtime "${BENCHTIME:-3x}" -timeout 60m $pkgs) |
+		(cd "$dir" && go test -run '^$' -bench "${BENCH:-^BenchmarkCycle$}" -benchtime "${BENCHTIME:-3x}" -timeout 60m $pkgs) |
 			awk -v side="$side" '/^pkg:/ { pkg = $2; sub(/.*\//, "", pkg) } /^BenchmarkCycle\// { print side, pkg, $0 }' >>"$tmp/out"
 	done
 done
