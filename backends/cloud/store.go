@@ -30,15 +30,20 @@ type Page struct {
 	Next string
 }
 
-// ObjectStore is the small interface every object store adapter (S3, GCS,
-// Azure) implements; everything else (keys, chunking, listing, retries,
-// locking) lives once in this package.
+// ObjectStore is the small, public interface an object or key-value store
+// implements to become a sharestore backend: New adds everything else
+// (the share layout, chunking, paged listings, retries, and the shared
+// layer's locks, guards and validation). S3, GCS and Azure implement it
+// in this module; third-party stores are supported on the same terms
+// (see backends/mem for the smallest complete adapter, and
+// conformance.CloudHarness to certify one).
 //
 // Keys are full keys: the layer has already applied its key prefix.
 // Every method honours ctx and does exactly one attempt at the request
 // (SDK-internal retries turned down), because the layer retries. Errors
 // are classified into the sharestore vocabulary, from the HTTP status
-// with ClassifyStatus or with a richer adapter-specific mapping:
+// with ClassifyStatus, from what the SDK's error says with ClassifyError,
+// or with a mapping of the adapter's own:
 // ErrNotFound for a missing object or bucket (404),
 // ErrThrottled for throttling (S3 SlowDown/503, GCS 429, Azure
 // ServerBusy/503), ErrUnavailable for other 5xx and network failures,

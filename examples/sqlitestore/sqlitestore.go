@@ -1,16 +1,8 @@
-// Package sqlitestore is an example of the public object-store interface
-// cloud.ObjectStore: a share store in one SQLite file, written on that
-// interface alone. cloud.New adds the rest (share layout, chunking,
-// listings, mutable slots, locks, guards) and the result passes the
-// conformance suite. backends/mem documents the rules an adapter follows.
-//
-// Each Put gives its object a version above every other in the table and
-// no less than the time in nanoseconds, so every rewrite changes it. A
-// backend over the file at path:
-//
-//	st, err := sqlitestore.Open(path)
-//	…
-//	b, err := cloud.New(st, cloud.Options{Name: "sqlite"})
+// Package sqlitestore is an example of the public interface
+// cloud.ObjectStore: shares in one SQLite file. cloud.New(st,
+// cloud.Options{Name: "sqlite"}) adds the rest, and the result passes the
+// conformance suite. Each Put's version is above every other in the
+// table, so every rewrite changes it.
 package sqlitestore
 
 import (
