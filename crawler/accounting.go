@@ -698,15 +698,6 @@ func (a *Accounting) classifyAll(ctx context.Context, ids []sharestore.ShareID) 
 	return out, nil
 }
 
-func (a *Accounting) cycleStartOr(now time.Time) time.Time {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cycleStart.IsZero() {
-		return now
-	}
-	return a.cycleStart
-}
-
 // classify reads one share's header. It returns ShareTypeUnknown if the
 // share is gone or cannot be read (it is then looked at again next
 // cycle), ShareTypeCorrupt if its container is not valid, and the error

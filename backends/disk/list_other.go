@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/backends/driver"
 )
 
 // listSharesAt lists the share files of si's directory in the open

@@ -4,7 +4,6 @@ package disk
 
 import (
 	"os"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,13 +34,4 @@ func fstatat(dirfd int, dir, name string) (entryStat, error) {
 		used:    int64(st.Blocks) * 512,
 		modTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)),
 	}, nil
-}
-
-// usedSpace returns the bytes fi occupies on disk: its allocated blocks
-// where the system reports them, else its size.
-func usedSpace(fi os.FileInfo) int64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int64(st.Blocks) * 512
-	}
-	return fi.Size()
 }
