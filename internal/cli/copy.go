@@ -60,7 +60,7 @@ the destination. That is how a store moves to or from a third-party backend:
 The plugin of --from-plugin takes them in the same way, from its own
 --from-plugin-config, SHARESTORE_FROM_PLUGIN_OPTION_NAME,
 SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" || to == "" {
 				return usageErr(errors.New("copy: --from and --to are required"))
@@ -88,11 +88,19 @@ SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.`,
 			if copySourceHook != nil {
 				src = copySourceHook(src)
 			}
+			if fromPlugin.path == "" && toPlugin.path == "" {
+				if err := checkDiskOverlap(from, to); err != nil {
+					return err
+				}
+			}
 			dst, err := openBackend(ctx, to, true, &toPlugin)
 			if err != nil {
 				return err
 			}
 			defer dst.Close()
+			if err := checkCopyOverlap(src, dst, copyIdentity(src, from, &fromPlugin), copyIdentity(dst, to, &toPlugin)); err != nil {
+				return err
+			}
 			err = runCopy(ctx, src, dst, prefixes, e.stdout, e.stderr)
 			return interrupted(ctx, err, "copy", "rerun the same copy to resume: shares already at the destination are verified and skipped")
 		},
@@ -349,4 +357,17 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 		return m, s.err
 	}
 	return m, nil
+}
+
+// copyIdentity is backendIdentity of one side of a copy, with the options
+// of its plugin flags (resolved when it was opened).
+func copyIdentity(b sharestore.Backend, spec string, pf *pluginFlags) string {
+	var options map[string]string
+	if pf.path != "" {
+		if set, err := pf.settings(); err == nil {
+			options = set.options
+		}
+	}
+	id, _ := backendIdentity(b, spec, options)
+	return id
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,7 +78,7 @@ Without --once, crawl runs until interrupted, pacing itself with a duty cycle
 of 10% (turn it off with --fast) and pausing 12 hours between accounting cycles
 and 1 hour between bucket counts. The state directory holds the crawler state
 files and the lease database; an interrupted crawl resumes where it stopped.` + pluginHelp("--plugin"),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCrawl(cmd.Context(), e, f)
 		},
@@ -115,6 +116,30 @@ func policyFromFlags(f crawlFlags) (leasedb.ExpirationPolicy, error) {
 	}
 	if f.expireMode == leasedb.ModeCutoffDate && f.expireOverride != "" {
 		return leasedb.ExpirationPolicy{}, errors.New("--expire-override needs --expire-mode age")
+	}
+	// The values are parsed here first so that an error names the flag
+	// the user typed; leasedb's messages name Tahoe's keys.
+	switch f.expireMode {
+	case leasedb.ModeAge, leasedb.ModeCutoffDate:
+	default:
+		return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-mode %q: want age or cutoff-date", f.expireMode)
+	}
+	if f.expireOverride != "" {
+		d, err := leasedb.ParseDuration(f.expireOverride)
+		if err != nil {
+			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-override: %v", err)
+		}
+		if d <= 0 {
+			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-override %q: must be longer than 0 days", f.expireOverride)
+		}
+	}
+	if f.expireCutoff != "" {
+		if _, err := leasedb.ParseDate(f.expireCutoff); err != nil {
+			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-cutoff-date: %v", err)
+		}
+	}
+	if f.expireMode == leasedb.ModeCutoffDate && f.expireCutoff == "" {
+		return leasedb.ExpirationPolicy{}, errors.New("--expire-mode cutoff-date needs --expire-cutoff-date YYYY-MM-DD")
 	}
 	return leasedb.NewExpirationPolicy(true, f.expireMode, f.expireOverride, f.expireCutoff)
 }
@@ -210,6 +235,9 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	}
 	if f.which != "all" && f.which != "accounting" && f.which != "buckets" {
 		return usageErr(fmt.Errorf("--crawler %q: want accounting, buckets or all", f.which))
+	}
+	if f.rateLimit < 0 || math.IsNaN(f.rateLimit) || math.IsInf(f.rateLimit, 0) {
+		return usageErr(fmt.Errorf("--rate-limit %v: want a number of requests per second, 0 or more (0: unlimited)", f.rateLimit))
 	}
 	if f.inFlight < 1 || f.inFlight > 256 {
 		return usageErr(fmt.Errorf("--prefixes-in-flight %d: want 1 to 256", f.inFlight))

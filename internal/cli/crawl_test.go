@@ -104,16 +104,22 @@ func TestCrawlErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--expire-mode", "bogus"}, "GC mode 'bogus' must be 'age' or 'cutoff-date'"},
-		{[]string{"--expire-mode", "age", "--expire-override", "2kumquats"}, "no unit (like day, month, or year) in '2kumquats'"},
+		{[]string{"--expire-mode", "bogus"}, `--expire-mode "bogus": want age or cutoff-date`},
+		{[]string{"--expire-mode", "age", "--expire-override", "2kumquats"}, "--expire-override: unknown unit 'kumquats' in '2kumquats'"},
+		{[]string{"--expire-mode", "age", "--expire-override", "1week"}, "--expire-override: unknown unit 'week' in '1week'"},
+		{[]string{"--expire-mode", "age", "--expire-override", "7"}, "--expire-override: no unit (like day, month, or year) in '7'"},
+		{[]string{"--expire-mode", "age", "--expire-override", "0days"}, `--expire-override "0days": must be longer than 0 days`},
 		{[]string{"--expire-override", "7days"}, "need --expire-mode"},
-		{[]string{"--expire-mode", "cutoff-date"}, "cutoff date"},
-		{[]string{"--expire-mode", "cutoff-date", "--expire-cutoff-date", "yesterday"}, "expire.cutoff_date"},
+		{[]string{"--expire-mode", "cutoff-date"}, "--expire-mode cutoff-date needs --expire-cutoff-date YYYY-MM-DD"},
+		{[]string{"--expire-mode", "cutoff-date", "--expire-cutoff-date", "yesterday"}, "--expire-cutoff-date: invalid date 'yesterday': want YYYY-MM-DD"},
 		{[]string{"--crawler", "nope"}, "want accounting, buckets or all"},
 		{[]string{"--backend", "disk:" + filepath.Join(dir, "missing")}, "does not exist"},
 		{[]string{"--backend", "s4://x"}, "unknown scheme"},
 		{[]string{"--backend", "disk:" + other, "--state-dir", state}, "belongs to backend"},
 		{[]string{"--prefixes-in-flight", "0"}, "want 1 to 256"},
+		{[]string{"--rate-limit", "-3"}, "--rate-limit -3: want a number of requests per second, 0 or more"},
+		{[]string{"--rate-limit", "NaN"}, "--rate-limit NaN: want a number"},
+		{[]string{"extra"}, `sharestore crawl takes no arguments, got "extra"`},
 		{[]string{"--no-such-flag"}, "unknown flag"},
 	}
 	for _, c := range cases {

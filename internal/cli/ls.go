@@ -52,7 +52,7 @@ table, "" in JSON, and a count at the end), so that a huge or sparse share
 does not stall the listing; raise the limit to hash them. With --json it
 prints one JSON object per line: storage_index, shnum, type, version,
 data_length, size, used_space, leases, data_sha256.` + pluginHelp("--plugin"),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if backend == "" {
 				return usageErr(errors.New("ls: --backend is required (for example --backend disk:/var/tahoe/storage)"))

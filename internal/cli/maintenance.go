@@ -24,11 +24,10 @@ import (
 const defaultOlderThan = "7d"
 
 func newMaintenanceCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := groupCommand(&cobra.Command{
 		Use:   "maintenance",
 		Short: "Maintenance operations on a store (clean-incoming)",
-		Args:  cobra.NoArgs,
-	}
+	})
 	cmd.AddCommand(newCleanIncomingCmd(e))
 	return cmd
 }
@@ -64,7 +63,7 @@ empties incoming/ when it starts.
 
 Only disk stores have an incoming/ directory: an object store's uploads are
 invisible until complete.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			age, err := parseAge(olderThan)
 			if err != nil {

@@ -26,7 +26,7 @@ With --plugin, the plugin creates the store: --backend reaches it through
 Configure with creation allowed, as for every plugin, and mkbucket closes it
 again. The cloud plugins create the bucket or container; the disk plugin
 creates the storage directory.` + pluginHelp("--plugin"),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if backend == "" {
 				return usageErr(errors.New("mkbucket: --backend is required (for example --backend s3://my-bucket?region=eu-west-1)"))

@@ -67,7 +67,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	err := findCommand(root, args)
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	sig := stop()
 	if err == nil {
 		return exitOK
@@ -193,6 +196,11 @@ with what is stored, and reports their state.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	groupCommand(root)
+	root.Args = nil // findCommand checks the root's arguments
+	root.SuggestionsMinimumDistance = 2
+	root.Version = "set" // any non-empty value makes cobra add --version
+	root.SetVersionTemplate(versionText())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
@@ -202,6 +210,7 @@ with what is stored, and reports their state.`,
 	root.AddCommand(newMkbucketCmd(e))
 	root.AddCommand(newCopyCmd(e))
 	root.AddCommand(newMaintenanceCmd(e))
+	root.AddCommand(newVersionCmd(e))
 	return root
 }
 

@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,7 +29,7 @@ each crawler is, what the current accounting cycle has found so far with
 estimates for the whole cycle, and the history of recent cycles. With --json it
 prints Tahoe's status keys: bucket-counter, lease-checker and
 lease-checker-progress.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if stateDir == "" {
 				stateDir = filepath.Join(defaultDataDir, "state")
@@ -53,9 +55,8 @@ type bucketStatus struct {
 }
 
 func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return usageErr(fmt.Errorf("state directory %s does not exist; run \"sharestore crawl\" first or pass --state-dir", dir))
+	if err := checkStateDir(dir); err != nil {
+		return err
 	}
 	now := time.Now()
 	out := statusJSON{}
@@ -178,4 +179,36 @@ func printStatusFailures(w io.Writer, p crawler.Progress) {
 	}
 	fmt.Fprintf(w, "  Failed prefixes, not examined in %s:\n", which)
 	printFailures(w, "    ", p.FailedPrefixes)
+}
+
+// checkStateDir refuses, as bad usage, a --state-dir that is missing or
+// is not a directory, saying which.
+func checkStateDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usageErr(fmt.Errorf("--state-dir %s does not exist; run \"sharestore crawl\" first or pass --state-dir", dir))
+	case err != nil:
+		return usageErr(fmt.Errorf("--state-dir %s: %w", dir, err))
+	case !st.IsDir():
+		return usageErr(fmt.Errorf("--state-dir %s is not a directory (it is a %s); pass the directory that holds the crawler state files", dir, fileKind(st.Mode())))
+	}
+	return nil
+}
+
+// fileKind names the kind of file mode describes, for messages.
+func fileKind(mode fs.FileMode) string {
+	switch {
+	case mode.IsRegular():
+		return "file"
+	case mode&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case mode&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "socket"
+	case mode&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "non-directory"
 }
