@@ -140,20 +140,21 @@ func Open(root string, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: storage directory %q: %w", root, err)
 	}
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: storage directory %s is a file, not a directory", abs)
+	}
 	if opts.Create && !opts.ReadOnly {
-		if err := os.MkdirAll(abs, 0o755); err != nil {
+		if err := os.MkdirAll(abs, 0o755); errors.Is(err, syscall.ENOTDIR) {
+			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: cannot create storage directory %s: a parent of it is a file, not a directory", abs)
+		} else if err != nil {
 			return nil, mapErr(err, "disk: create "+abs)
 		}
 	}
-	st, err := os.Stat(abs)
-	if err != nil {
+	if _, err := os.Stat(abs); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, sharestore.Errorf(sharestore.ErrNotFound, "disk: storage directory %s does not exist", abs)
 		}
 		return nil, mapErr(err, "disk: storage directory "+abs)
-	}
-	if !st.IsDir() {
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "disk: %s is not a directory", abs)
 	}
 	rd, err := os.Open(abs)
 	if err != nil {

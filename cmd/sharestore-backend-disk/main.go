@@ -2,7 +2,8 @@
 // plugin. A host starts it (sharestore ls --plugin PATH --backend
 // disk:/srv/storage) and configures it through the Configure RPC:
 //
-//	URL      disk:PATH (or file:PATH, or a bare PATH): the storage directory
+//	URL      disk:PATH (or file:PATH, or a bare PATH): the storage directory;
+//	         a URL of any other scheme (s3://…) is refused
 //	Create   create the store if it does not exist
 //	Options  read_only=true, reserved_space=BYTES
 package main
@@ -23,6 +24,8 @@ func open(_ context.Context, cfg plugin.Config) (sharestore.Backend, error) {
 	path := cfg.URL
 	if scheme, rest, ok := strings.Cut(path, ":"); ok && (scheme == "disk" || scheme == "file") {
 		path = strings.TrimPrefix(rest, "//")
+	} else if ok && isScheme(scheme) {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "this plugin serves disk:PATH backends, not %s: (give another plugin, or disk:PATH)", scheme)
 	}
 	if path == "" {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend %q: want disk:PATH", cfg.URL)
@@ -47,4 +50,22 @@ func open(_ context.Context, cfg plugin.Config) (sharestore.Backend, error) {
 		}
 	}
 	return disk.Open(path, opts)
+}
+
+// isScheme reports whether s, the text before a URL's first colon, is a
+// URL scheme of two characters or more (RFC 3986: a letter, then letters,
+// digits, "+", "-" or "."). One letter is a Windows drive, as in C:\srv.
+func isScheme(s string) bool {
+	if len(s) < 2 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -139,6 +139,9 @@ func quoteValue(v string) string {
 // store's identity in an older form, is accepted and recorded under id
 // from now on.
 func prepareStateDir(dir, id, legacy string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return checkStateDir(dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return usageErr(fmt.Errorf("state directory %s: %w", dir, err))
 	}
