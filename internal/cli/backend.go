@@ -118,6 +118,10 @@ func openBackend(ctx context.Context, spec string, create bool, pf *pluginFlags)
 // settings). Neither its stderr nor an error it returns shows a secret's
 // value.
 func openPlugin(ctx context.Context, spec string, create bool, pf *pluginFlags) (sharestore.Backend, error) {
+	path, err := resolvePlugin(pf.name(), pf.path)
+	if err != nil {
+		return nil, err
+	}
 	set, err := pf.settings()
 	if err != nil {
 		return nil, err
@@ -131,7 +135,7 @@ func openPlugin(ctx context.Context, spec string, create bool, pf *pluginFlags) 
 		}
 		opts.SHA256 = sum
 	}
-	b, err := plugin.Open(ctx, pf.path, plugin.Config{URL: spec, Create: create, Options: set.options, Secrets: set.secrets}, opts)
+	b, err := plugin.Open(ctx, path, plugin.Config{URL: spec, Create: create, Options: set.options, Secrets: set.secrets}, opts)
 	if err != nil {
 		return nil, openErr(&sharestore.Error{Code: sharestore.CodeOf(err), Msg: hide.String(err.Error())})
 	}

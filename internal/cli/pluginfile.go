@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -130,4 +133,25 @@ func scalar(v any) (string, error) {
 		return strconv.FormatFloat(x, 'g', -1, 64), nil
 	}
 	return "", errNotScalar
+}
+
+// resolvePlugin finds the plugin binary that the flag named flag gives as
+// path: a path with a separator is used as it is (relative to the working
+// directory), and a bare name is looked up on $PATH, as a shell would, so
+// that --plugin sharestore-backend-s3 runs the installed plugin. A name
+// found nowhere is bad usage, with the directories searched.
+func resolvePlugin(flag, path string) (string, error) {
+	if strings.ContainsRune(path, '/') || strings.ContainsRune(path, filepath.Separator) {
+		return path, nil
+	}
+	found, err := exec.LookPath(path)
+	if err != nil {
+		if errors.Is(err, exec.ErrDot) {
+			// A binary in the working directory is never run by its bare
+			// name: that is how a stray file takes over a command.
+			return "", usageErr(fmt.Errorf("%s %s: found only in the working directory, which is on $PATH; give it as ./%s", flag, path, path))
+		}
+		return "", usageErr(fmt.Errorf("%s %s: no such plugin on $PATH (%s); give its path, such as ./%s", flag, path, os.Getenv("PATH"), path))
+	}
+	return found, nil
 }
