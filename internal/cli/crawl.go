@@ -30,20 +30,22 @@ import (
 	"github.com/sharestore/sharestore/plugin"
 )
 
-// Default locations of the embedded default: a disk store and its state,
-// under a local folder.
+// Default locations: crawl's state directory, and the folder of the
+// demonstration store (crawl --demo) that holds its disk store and state.
 const (
-	defaultDataDir  = "sharestore-data"
-	leasedbFile     = "leasedb.sqlite"
-	accountingState = "accounting.state.json"
-	bucketsState    = "bucket_counter.state.json"
-	backendIDFile   = "backend"
+	defaultStateDirName = "sharestore-state"
+	defaultDataDir      = "sharestore-data"
+	leasedbFile         = "leasedb.sqlite"
+	accountingState     = "accounting.state.json"
+	bucketsState        = "bucket_counter.state.json"
+	backendIDFile       = "backend"
 )
 
 type crawlFlags struct {
 	backend, stateDir, which   string
 	plugin                     pluginFlags
 	once, fast, dryRun, asJSON bool
+	demo                       bool
 	expireMode, expireOverride string
 	expireCutoff               string
 	inFlight                   int
@@ -55,16 +57,17 @@ type crawlFlags struct {
 func newCrawlCmd(e *env) *cobra.Command {
 	var f crawlFlags
 	cmd := &cobra.Command{
-		Use:   "crawl [--backend disk:PATH] [flags]",
+		Use:   "crawl --backend URL [flags] | crawl --demo [flags]",
 		Short: "Run the accounting and bucket-counting crawlers",
 		Long: `crawl walks every prefix of a backend. The accounting crawler reconciles the
 lease database with what is stored: new shares get a starter lease, vanished
 shares are forgotten, and (when --expire-mode is given) shares whose leases
 have all expired are deleted. The bucket counter counts sharesets.
 
-Without --backend, crawl uses the embedded default: a disk store under
-./sharestore-data/storage, seeded with sample shares the first time, and its
-state under ./sharestore-data/state.
+--demo crawls a demonstration store instead of --backend: a disk store under
+./sharestore-data/storage, seeded with about 860 sample shares the first
+time, and its state under ./sharestore-data/state. Without --backend or
+--demo, crawl refuses to run.
 
 Expiration is off unless --expire-mode is given; then
   --expire-mode age                  leases expire at their expiration time,
@@ -84,9 +87,10 @@ files and the lease database; an interrupted crawl resumes where it stopped.` + 
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.backend, "backend", "", "backend to crawl: disk:PATH (default: the embedded sample store)")
+	fl.StringVar(&f.backend, "backend", "", "backend to crawl (disk:PATH, s3://…, gs://…, azblob://…; see 'sharestore --help')")
+	fl.BoolVar(&f.demo, "demo", false, "crawl the demonstration store under ./sharestore-data, seeding it with sample shares the first time (instead of --backend)")
 	f.plugin.add(fl, e.stderr)
-	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-data/state for the sample store, ./sharestore-state otherwise)")
+	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-state, or ./sharestore-data/state with --demo)")
 	fl.StringVar(&f.which, "crawler", "all", "which crawler to run: accounting, buckets or all")
 	fl.BoolVar(&f.once, "once", false, "run one full cycle and exit")
 	fl.BoolVar(&f.fast, "fast", false, "turn the duty cycle off: crawl as fast as the backend allows")
@@ -249,16 +253,22 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	}
 	rep := &crawlReport{}
 	spec := f.backend
-	if spec == "" {
+	switch {
+	case f.demo && (f.backend != "" || f.plugin.path != ""):
+		return usageErr(errors.New("--demo crawls the demonstration store; it takes no --backend or --plugin"))
+	case !f.demo && f.backend == "":
+		return usageErr(errors.New("crawl: --backend is required, such as --backend disk:/var/lib/tahoe/storage or s3://BUCKET (see 'sharestore --help'); --demo crawls a store of sample shares instead"))
+	}
+	if f.demo {
 		spec = "disk:" + filepath.Join(defaultDataDir, "storage")
 		if f.stateDir == "" {
 			f.stateDir = filepath.Join(defaultDataDir, "state")
 		}
 	}
 	if f.stateDir == "" {
-		f.stateDir = "sharestore-state"
+		f.stateDir = defaultStateDirName
 	}
-	b, err := openBackend(ctx, spec, f.backend == "", &f.plugin)
+	b, err := openBackend(ctx, spec, f.demo, &f.plugin)
 	if err != nil {
 		return err
 	}
@@ -266,7 +276,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	if f.plugin.path != "" {
 		leaveProcessorToPlugin()
 	}
-	if f.backend == "" {
+	if f.demo {
 		n, err := seedSamples(ctx, b)
 		if err != nil {
 			return fmt.Errorf("seeding the sample store: %w", err)

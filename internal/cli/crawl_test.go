@@ -22,10 +22,10 @@ func crawlJSON(t *testing.T, args ...string) (crawlReport, string) {
 }
 
 // The README's main command: on a fresh machine it seeds and crawls the
-// embedded default; a rerun changes nothing.
-func TestCrawlEmbeddedDefault(t *testing.T) {
+// demonstration store; a rerun changes nothing.
+func TestCrawlDemo(t *testing.T) {
 	t.Chdir(t.TempDir())
-	r, errOut := crawlJSON(t)
+	r, errOut := crawlJSON(t, "--demo")
 	if r.Seeded == 0 || !strings.Contains(errOut, "seeded") {
 		t.Fatalf("not seeded: %+v", r)
 	}
@@ -36,7 +36,7 @@ func TestCrawlEmbeddedDefault(t *testing.T) {
 	if r.Buckets == nil || r.Buckets.Sharesets != sampleSharesets || a.Sharesets != sampleSharesets {
 		t.Fatalf("buckets %+v, sharesets %d", r.Buckets, a.Sharesets)
 	}
-	r2, errOut := crawlJSON(t)
+	r2, errOut := crawlJSON(t, "--demo")
 	a2 := r2.Accounting
 	if r2.Seeded != 0 || strings.Contains(errOut, "seeded") {
 		t.Fatal("seeded twice")
@@ -140,6 +140,34 @@ func TestCrawlErrors(t *testing.T) {
 	}
 	if code, _, e := run(t, "status", "--state-dir", filepath.Join(dir, "nothing")); code != 2 || !strings.Contains(e, "does not exist") {
 		t.Fatalf("status on missing dir: %d %q", code, e)
+	}
+}
+
+// Without --backend or --demo, crawl refuses to run and writes nothing:
+// no sample shares appear in a production directory by accident.
+func TestCrawlNeedsBackendOrDemo(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	root, _ := buildTahoeStore(t)
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{nil, "crawl: --backend is required"},
+		{[]string{"--state-dir", "st"}, "--demo crawls a store of sample shares instead"},
+		{[]string{"--demo", "--backend", "disk:" + root}, "--demo crawls the demonstration store; it takes no --backend or --plugin"},
+		{[]string{"--demo", "--plugin", "/bin/true"}, "it takes no --backend or --plugin"},
+	} {
+		code, _, errOut := run(t, append([]string{"crawl", "--once", "--fast", "--progress", "none"}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, errOut, c.msg)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("a refused crawl wrote %v", ents)
+	}
+	if code, _, errOut := run(t, "status"); code != exitUsage || !strings.Contains(errOut, "no --state-dir given, and neither ./sharestore-state") {
+		t.Fatalf("status with no state: %d %q", code, errOut)
 	}
 }
 

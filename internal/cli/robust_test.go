@@ -133,7 +133,7 @@ func TestCrawlBucketCounterCrashStateExits(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(state, bucketsState), []byte(crash), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := runSub(t, dir, 60*time.Second, false, "crawl", "--once", "--fast", "--progress", "none")
+	r := runSub(t, dir, 60*time.Second, false, "crawl", "--demo", "--once", "--fast", "--progress", "none")
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", r.code, clip(r.stderr))
 	}
@@ -306,7 +306,7 @@ func TestCrawlSIGTERMExits143(t *testing.T) {
 	exe := subprocessExe(t)
 	cmd := exec.Command(exe, "-test.run=^TestCLISubprocess$")
 	cmd.Dir = dir
-	cmd.Env = subprocessEnv("crawl", "--fast", "--progress", "none")
+	cmd.Env = subprocessEnv("crawl", "--demo", "--fast", "--progress", "none")
 	var errb lockedBuffer
 	cmd.Stderr = &errb
 	cmd.Stdout = io.Discard

@@ -32,12 +32,16 @@ lease-checker-progress.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if stateDir == "" {
-				stateDir = filepath.Join(defaultDataDir, "state")
+				dir, err := defaultStateDir()
+				if err != nil {
+					return err
+				}
+				stateDir = dir
 			}
 			return runStatus(cmd.Context(), e, stateDir, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory of the crawl (default ./sharestore-data/state)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory of the crawl (default ./sharestore-state, or else the demo's ./sharestore-data/state)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -211,4 +215,17 @@ func fileKind(mode fs.FileMode) string {
 		return "device"
 	}
 	return "non-directory"
+}
+
+// defaultStateDir is status's state directory when --state-dir is not
+// given: crawl's default, ./sharestore-state, if it exists, or else the
+// demo's, ./sharestore-data/state, if that exists.
+func defaultStateDir() (string, error) {
+	demo := filepath.Join(defaultDataDir, "state")
+	for _, dir := range []string{defaultStateDirName, demo} {
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			return dir, nil
+		}
+	}
+	return "", usageErr(fmt.Errorf("no --state-dir given, and neither ./%s (crawl's default) nor ./%s (crawl --demo's) exists; pass --state-dir", defaultStateDirName, demo))
 }
