@@ -59,7 +59,9 @@ the destination. That is how a store moves to or from a third-party backend:
 
 The plugin of --from-plugin takes them in the same way, from its own
 --from-plugin-config, SHARESTORE_FROM_PLUGIN_OPTION_NAME,
-SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.`,
+SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.
+
+` + backendHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" || to == "" {

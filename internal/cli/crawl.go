@@ -80,7 +80,9 @@ Durations are Tahoe's: 7days, 31day, 60 days, 2mo, 3 month, 2years.
 Without --once, crawl runs until interrupted, pacing itself with a duty cycle
 of 10% (turn it off with --fast) and pausing 12 hours between accounting cycles
 and 1 hour between bucket counts. The state directory holds the crawler state
-files and the lease database; an interrupted crawl resumes where it stopped.` + pluginHelp("--plugin"),
+files and the lease database; an interrupted crawl resumes where it stopped.
+
+` + backendHelp + pluginHelp("--plugin"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCrawl(cmd.Context(), e, f)

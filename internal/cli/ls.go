@@ -9,35 +9,44 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/share"
 )
 
-// lsRecord is one line of `sharestore ls --json`.
+// lsRecord is one line of `sharestore ls --json`. Sizes are bytes.
 type lsRecord struct {
-	StorageIndex string `json:"storage_index"`
+	StorageIndex string `json:"storage-index"`
 	Shnum        int    `json:"shnum"`
 	Type         string `json:"type"`
 	Version      int    `json:"version"`
-	DataLength   int64  `json:"data_length"`
+	DataLength   int64  `json:"data-length"`
 	Size         int64  `json:"size"`
-	UsedSpace    int64  `json:"used_space"`
-	Leases       int    `json:"leases"`
+	UsedSpace    int64  `json:"used-space"`
+	// ContainerLeases counts the lease records inside the container, as
+	// Tahoe-LAFS reports them.
+	ContainerLeases int `json:"container-leases"`
+	// LeasedbLeases counts the share's leases in the lease database of
+	// --state-dir; absent without it.
+	LeasedbLeases *int `json:"leasedb-leases,omitempty"`
 	// DataSHA256 is empty when the share was not hashed: its data is
 	// larger than --max-hash-size, or it is corrupt.
-	DataSHA256 string `json:"data_sha256"`
+	DataSHA256 string `json:"data-sha256"`
+	// CorruptReason says why a corrupt share is corrupt; absent otherwise.
+	CorruptReason string `json:"corrupt-reason,omitempty"`
 }
 
 // defaultMaxHashSize is ls's default --max-hash-size.
 const defaultMaxHashSize = "1GiB"
 
 func newLsCmd(e *env) *cobra.Command {
-	var backend, prefix, maxHash string
+	var backend, prefix, maxHash, stateDir string
 	var asJSON bool
 	var pf pluginFlags
 	cmd := &cobra.Command{
@@ -50,8 +59,21 @@ read through the backend, streaming. Shares with more than --max-hash-size
 bytes of data (default ` + defaultMaxHashSize + `) are listed without their hash ("-" in the
 table, "" in JSON, and a count at the end), so that a huge or sparse share
 does not stall the listing; raise the limit to hash them. With --json it
-prints one JSON object per line: storage_index, shnum, type, version,
-data_length, size, used_space, leases, data_sha256.` + pluginHelp("--plugin"),
+prints one JSON object per line: storage-index, shnum, type, version,
+data-length, size, used-space (bytes), container-leases, data-sha256, and
+corrupt-reason for a corrupt share. The text table gives sizes in IEC units
+(KiB, MiB) and the JSON in bytes. Corrupt shares are listed again at the
+end, each with the reason.
+
+The LEASES column counts the lease records inside each share's container,
+as Tahoe-LAFS reports them. A share a crawl has seen also has leases in the
+crawl's lease database, which the container does not show: the sample
+store's shares have none in their containers and one each in the lease
+database. With --state-dir DIR (the crawl's), ls adds a LEASEDB column (and
+leasedb-leases in JSON) with the lease database's count; the state
+directory must belong to this backend, and is only read.
+
+` + backendHelp + pluginHelp("--plugin"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if backend == "" {
@@ -75,10 +97,20 @@ data_length, size, used_space, leases, data_sha256.` + pluginHelp("--plugin"),
 				return err
 			}
 			defer b.Close()
-			return interrupted(ctx, runLs(ctx, b, prefixes, lsOptions{json: asJSON, maxHash: int64(limit)}, e.stdout), "ls", "")
+			opts := lsOptions{json: asJSON, maxHash: int64(limit)}
+			if stateDir != "" {
+				db, err := openLsLeasedb(ctx, stateDir, b, backend, &pf)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				opts.leasedb = db
+			}
+			return interrupted(ctx, runLs(ctx, b, prefixes, opts, e.stdout), "ls", "")
 		},
 	}
-	cmd.Flags().StringVar(&backend, "backend", "", "backend to list: disk:PATH (PATH is the storage directory containing shares/)")
+	cmd.Flags().StringVar(&backend, "backend", "", "backend to list (disk:PATH, s3://…, gs://…, azblob://…; see above)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "also show each share's leases in this crawl state directory's lease database (read only)")
 	pf.add(cmd.Flags(), e.stderr)
 	cmd.Flags().StringVar(&prefix, "prefix", "", "list only this two-character prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per share")
@@ -89,7 +121,8 @@ data_length, size, used_space, leases, data_sha256.` + pluginHelp("--plugin"),
 // lsOptions are ls's output form and hashing bound.
 type lsOptions struct {
 	json    bool
-	maxHash int64 // shares with more data bytes are not hashed
+	maxHash int64       // shares with more data bytes are not hashed
+	leasedb *leasedb.DB // with --state-dir: its lease database
 }
 
 func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Prefix, opts lsOptions, out io.Writer) error {
@@ -97,9 +130,14 @@ func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Pref
 	enc := json.NewEncoder(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	if !asJSON {
-		fmt.Fprintln(tw, "STORAGE INDEX\tSHNUM\tTYPE\tVERSION\tDATA\tSIZE\tLEASES\tSHA256")
+		header := "STORAGE INDEX\tSHNUM\tTYPE\tVERSION\tDATA\tSIZE\tLEASES"
+		if opts.leasedb != nil {
+			header += "\tLEASEDB"
+		}
+		fmt.Fprintln(tw, header+"\tSHA256")
 	}
-	var n, corrupt, unhashed int
+	var n, unhashed int
+	var corrupt []lsRecord
 	var total int64
 	for _, p := range prefixes {
 		var infos []sharestore.ShareInfo
@@ -110,18 +148,26 @@ func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Pref
 		if err != nil {
 			return err
 		}
+		dbLeases, err := leasedbCounts(ctx, opts.leasedb, p)
+		if err != nil {
+			return err
+		}
 		for _, info := range infos {
 			rec, hashed, err := inspectShare(ctx, b, info, opts.maxHash)
 			if err != nil {
 				return err
+			}
+			if dbLeases != nil {
+				c := dbLeases[info.ID()]
+				rec.LeasedbLeases = &c
 			}
 			if !hashed {
 				unhashed++
 			}
 			n++
 			total += rec.Size
-			if rec.Type == "corrupt" {
-				corrupt++
+			if rec.CorruptReason != "" {
+				corrupt = append(corrupt, rec)
 			}
 			if asJSON {
 				if err := enc.Encode(rec); err != nil {
@@ -129,24 +175,48 @@ func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Pref
 				}
 				continue
 			}
-			sum := rec.DataSHA256
-			switch {
-			case !hashed:
-				sum = "-"
-			case len(sum) > 16:
-				sum = sum[:16] + "…"
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\n", rec.StorageIndex, rec.Shnum, rec.Type, rec.Version, rec.DataLength, rec.Size, rec.Leases, sum)
+			printLsRow(tw, rec, hashed)
 		}
 	}
-	if !asJSON {
-		tw.Flush()
-		fmt.Fprintf(out, "%d shares (%d corrupt), %s stored\n", n, corrupt, humanize.IBytes(uint64(total)))
-		if unhashed > 0 {
-			fmt.Fprintf(out, "%d shares not hashed: more than --max-hash-size %s of data\n", unhashed, humanize.IBytes(uint64(opts.maxHash)))
-		}
+	if asJSON {
+		return nil
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "%d shares (%d corrupt), %s stored\n", n, len(corrupt), humanize.IBytes(uint64(total)))
+	fmt.Fprintln(out, "LEASES: lease records inside each container, as Tahoe reports them"+leasedbNote(opts.leasedb))
+	if unhashed > 0 {
+		fmt.Fprintf(out, "%d shares not hashed: more than --max-hash-size %s of data\n", unhashed, humanize.IBytes(uint64(opts.maxHash)))
+	}
+	for _, c := range corrupt {
+		fmt.Fprintf(out, "corrupt: SI %s shnum %d: %s\n", c.StorageIndex, c.Shnum, c.CorruptReason)
 	}
 	return nil
+}
+
+// leasedbNote ends the LEASES line: where the lease database's leases are,
+// or how to see them.
+func leasedbNote(db *leasedb.DB) string {
+	if db != nil {
+		return "; LEASEDB: leases in the lease database of --state-dir"
+	}
+	return "; a crawl's lease database holds others (see them with --state-dir)"
+}
+
+// printLsRow writes rec as a row of ls's table.
+func printLsRow(tw io.Writer, rec lsRecord, hashed bool) {
+	sum := rec.DataSHA256
+	switch {
+	case !hashed:
+		sum = "-"
+	case len(sum) > 16:
+		sum = sum[:16] + "…"
+	}
+	leases := strconv.Itoa(rec.ContainerLeases)
+	if rec.LeasedbLeases != nil {
+		leases += "\t" + strconv.Itoa(*rec.LeasedbLeases)
+	}
+	fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", rec.StorageIndex, rec.Shnum, rec.Type, rec.Version,
+		humanize.IBytes(uint64(rec.DataLength)), humanize.IBytes(uint64(rec.Size)), leases, sum)
 }
 
 // inspectShare builds the ls record of one listed share: classification
@@ -159,6 +229,7 @@ func inspectShare(ctx context.Context, b sharestore.Backend, info sharestore.Sha
 	ss := b.Shareset(info.SI)
 	sh, err := ss.Share(ctx, info.Shnum)
 	if errors.Is(err, sharestore.ErrCorrupt) {
+		rec.CorruptReason = corruptReason(info.ID(), err)
 		return rec, true, nil
 	}
 	if err != nil {
@@ -166,6 +237,7 @@ func inspectShare(ctx context.Context, b sharestore.Backend, info sharestore.Sha
 	}
 	leases, err := countLeases(ctx, ss, info.Shnum)
 	if errors.Is(err, sharestore.ErrCorrupt) {
+		rec.CorruptReason = corruptReason(info.ID(), err)
 		return rec, true, nil
 	}
 	if err != nil {
@@ -175,7 +247,7 @@ func inspectShare(ctx context.Context, b sharestore.Backend, info sharestore.Sha
 	rec.Version = sh.Version
 	rec.DataLength = sh.DataLength
 	rec.Size = sh.Size
-	rec.Leases = leases
+	rec.ContainerLeases = leases
 	if sh.DataLength > maxHash {
 		return rec, false, nil
 	}

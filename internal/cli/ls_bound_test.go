@@ -109,7 +109,7 @@ func TestLsMaxHashSizeFlag(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatal(err)
 		}
-		r.UsedSpace = 0
+		r.UsedSpace, r.CorruptReason = 0, "" // TestLsJSONOverTahoeStore checks reasons
 		if w := want[r.StorageIndex+"/"+itoa(r.Shnum)]; r != w {
 			t.Errorf("got %+v\nwant %+v", r, w)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -104,13 +105,13 @@ func buildTahoeStore(t *testing.T) (string, []fixtureShare) {
 		return s.String()
 	}
 	shares := []fixtureShare{
-		{si(1), 0, tahoeImmutable(1, d1, 0), lsRecord{Type: "immutable", Version: 1, DataLength: int64(len(d1)), Leases: 0, DataSHA256: sha(d1)}},
-		{si(1), 1, tahoeImmutable(1, d1, 1), lsRecord{Type: "immutable", Version: 1, DataLength: int64(len(d1)), Leases: 1, DataSHA256: sha(d1)}},
-		{si(1), 10, tahoeImmutable(2, d2, 3), lsRecord{Type: "immutable", Version: 2, DataLength: int64(len(d2)), Leases: 3, DataSHA256: sha(d2)}},
-		{si(2), 0, tahoeMutable(1, m1, [4]uint32{1, 0, 0, 0}, nil, 0), lsRecord{Type: "mutable", Version: 1, DataLength: int64(len(m1)), Leases: 1, DataSHA256: sha(m1)}},
-		{si(2), 3, tahoeMutable(2, m2, [4]uint32{0, 5, 0, 6}, []uint32{7, 0, 9}, 0), lsRecord{Type: "mutable", Version: 2, DataLength: int64(len(m2)), Leases: 4, DataSHA256: sha(m2)}},
-		{si(2), 4, tahoeMutable(1, mt, [4]uint32{}, nil, 40), lsRecord{Type: "mutable", Version: 1, DataLength: int64(len(mt)), Leases: 0, DataSHA256: sha(mt)}},
-		{si(2), 5, tahoeMutable(2, nil, [4]uint32{}, nil, 0), lsRecord{Type: "mutable", Version: 2, DataLength: 0, Leases: 0, DataSHA256: sha(nil)}},
+		{si(1), 0, tahoeImmutable(1, d1, 0), lsRecord{Type: "immutable", Version: 1, DataLength: int64(len(d1)), ContainerLeases: 0, DataSHA256: sha(d1)}},
+		{si(1), 1, tahoeImmutable(1, d1, 1), lsRecord{Type: "immutable", Version: 1, DataLength: int64(len(d1)), ContainerLeases: 1, DataSHA256: sha(d1)}},
+		{si(1), 10, tahoeImmutable(2, d2, 3), lsRecord{Type: "immutable", Version: 2, DataLength: int64(len(d2)), ContainerLeases: 3, DataSHA256: sha(d2)}},
+		{si(2), 0, tahoeMutable(1, m1, [4]uint32{1, 0, 0, 0}, nil, 0), lsRecord{Type: "mutable", Version: 1, DataLength: int64(len(m1)), ContainerLeases: 1, DataSHA256: sha(m1)}},
+		{si(2), 3, tahoeMutable(2, m2, [4]uint32{0, 5, 0, 6}, []uint32{7, 0, 9}, 0), lsRecord{Type: "mutable", Version: 2, DataLength: int64(len(m2)), ContainerLeases: 4, DataSHA256: sha(m2)}},
+		{si(2), 4, tahoeMutable(1, mt, [4]uint32{}, nil, 40), lsRecord{Type: "mutable", Version: 1, DataLength: int64(len(mt)), ContainerLeases: 0, DataSHA256: sha(mt)}},
+		{si(2), 5, tahoeMutable(2, nil, [4]uint32{}, nil, 0), lsRecord{Type: "mutable", Version: 2, DataLength: 0, ContainerLeases: 0, DataSHA256: sha(nil)}},
 		{si(3), 0, tahoeImmutable(0, d1, 0), lsRecord{Type: "corrupt"}},
 		{si(3), 1, []byte{0, 0, 0, 1, 0}, lsRecord{Type: "corrupt"}},
 		{si(3), 2, append([]byte("Tahoe mutable container v7\n....."), make([]byte, 500)...), lsRecord{Type: "corrupt"}},
@@ -157,8 +158,17 @@ func TestLsJSONOverTahoeStore(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatal(err)
 		}
-		if len(m) != 9 {
+		fields := 9 // 10 for a corrupt share: its reason
+		if m["type"] == "corrupt" {
+			fields = 10
+		}
+		if len(m) != fields {
 			t.Fatalf("record has %d fields: %s", len(m), l)
+		}
+		for k := range m {
+			if !isKebab(k) {
+				t.Errorf("key %q is not kebab-case", k)
+			}
 		}
 		var r lsRecord
 		json.Unmarshal([]byte(l), &r)
@@ -171,6 +181,13 @@ func TestLsJSONOverTahoeStore(t *testing.T) {
 			continue
 		}
 		g.UsedSpace = 0
+		if (g.Type == "corrupt") != (g.CorruptReason != "") {
+			t.Errorf("%s/%d: type %s with reason %q", s.si, s.shnum, g.Type, g.CorruptReason)
+		}
+		if strings.Contains(g.CorruptReason, s.si) {
+			t.Errorf("%s/%d: the reason repeats the share's name: %q", s.si, s.shnum, g.CorruptReason)
+		}
+		g.CorruptReason = ""
 		if g != s.want {
 			t.Errorf("%s/%d:\n got %+v\nwant %+v", s.si, s.shnum, g, s.want)
 		}
@@ -184,10 +201,91 @@ func TestLsJSONOverTahoeStore(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 3 {
 		t.Fatalf("prefix listing: %d\n%s", code, out)
 	}
-	// The table form names the totals.
+	// The table form names the totals, explains its lease column, and
+	// lists each corrupt share with its reason.
 	code, out, _ = run(t, "ls", "--backend", "disk:"+root)
-	if code != 0 || !strings.Contains(out, "12 shares (4 corrupt)") {
+	if code != 0 || !strings.Contains(out, "12 shares (4 corrupt)") || !strings.Contains(out, "LEASES: lease records inside each container, as Tahoe reports them") {
 		t.Fatalf("table: %s", out)
+	}
+	for _, s := range shares {
+		if s.want.Type != "corrupt" {
+			continue
+		}
+		line := fmt.Sprintf("corrupt: SI %s shnum %d: %s\n", s.si, s.shnum, got[s.si+"/"+itoa(s.shnum)].CorruptReason)
+		if !strings.Contains(out, line) {
+			t.Errorf("table lacks %q:\n%s", line, out)
+		}
+	}
+	if !strings.Contains(out, "unknown immutable container version 0") {
+		t.Errorf("the reason of a version 0 container is not given:\n%s", out)
+	}
+}
+
+// isKebab reports whether k is Tahoe's style of JSON key: lower-case
+// words joined by hyphens.
+func isKebab(k string) bool {
+	if k == "" || k[0] == '-' || k[len(k)-1] == '-' || strings.Contains(k, "--") {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ls --state-dir adds the lease database's count beside the container's:
+// the sample store's shares have no lease records in their containers and
+// one lease each in the crawl's lease database.
+func TestLsLeasedbColumn(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if code, _, errOut := run(t, "crawl", "--demo", "--once", "--fast", "--progress", "none"); code != 0 {
+		t.Fatal(errOut)
+	}
+	store, state := "disk:"+filepath.Join(defaultDataDir, "storage"), filepath.Join(defaultDataDir, "state")
+	code, out, errOut := run(t, "ls", "--backend", store, "--state-dir", state, "--json")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r lsRecord
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.LeasedbLeases == nil || *r.LeasedbLeases != 1 || r.ContainerLeases != 0 {
+			t.Fatalf("record %s: want 0 container leases and 1 in the leasedb", l)
+		}
+		n++
+	}
+	if n < 800 {
+		t.Fatalf("%d shares listed", n)
+	}
+	code, out, _ = run(t, "ls", "--backend", store, "--state-dir", state, "--prefix", "aa")
+	if code != 0 || !strings.Contains(out, "LEASES  LEASEDB") || !strings.Contains(out, "LEASEDB: leases in the lease database of --state-dir") {
+		t.Fatalf("table:\n%s", out)
+	}
+	// Without --state-dir, the JSON has no leasedb key.
+	_, out, _ = run(t, "ls", "--backend", store, "--prefix", "aa", "--json")
+	if strings.Contains(out, "leasedb-leases") {
+		t.Fatalf("leasedb-leases without --state-dir:\n%s", out)
+	}
+	// Another store's state directory, or a directory that is not one,
+	// is refused.
+	other, _ := buildTahoeStore(t)
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--backend", "disk:" + other, "--state-dir", state}, "belongs to backend"},
+		{[]string{"--backend", store, "--state-dir", t.TempDir()}, "is not a crawl state directory"},
+		{[]string{"--backend", store, "--state-dir", filepath.Join(state, leasedbFile)}, "is not a directory"},
+	} {
+		code, _, errOut := run(t, append([]string{"ls"}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, errOut, c.msg)
+		}
 	}
 }
 

@@ -25,7 +25,9 @@ error. Credentials come from the environment, as for every cloud URL.
 With --plugin, the plugin creates the store: --backend reaches it through
 Configure with creation allowed, as for every plugin, and mkbucket closes it
 again. The cloud plugins create the bucket or container; the disk plugin
-creates the storage directory.` + pluginHelp("--plugin"),
+creates the storage directory.
+
+` + backendHelp + pluginHelp("--plugin"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if backend == "" {

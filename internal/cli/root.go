@@ -192,7 +192,9 @@ func newRoot(e *env) *cobra.Command {
 		Long: `sharestore works on Tahoe-LAFS share stores: a Tahoe storage directory on
 local disk, or (with the cloud backends) a bucket. It lists shares, runs the
 accounting and bucket-counting crawlers that keep the lease database in step
-with what is stored, and reports their state.`,
+with what is stored, and reports their state.
+
+` + backendHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
