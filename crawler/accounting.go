@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
@@ -1049,26 +1050,12 @@ func (a *Accounting) Report(ctx context.Context, st State) (CycleReport, error) 
 	return rep, err
 }
 
-// RecoveredText renders a counter set as Tahoe's status page does: "N shares, N
-// sharesets (N mutable / N immutable), B (B / B)" for kind.
+// RecoveredText renders a counter set as Tahoe's status page does: "N
+// shares, N sharesets (N mutable / N immutable), B (B / B)" for kind,
+// with the disk bytes in IEC units ("1.5 MiB", see units.Bytes) like
+// every byte count in the sharestore command's text output.
 func RecoveredText(c map[string]int64, kind string) string {
 	return fmt.Sprintf("%d shares, %d sharesets (%d mutable / %d immutable), %s (%s / %s)",
 		c[kind+"-shares"], c[kind+"-buckets"], c[kind+"-buckets-mutable"], c[kind+"-buckets-immutable"],
-		abbrevSpace(c[kind+"-diskbytes"]), abbrevSpace(c[kind+"-diskbytes-mutable"]), abbrevSpace(c[kind+"-diskbytes-immutable"]))
-}
-
-// abbrevSpace renders bytes as Tahoe's abbreviate_space does (SI units).
-func abbrevSpace(n int64) string {
-	f := float64(n)
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", f/1000)
-	case n < 1000*1000*1000:
-		return fmt.Sprintf("%.1f MB", f/1e6)
-	case n < 1000*1000*1000*1000:
-		return fmt.Sprintf("%.1f GB", f/1e9)
-	}
-	return fmt.Sprintf("%.1f TB", f/1e12)
+		units.Bytes(c[kind+"-diskbytes"]), units.Bytes(c[kind+"-diskbytes-mutable"]), units.Bytes(c[kind+"-diskbytes-immutable"]))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sharestore/sharestore/crawler"
 	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/internal/statedir"
+	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/plugin"
 )
@@ -450,7 +451,7 @@ func printCrawlReport(w io.Writer, r *crawlReport, interrupted bool) {
 			a.Started.Format(time.RFC3339), a.Finished.Format(time.RFC3339), a.Expiration, map[bool]string{true: ", dry run"}[a.DryRun])
 		fmt.Fprintf(w, "  sharesets:   %d\n", a.Sharesets)
 		fmt.Fprintf(w, "  shares:      %d (%d immutable, %d mutable, %d corrupt)\n", a.Shares["total"], a.Shares["immutable"], a.Shares["mutable"], a.Shares["corrupt"])
-		fmt.Fprintf(w, "  share bytes: %d   disk bytes: %d\n", a.ShareBytes["total"], a.DiskBytes["total"])
+		fmt.Fprintf(w, "  share bytes: %s   disk bytes: %s\n", units.Bytes(a.ShareBytes["total"]), units.Bytes(a.DiskBytes["total"]))
 		fmt.Fprintf(w, "  added %d, removed %d, deleted %d, would delete %d, delete failures %d\n",
 			a.Added, a.Removed, a.Deleted["total"], a.WouldDelete["total"], a.DeleteFailed)
 		for _, c := range a.CorruptShares {
@@ -462,7 +463,7 @@ func printCrawlReport(w io.Writer, r *crawlReport, interrupted bool) {
 		fmt.Fprintf(w, "\nBucket counter: %d sharesets (cycle %d)\n", b.Sharesets, b.Cycle)
 	}
 	if s := r.Stats; s != nil {
-		fmt.Fprintf(w, "\nLease database: %d leased shares, %d leased bytes, %d sharesets\n", s.LeasedShares, s.LeasedBytes, s.Sharesets)
+		printLeaseDBStats(w, *s)
 	}
 	for name, p := range r.Progress {
 		if interrupted {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
@@ -128,8 +129,9 @@ func printStatus(w io.Writer, s statusJSON) {
 	if so := r.SoFar; so != nil {
 		c := so.Counters
 		fmt.Fprintln(w, "  Current cycle:")
-		fmt.Fprintf(w, "    So far, this cycle has examined %d shares in %d sharesets (%d mutable / %d immutable) (%d B / %d B)\n",
-			c["examined-shares"], c["examined-buckets"], c["examined-buckets-mutable"], c["examined-buckets-immutable"], c["examined-diskbytes-mutable"], c["examined-diskbytes-immutable"])
+		fmt.Fprintf(w, "    So far, this cycle has examined %d shares in %d sharesets (%d mutable / %d immutable) (%s / %s)\n",
+			c["examined-shares"], c["examined-buckets"], c["examined-buckets-mutable"], c["examined-buckets-immutable"],
+			units.Bytes(c["examined-diskbytes-mutable"]), units.Bytes(c["examined-diskbytes-immutable"]))
 		fmt.Fprintf(w, "    and has recovered: %s\n", crawler.RecoveredText(c, "actual"))
 		if r.Remaining != nil {
 			fmt.Fprintf(w, "    The remainder of this cycle is expected to recover: %s\n", crawler.RecoveredText(r.Remaining, "actual"))
@@ -163,7 +165,7 @@ func printStatus(w io.Writer, s statusJSON) {
 		fmt.Fprintf(w, "  Cycle %d: examined %d shares, recovered %d\n", c, h.SpaceRecovered["examined-shares"], h.SpaceRecovered["actual-shares"])
 	}
 	if d := s.LeaseDB; d != nil {
-		fmt.Fprintf(w, "\nLease database: %d leased shares, %d leased bytes, %d sharesets\n", d.LeasedShares, d.LeasedBytes, d.Sharesets)
+		printLeaseDBStats(w, *d)
 	}
 }
 
@@ -178,4 +180,10 @@ func printStatusFailures(w io.Writer, p crawler.Progress) {
 	}
 	fmt.Fprintf(w, "  Failed prefixes, not examined in %s:\n", which)
 	printFailures(w, "    ", p.FailedPrefixes)
+}
+
+// printLeaseDBStats prints the lease database's statistics, its bytes in
+// IEC units.
+func printLeaseDBStats(w io.Writer, d leasedb.Stats) {
+	fmt.Fprintf(w, "\nLease database: %d leased shares, %s leased, %d sharesets\n", d.LeasedShares, units.Bytes(d.LeasedBytes), d.Sharesets)
 }
