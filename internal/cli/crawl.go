@@ -17,9 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
@@ -346,7 +344,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		}
 	}
 
-	stopProgress := startProgress(ctx, e, f.progress, engines[0], &listed)
+	stopProgress := startProgress(ctx, e, f.progress, func() (string, *crawler.Engine) { return names[0], engines[0] }, &listed)
 	errs := make([]error, len(engines))
 	var wg sync.WaitGroup
 	for i, eng := range engines {
@@ -488,70 +486,6 @@ func printFailures(w io.Writer, indent string, failed []crawler.PrefixFailure) {
 // plugin's streams) are kept (sharestore.Intercept).
 func countListed(b sharestore.Backend, listed *atomic.Int64) sharestore.Backend {
 	return sharestore.Intercept(b, sharestore.Hooks{Listed: func(sharestore.ShareInfo) { listed.Add(1) }})
-}
-
-// startProgress shows progress: a bar (prefix n/1024, shares/s, ETA) on a
-// terminal, or a log line every few seconds otherwise; listed counts
-// the shares listed so far. It returns the
-// function that stops it.
-func startProgress(ctx context.Context, e *env, mode string, eng *crawler.Engine, listed *atomic.Int64) func() {
-	if mode == "none" {
-		return func() {}
-	}
-	tty := false
-	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		tty = true
-	}
-	bar := mode == "bar" || (mode == "auto" && tty)
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	start := time.Now()
-	var pb *progressbar.ProgressBar
-	if bar {
-		pb = progressbar.NewOptions(sharestore.NumPrefixes,
-			progressbar.OptionSetWriter(e.stderr),
-			progressbar.OptionSetDescription("prefixes"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	go func() {
-		defer close(stopped)
-		interval := 5 * time.Second
-		if bar {
-			interval = 250 * time.Millisecond
-		}
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				if pb != nil {
-					pb.Finish()
-				}
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			p := eng.Progress()
-			n := listed.Load()
-			rate := float64(n) / time.Since(start).Seconds()
-			if pb != nil {
-				pb.Set(p.CompletePrefixes)
-				pb.Describe(fmt.Sprintf("prefix %d/1024, %.0f shares/s", p.CompletePrefixes, rate))
-				continue
-			}
-			eta := "unknown"
-			if p.ETA != nil {
-				eta = p.ETA.Round(time.Second).String()
-			}
-			fmt.Fprintf(e.stderr, "sharestore: prefix %d/1024 (%.1f%%), %d shares listed, %.0f shares/s, ETA %s\n", p.CompletePrefixes, p.Percentage, n, rate, eta)
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 // startProcs is the GOMAXPROCS the process started with.
