@@ -151,6 +151,9 @@ type Engine struct {
 	// marked reports that this process has recorded State.RunStart for
 	// the cycle in progress.
 	marked bool
+	// floor is the least number of the next cycle: one above every cycle
+	// that a damaged state file moved aside names (see salvageCycles).
+	floor int
 }
 
 // recentPrefixes is how many prefix intervals an older state file may
@@ -158,9 +161,12 @@ type Engine struct {
 const recentPrefixes = 16
 
 // New returns an engine for c whose state lives at statePath. A damaged
-// state file, or crawler state that c's Restore refuses, is moved aside
-// and reported by Warnings (and logged at error level); the engine then
-// starts a fresh cycle. Other load failures are returned.
+// state file, or crawler state that c's Restore refuses, is moved aside,
+// logged once as a warning and reported by Warnings; the engine then
+// starts a fresh cycle, numbered above every cycle a surviving record
+// names (the moved-aside files, and c's records if c is a
+// CycleRecorder), so that no cycle number repeats. Other load failures
+// are returned.
 func New(c Crawler, statePath string, clock Clock, cfg Config, hooks Hooks) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	e := &Engine{c: c, statePath: statePath, clock: clock, cfg: cfg, hooks: hooks}
@@ -180,11 +186,12 @@ func New(c Crawler, statePath string, clock Clock, cfg Config, hooks Hooks) (*En
 		}
 	}
 	e.st = st
+	e.floor = salvageCycles(statePath)
 	return e, nil
 }
 
 func (e *Engine) warnDamaged(err error) {
-	e.cfg.Logger.Error("crawler state damaged", "crawler", e.c.Name(), "err", err)
+	e.cfg.Logger.Warn("crawler state damaged", "crawler", e.c.Name(), "err", err)
 	e.warns = append(e.warns, err)
 }
 
@@ -346,9 +353,11 @@ func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bo
 	return 0, true, nil
 }
 
-// startCycleIfNeeded starts cycle LastCycleFinished+1 at start unless one
-// is in progress, and saves the state. If the crawler's StartedCycle
-// fails, no cycle is in progress afterwards.
+// startCycleIfNeeded starts a cycle at start unless one is in progress,
+// and saves the state. The cycle is LastCycleFinished+1, or higher if a
+// surviving record names that number already (see CycleRecorder and
+// salvageCycles). If the crawler's StartedCycle fails, no cycle is in
+// progress afterwards.
 func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error {
 	e.mu.Lock()
 	e.st.NextWake = nil
@@ -362,10 +371,22 @@ func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error 
 		e.mu.Unlock()
 		return nil
 	}
-	n := 0
+	n := e.floor
 	if e.st.LastCycleFinished != nil {
-		n = *e.st.LastCycleFinished + 1
+		n = max(n, *e.st.LastCycleFinished+1)
 	}
+	e.mu.Unlock()
+	if r, ok := e.c.(CycleRecorder); ok {
+		var next int
+		if err := e.call("NextCycleNumber", func() (err error) {
+			next, err = r.NextCycleNumber(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		n = max(n, next)
+	}
+	e.mu.Lock()
 	e.clearCycleLocked()
 	e.st.CurrentCycle = &n
 	e.st.CycleStart = &start
