@@ -1002,10 +1002,17 @@ type CycleReport struct {
 	// Remaining and Whole estimate the rest and the whole of the current
 	// cycle: so_far·(1−pc)/pc and so_far/pc, where pc is the completed
 	// fraction; nil while nothing is complete.
-	Remaining map[string]int64 `json:"estimated-remaining-cycle,omitempty"`
-	Whole     map[string]int64 `json:"estimated-current-cycle,omitempty"`
+	Remaining *Estimate `json:"estimated-remaining-cycle,omitempty"`
+	Whole     *Estimate `json:"estimated-current-cycle,omitempty"`
 	// History maps cycle numbers to their entries.
 	History map[int]HistoryEntry `json:"history"`
+}
+
+// Estimate is an estimate of a cycle's counters, shaped as Tahoe's
+// estimated-remaining-cycle and estimated-current-cycle.
+type Estimate struct {
+	// SpaceRecovered holds the estimated counters (see Counter names).
+	SpaceRecovered map[string]int64 `json:"space-recovered"`
 }
 
 // Report reads the accounting state for the engine state st.
@@ -1038,11 +1045,11 @@ func (a *Accounting) Report(ctx context.Context, st State) (CycleReport, error) 
 		rep.SoFar = &sum
 		pc := float64(st.LastCompletePrefix+1) / sharestore.NumPrefixes
 		if pc > 0 {
-			rep.Remaining, rep.Whole = map[string]int64{}, map[string]int64{}
+			rep.Remaining, rep.Whole = &Estimate{map[string]int64{}}, &Estimate{map[string]int64{}}
 			for k, v := range sum.Counters {
 				rem := float64(v) * (1 - pc) / pc
-				rep.Remaining[k] = int64(rem)
-				rep.Whole[k] = int64(float64(v) + rem)
+				rep.Remaining.SpaceRecovered[k] = int64(rem)
+				rep.Whole.SpaceRecovered[k] = int64(float64(v) + rem)
 			}
 		}
 		return nil

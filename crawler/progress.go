@@ -122,6 +122,45 @@ func (p Progress) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
+// UnmarshalJSON decodes what MarshalJSON encodes (and Tahoe's
+// get_progress): seconds into durations, seconds since the epoch into
+// NextWake.
+func (p *Progress) UnmarshalJSON(b []byte) error {
+	var j struct {
+		InProgress bool            `json:"cycle-in-progress"`
+		Percentage float64         `json:"cycle-complete-percentage"`
+		Complete   int             `json:"complete-prefixes"`
+		ETA        *float64        `json:"estimated-cycle-complete-time-left"`
+		Sleep      *float64        `json:"remaining-sleep-time"`
+		Wait       *float64        `json:"remaining-wait-time"`
+		Next       *float64        `json:"next-crawl-time"`
+		CycleTime  *float64        `json:"estimated-time-per-cycle"`
+		Failed     []PrefixFailure `json:"failed-prefixes"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*p = Progress{CycleInProgress: j.InProgress, Percentage: j.Percentage, CompletePrefixes: j.Complete,
+		ETA: durationOf(j.ETA), RemainingWait: durationOf(j.Wait), CycleTime: durationOf(j.CycleTime), FailedPrefixes: j.Failed}
+	if j.InProgress {
+		p.RemainingWait = durationOf(j.Sleep)
+	}
+	if j.Next != nil {
+		t := time.Unix(0, int64(*j.Next*1e9))
+		p.NextWake = &t
+	}
+	return nil
+}
+
+// durationOf returns s seconds as a Duration, or nil for nil.
+func durationOf(s *float64) *time.Duration {
+	if s == nil {
+		return nil
+	}
+	d := time.Duration(*s * float64(time.Second))
+	return &d
+}
+
 // secondsOf returns d in seconds, or nil for nil.
 func secondsOf(d *time.Duration) *float64 {
 	if d == nil {

@@ -206,3 +206,28 @@ func TestProgressJSONInSeconds(t *testing.T) {
 		}
 	}
 }
+
+// What MarshalJSON writes, UnmarshalJSON reads back.
+func TestProgressJSONRoundTrips(t *testing.T) {
+	eta, wait, cycle := 1536*time.Second, 9*time.Second, 2048*time.Second
+	next := time.Unix(1_800_000_000, 500_000_000)
+	for _, p := range []Progress{
+		{CycleInProgress: true, CompletePrefixes: 256, Percentage: 25, ETA: &eta, RemainingWait: &wait, CycleTime: &cycle,
+			FailedPrefixes: []PrefixFailure{{Prefix: "ab", Class: "PERMISSION_DENIED", Reason: "denied", Attempts: 1, Time: t0}}},
+		{NextWake: &next, RemainingWait: &wait, CycleTime: &cycle},
+		{},
+	} {
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Progress
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		b2, _ := json.Marshal(got)
+		if string(b) != string(b2) {
+			t.Errorf("round trip:\n%s\n%s", b, b2)
+		}
+	}
+}

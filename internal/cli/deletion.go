@@ -89,9 +89,9 @@ func (d *deleteFlags) ownership(ctx context.Context, b sharestore.Backend, state
 
 // deletionsReport is the part of crawl's report that explains deletion.
 type deletionsReport struct {
-	Held      string             `json:"deletion_held,omitempty"`
+	Held      string             `json:"deletion-held,omitempty"`
 	Owner     string             `json:"owner,omitempty"`
-	Deferred  int64              `json:"delete_deferred"`
+	Deferred  int64              `json:"delete-deferred"`
 	Deletions []crawler.Deletion `json:"deletions"`
 }
 

@@ -54,61 +54,70 @@ type bucketStatus struct {
 }
 
 func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return usageErr(fmt.Errorf("state directory %s does not exist; run \"sharestore crawl\" first or pass --state-dir", dir))
-	}
 	now := time.Now()
-	out := statusJSON{}
-	if s, ok, err := crawler.ReadState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
-		return err
-	} else if ok {
-		var bs crawler.BucketsState
-		if len(s.Extra) > 0 {
-			if err := json.Unmarshal(s.Extra, &bs); err != nil {
-				return fmt.Errorf("%s: %w", filepath.Join(dir, bucketsState), err)
-			}
-		}
-		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(s, now)}
-	}
-	s, ok, err := crawler.ReadState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	out, err := readStatus(ctx, dir, now)
 	if err != nil {
 		return err
-	}
-	if ok {
-		db, err := leasedb.Open(ctx, filepath.Join(dir, leasedbFile), leasedb.Options{})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		acct, err := crawler.NewAccounting(nil, db, crawler.RealClock{}, crawler.AccountingConfig{})
-		if err != nil {
-			return err
-		}
-		rep, err := acct.Report(ctx, s)
-		if err != nil {
-			return err
-		}
-		p := crawler.ProgressOf(s, now)
-		stats, err := db.Stats(ctx)
-		if err != nil {
-			return err
-		}
-		out.LeaseChecker, out.LeaseCheckerProgress, out.LeaseDB = &rep, &p, &stats
-	}
-	if out.BucketCounter == nil && out.LeaseChecker == nil {
-		return usageErr(fmt.Errorf("state directory %s holds no crawler state; run \"sharestore crawl --state-dir %s\" first", dir, dir))
 	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", " ")
 		return enc.Encode(out)
 	}
-	printStatus(e.stdout, out)
+	printStatus(e.stdout, out, now)
 	return nil
 }
 
-func printStatus(w io.Writer, s statusJSON) {
+// readStatus reads the state directory dir as of now.
+func readStatus(ctx context.Context, dir string, now time.Time) (statusJSON, error) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return statusJSON{}, usageErr(fmt.Errorf("state directory %s does not exist; run \"sharestore crawl\" first or pass --state-dir", dir))
+	}
+	out := statusJSON{}
+	if s, ok, err := crawler.ReadState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
+		return out, err
+	} else if ok {
+		var bs crawler.BucketsState
+		if len(s.Extra) > 0 {
+			if err := json.Unmarshal(s.Extra, &bs); err != nil {
+				return out, fmt.Errorf("%s: %w", filepath.Join(dir, bucketsState), err)
+			}
+		}
+		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(s, now)}
+	}
+	s, ok, err := crawler.ReadState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	if err != nil {
+		return out, err
+	}
+	if ok {
+		db, err := leasedb.Open(ctx, filepath.Join(dir, leasedbFile), leasedb.Options{})
+		if err != nil {
+			return out, err
+		}
+		defer db.Close()
+		acct, err := crawler.NewAccounting(nil, db, crawler.RealClock{}, crawler.AccountingConfig{})
+		if err != nil {
+			return out, err
+		}
+		rep, err := acct.Report(ctx, s)
+		if err != nil {
+			return out, err
+		}
+		p := crawler.ProgressOf(s, now)
+		stats, err := db.Stats(ctx)
+		if err != nil {
+			return out, err
+		}
+		out.LeaseChecker, out.LeaseCheckerProgress, out.LeaseDB = &rep, &p, &stats
+	}
+	if out.BucketCounter == nil && out.LeaseChecker == nil {
+		return out, usageErr(fmt.Errorf("state directory %s holds no crawler state; run \"sharestore crawl --state-dir %s\" first", dir, dir))
+	}
+	return out, nil
+}
+
+func printStatus(w io.Writer, s statusJSON, now time.Time) {
 	if b := s.BucketCounter; b != nil {
 		fmt.Fprintln(w, "Bucket counter")
 		if b.LastCompleteCount == nil {
@@ -134,9 +143,10 @@ func printStatus(w io.Writer, s statusJSON) {
 			units.Bytes(c["examined-diskbytes-mutable"]), units.Bytes(c["examined-diskbytes-immutable"]))
 		fmt.Fprintf(w, "    and has recovered: %s\n", crawler.RecoveredText(c, "actual"))
 		if r.Remaining != nil {
-			fmt.Fprintf(w, "    The remainder of this cycle is expected to recover: %s\n", crawler.RecoveredText(r.Remaining, "actual"))
-			fmt.Fprintf(w, "    The whole cycle is expected to examine %d shares in %d sharesets\n", r.Whole["examined-shares"], r.Whole["examined-buckets"])
-			fmt.Fprintf(w, "    and to recover: %s\n", crawler.RecoveredText(r.Whole, "actual"))
+			whole := r.Whole.SpaceRecovered
+			fmt.Fprintf(w, "    The remainder of this cycle is expected to recover: %s\n", crawler.RecoveredText(r.Remaining.SpaceRecovered, "actual"))
+			fmt.Fprintf(w, "    The whole cycle is expected to examine %d shares in %d sharesets\n", whole["examined-shares"], whole["examined-buckets"])
+			fmt.Fprintf(w, "    and to recover: %s\n", crawler.RecoveredText(whole, "actual"))
 		}
 		for _, cs := range so.Corrupt {
 			fmt.Fprintf(w, "    Corrupt share: SI %s shnum %d\n", cs.SI, cs.Shnum)
@@ -150,7 +160,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	for i, c := range cycles {
 		h := r.History[c]
 		took := time.Duration(h.CycleStartFinish[1]-h.CycleStartFinish[0]) * time.Second
-		ago := time.Since(time.Unix(h.CycleStartFinish[1], 0))
+		ago := now.Sub(time.Unix(h.CycleStartFinish[1], 0))
 		if i == 0 {
 			fmt.Fprintf(w, "  Last complete cycle (%d, which took %s and finished %s ago) recovered: %s\n", c, crawler.AbbreviateTime(&took), crawler.AbbreviateTime(&ago), crawler.RecoveredText(h.SpaceRecovered, "actual"))
 			fmt.Fprintf(w, "    and saw a total of %s\n", crawler.RecoveredText(h.SpaceRecovered, "examined"))
