@@ -232,4 +232,12 @@ func TestTextUnits(t *testing.T) {
 	if code != 0 || !regexp.MustCompile(`\(\d mutable / \d immutable\), \d+\.\d KiB \(\d+\.\d KiB / \d+\.\d KiB\)`).MatchString(out) {
 		t.Fatalf("status text:\n%s", out)
 	}
+	// Each share a dry run would delete, with its size: the immutable
+	// share of 8000 data bytes (8252 with its header and three leases) is
+	// 8.0 KiB, a small mutable one whole bytes.
+	code, out, _ = run(t, append([]string{"crawl", "--once", "--fast", "--progress", "none", "--backend", "disk:" + root, "--state-dir", state, "--dry-run"}, expireAll...)...)
+	if code != 0 || !regexp.MustCompile(`would delete: SI \w+ shnum 10 \(immutable, 8\.0 KiB\): `).MatchString(out) ||
+		!regexp.MustCompile(`would delete: SI \w+ shnum 0 \(mutable, \d{3} B\): `).MatchString(out) || strings.Contains(out, "bytes)") {
+		t.Fatalf("dry run text:\n%s", out)
+	}
 }
