@@ -22,20 +22,27 @@ type progressSnapshot struct {
 	name string
 	p    crawler.Progress
 	// listed counts the shares listed since the crawler's phase began,
-	// over elapsed.
-	listed  int64
-	elapsed time.Duration
+	// over elapsed; noShares leaves it out (the bucket counter lists
+	// sharesets, not shares).
+	listed   int64
+	elapsed  time.Duration
+	noShares bool
 }
 
 // progressLabel is the text of a progress line: "accounting: prefix
-// 420/1024 (41.0%), 5120 shares listed, 1200 shares/s, ETA 1209s".
+// 420/1024 (41.0%), 5120 shares listed, 1200 shares/s, ETA 1209s", or
+// "buckets: prefix 420/1024 (41.0%), ETA 1209s".
 func progressLabel(s progressSnapshot) string {
-	rate := 0.0
-	if s.elapsed > 0 {
-		rate = float64(s.listed) / s.elapsed.Seconds()
+	listed := ""
+	if !s.noShares {
+		rate := 0.0
+		if s.elapsed > 0 {
+			rate = float64(s.listed) / s.elapsed.Seconds()
+		}
+		listed = fmt.Sprintf(", %d shares listed, %.0f shares/s", s.listed, rate)
 	}
-	return fmt.Sprintf("%s: prefix %d/%d (%.1f%%), %d shares listed, %.0f shares/s, ETA %s",
-		s.name, s.p.CompletePrefixes, sharestore.NumPrefixes, s.p.Percentage, s.listed, rate, crawler.FormatETA(s.p.ETA))
+	return fmt.Sprintf("%s: prefix %d/%d (%.1f%%)%s, ETA %s",
+		s.name, s.p.CompletePrefixes, sharestore.NumPrefixes, s.p.Percentage, listed, crawler.FormatETA(s.p.ETA))
 }
 
 // barWidth is the number of cells in the progress bar.
@@ -114,7 +121,7 @@ func startProgress(ctx context.Context, e *env, mode string, current func() (str
 			if name != phase {
 				phase, phaseStart, listedAtStart = name, time.Now(), n
 			}
-			v.draw(progressSnapshot{name: name, p: eng.Progress(), listed: n - listedAtStart, elapsed: time.Since(phaseStart)})
+			v.draw(progressSnapshot{name: name, p: eng.Progress(), listed: n - listedAtStart, elapsed: time.Since(phaseStart), noShares: name == "buckets"})
 		}
 	}()
 	return func() { close(done); <-stopped }

@@ -48,8 +48,8 @@ func TestProgressLineETA(t *testing.T) {
 	if got, want := progressLabel(s), "accounting: prefix 256/1024 (25.0%), 2560 shares listed, 5 shares/s, ETA 1536s"; got != want {
 		t.Errorf("label %q, want %q", got, want)
 	}
-	s = progressSnapshot{name: "buckets", p: progressAt(0, t0.Add(time.Minute))}
-	if got, want := progressLabel(s), "buckets: prefix 0/1024 (0.0%), 0 shares listed, 0 shares/s, ETA unknown"; got != want {
+	s = progressSnapshot{name: "buckets", p: progressAt(0, t0.Add(time.Minute)), noShares: true}
+	if got, want := progressLabel(s), "buckets: prefix 0/1024 (0.0%), ETA unknown"; got != want {
 		t.Errorf("label %q, want %q", got, want)
 	}
 	// As a log line, and as a bar redrawn in place and cleared at the end.
