@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
@@ -1001,10 +1002,17 @@ type CycleReport struct {
 	// Remaining and Whole estimate the rest and the whole of the current
 	// cycle: so_far·(1−pc)/pc and so_far/pc, where pc is the completed
 	// fraction; nil while nothing is complete.
-	Remaining map[string]int64 `json:"estimated-remaining-cycle,omitempty"`
-	Whole     map[string]int64 `json:"estimated-current-cycle,omitempty"`
+	Remaining *Estimate `json:"estimated-remaining-cycle,omitempty"`
+	Whole     *Estimate `json:"estimated-current-cycle,omitempty"`
 	// History maps cycle numbers to their entries.
 	History map[int]HistoryEntry `json:"history"`
+}
+
+// Estimate is an estimate of a cycle's counters, shaped as Tahoe's
+// estimated-remaining-cycle and estimated-current-cycle.
+type Estimate struct {
+	// SpaceRecovered holds the estimated counters (see Counter names).
+	SpaceRecovered map[string]int64 `json:"space-recovered"`
 }
 
 // Report reads the accounting state for the engine state st.
@@ -1037,11 +1045,11 @@ func (a *Accounting) Report(ctx context.Context, st State) (CycleReport, error) 
 		rep.SoFar = &sum
 		pc := float64(st.LastCompletePrefix+1) / sharestore.NumPrefixes
 		if pc > 0 {
-			rep.Remaining, rep.Whole = map[string]int64{}, map[string]int64{}
+			rep.Remaining, rep.Whole = &Estimate{map[string]int64{}}, &Estimate{map[string]int64{}}
 			for k, v := range sum.Counters {
 				rem := float64(v) * (1 - pc) / pc
-				rep.Remaining[k] = int64(rem)
-				rep.Whole[k] = int64(float64(v) + rem)
+				rep.Remaining.SpaceRecovered[k] = int64(rem)
+				rep.Whole.SpaceRecovered[k] = int64(float64(v) + rem)
 			}
 		}
 		return nil
@@ -1049,26 +1057,12 @@ func (a *Accounting) Report(ctx context.Context, st State) (CycleReport, error) 
 	return rep, err
 }
 
-// RecoveredText renders a counter set as Tahoe's status page does: "N shares, N
-// sharesets (N mutable / N immutable), B (B / B)" for kind.
+// RecoveredText renders a counter set as Tahoe's status page does: "N
+// shares, N sharesets (N mutable / N immutable), B (B / B)" for kind,
+// with the disk bytes in IEC units ("1.5 MiB", see units.Bytes) like
+// every byte count in the sharestore command's text output.
 func RecoveredText(c map[string]int64, kind string) string {
 	return fmt.Sprintf("%d shares, %d sharesets (%d mutable / %d immutable), %s (%s / %s)",
 		c[kind+"-shares"], c[kind+"-buckets"], c[kind+"-buckets-mutable"], c[kind+"-buckets-immutable"],
-		abbrevSpace(c[kind+"-diskbytes"]), abbrevSpace(c[kind+"-diskbytes-mutable"]), abbrevSpace(c[kind+"-diskbytes-immutable"]))
-}
-
-// abbrevSpace renders bytes as Tahoe's abbreviate_space does (SI units).
-func abbrevSpace(n int64) string {
-	f := float64(n)
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", f/1000)
-	case n < 1000*1000*1000:
-		return fmt.Sprintf("%.1f MB", f/1e6)
-	case n < 1000*1000*1000*1000:
-		return fmt.Sprintf("%.1f GB", f/1e9)
-	}
-	return fmt.Sprintf("%.1f TB", f/1e12)
+		units.Bytes(c[kind+"-diskbytes"]), units.Bytes(c[kind+"-diskbytes-mutable"]), units.Bytes(c[kind+"-diskbytes-immutable"]))
 }

@@ -179,7 +179,7 @@ func TestAccountingBasic(t *testing.T) {
 	if got := RecoveredText(so.Counters, "actual"); got != "0 shares, 0 sharesets (0 mutable / 0 immutable), 0 B (0 B / 0 B)" {
 		t.Fatalf("text %q", got)
 	}
-	if afterAA.Whole["examined-shares"] <= 0 || afterAA.Remaining["examined-shares"] <= 0 {
+	if afterAA.Whole.SpaceRecovered["examined-shares"] <= 0 || afterAA.Remaining.SpaceRecovered["examined-shares"] <= 0 {
 		t.Fatalf("estimates %+v", afterAA.Whole)
 	}
 	h := lastHistory(t, a, e)
@@ -258,10 +258,10 @@ func TestAccountingExpire(t *testing.T) {
 			if err := e.Run(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got := RecoveredText(afterAA.Remaining, "actual"); !strings.HasPrefix(got, "4 shares, 4 sharesets") {
+			if got := RecoveredText(afterAA.Remaining.SpaceRecovered, "actual"); !strings.HasPrefix(got, "4 shares, 4 sharesets") {
 				t.Errorf("remaining %q", got)
 			}
-			if got := RecoveredText(afterAA.Whole, "actual"); !strings.HasPrefix(got, "5 shares, 5 sharesets") || afterAA.Whole["examined-shares"] != 5 {
+			if got := RecoveredText(afterAA.Whole.SpaceRecovered, "actual"); !strings.HasPrefix(got, "5 shares, 5 sharesets") || afterAA.Whole.SpaceRecovered["examined-shares"] != 5 {
 				t.Errorf("whole %q", got)
 			}
 			h := lastHistory(t, a, e)

@@ -17,8 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
-	"sort"
 	"sync"
 	"time"
 
@@ -150,15 +148,25 @@ type Engine struct {
 	mu    sync.Mutex // guards st for Progress/State readers
 	st    *State
 	warns []error
+	// marked reports that this process has recorded State.RunStart for
+	// the cycle in progress.
+	marked bool
+	// floor is the least number of the next cycle: one above every cycle
+	// that a damaged state file moved aside names (see salvageCycles).
+	floor int
 }
 
-// recentPrefixes is how many prefix intervals feed the ETA median.
+// recentPrefixes is how many prefix intervals an older state file may
+// hold (State.RecentPrefixSeconds).
 const recentPrefixes = 16
 
 // New returns an engine for c whose state lives at statePath. A damaged
-// state file, or crawler state that c's Restore refuses, is moved aside
-// and reported by Warnings (and logged at error level); the engine then
-// starts a fresh cycle. Other load failures are returned.
+// state file, or crawler state that c's Restore refuses, is moved aside,
+// logged once as a warning and reported by Warnings; the engine then
+// starts a fresh cycle, numbered above every cycle a surviving record
+// names (the moved-aside files, and c's records if c is a
+// CycleRecorder), so that no cycle number repeats. Other load failures
+// are returned.
 func New(c Crawler, statePath string, clock Clock, cfg Config, hooks Hooks) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	e := &Engine{c: c, statePath: statePath, clock: clock, cfg: cfg, hooks: hooks}
@@ -178,11 +186,12 @@ func New(c Crawler, statePath string, clock Clock, cfg Config, hooks Hooks) (*En
 		}
 	}
 	e.st = st
+	e.floor = salvageCycles(statePath)
 	return e, nil
 }
 
 func (e *Engine) warnDamaged(err error) {
-	e.cfg.Logger.Error("crawler state damaged", "crawler", e.c.Name(), "err", err)
+	e.cfg.Logger.Warn("crawler state damaged", "crawler", e.c.Name(), "err", err)
 	e.warns = append(e.warns, err)
 }
 
@@ -344,24 +353,46 @@ func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bo
 	return 0, true, nil
 }
 
-// startCycleIfNeeded starts cycle LastCycleFinished+1 at start unless one
-// is in progress, and saves the state. If the crawler's StartedCycle
-// fails, no cycle is in progress afterwards.
+// startCycleIfNeeded starts a cycle at start unless one is in progress,
+// and saves the state. The cycle is LastCycleFinished+1, or higher if a
+// surviving record names that number already (see CycleRecorder and
+// salvageCycles). If the crawler's StartedCycle fails, no cycle is in
+// progress afterwards.
 func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error {
 	e.mu.Lock()
 	e.st.NextWake = nil
 	if e.st.CurrentCycle != nil {
+		if !e.marked {
+			// A cycle resumed by this process: its rate is measured
+			// from here, not across the time no process worked on it.
+			e.st.RunStart = &RunMark{Time: start, CompletePrefixes: e.st.LastCompletePrefix + 1}
+			e.marked = true
+		}
 		e.mu.Unlock()
 		return nil
 	}
-	n := 0
+	n := e.floor
 	if e.st.LastCycleFinished != nil {
-		n = *e.st.LastCycleFinished + 1
+		n = max(n, *e.st.LastCycleFinished+1)
 	}
+	e.mu.Unlock()
+	if r, ok := e.c.(CycleRecorder); ok {
+		var next int
+		if err := e.call("NextCycleNumber", func() (err error) {
+			next, err = r.NextCycleNumber(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		n = max(n, next)
+	}
+	e.mu.Lock()
 	e.clearCycleLocked()
 	e.st.CurrentCycle = &n
 	e.st.CycleStart = &start
 	e.st.CycleID = cycleID(n, start)
+	e.st.RunStart = &RunMark{Time: start}
+	e.marked = true
 	e.mu.Unlock()
 	cycle := e.cycle()
 	if err := e.call("StartedCycle", func() error { return e.c.StartedCycle(ctx, cycle) }); err != nil {
@@ -382,6 +413,7 @@ func (e *Engine) clearCycleLocked() {
 	e.st.LastCompletePrefix = -1
 	e.st.LastPrefixFinished = nil
 	e.st.RecentPrefixSeconds = nil
+	e.st.RunStart = nil
 	e.st.Results = map[string]json.RawMessage{}
 	e.st.Failing = nil
 	e.st.Failed = nil
@@ -407,11 +439,7 @@ func (e *Engine) finishCycle(ctx context.Context, cycle Cycle) error {
 	e.st.LastCycleStart = e.st.CycleStart
 	e.st.LastCycleEnd = &now
 	e.st.LastCycleFailed = e.st.Failed
-	// The prefix intervals outlive the cycle: between cycles they give
-	// the estimated cycle time. The next cycle's start clears them.
-	recent := e.st.RecentPrefixSeconds
 	e.clearCycleLocked()
-	e.st.RecentPrefixSeconds = recent
 	return nil
 }
 
@@ -478,104 +506,16 @@ func (e *Engine) completePrefix(idx int, result json.RawMessage) {
 }
 
 // markComplete makes idx the last complete prefix, after record has
-// stored its outcome, updates the prefix intervals and returns the cycle
-// number. It holds e.mu throughout.
+// stored its outcome, and returns the cycle number. It holds e.mu
+// throughout.
 func (e *Engine) markComplete(idx int, record func(*State)) int {
 	now := e.clock.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.st.normalize()
 	record(e.st)
-	if e.st.LastPrefixFinished != nil {
-		d := min(max(now.Sub(*e.st.LastPrefixFinished).Seconds(), 0), maxPrefixSeconds)
-		e.st.RecentPrefixSeconds = append(e.st.RecentPrefixSeconds, d)
-		if len(e.st.RecentPrefixSeconds) > recentPrefixes {
-			e.st.RecentPrefixSeconds = e.st.RecentPrefixSeconds[len(e.st.RecentPrefixSeconds)-recentPrefixes:]
-		}
-	}
 	e.st.LastPrefixFinished = &now
 	e.st.LastCompletePrefix = idx
 	e.st.Failing = nil
 	return *e.st.CurrentCycle
-}
-
-// Progress describes where a crawler is, as Tahoe's get_progress does,
-// with its off-by-one fixed: the percentage counts completed prefixes.
-type Progress struct {
-	// CycleInProgress reports whether a cycle is running.
-	CycleInProgress bool `json:"cycle-in-progress"`
-	// CompletePrefixes is the number of prefixes completed this cycle.
-	CompletePrefixes int `json:"complete-prefixes"`
-	// Percentage is 100 × CompletePrefixes / 1024.
-	Percentage float64 `json:"cycle-complete-percentage"`
-	// ETA is the estimated time left in the cycle: the median of recent
-	// prefix intervals times the prefixes left. Nil until two prefixes
-	// have completed in this cycle.
-	ETA *time.Duration `json:"estimated-cycle-complete-time-left,omitempty"`
-	// NextWake is when the crawler next does work, if it is sleeping.
-	NextWake *time.Time `json:"next-wake-time,omitempty"`
-	// RemainingWait is NextWake minus now.
-	RemainingWait *time.Duration `json:"remaining-wait-time,omitempty"`
-	// CycleTime estimates a whole cycle: the last cycle's duration, or
-	// 1024 × the median prefix interval.
-	CycleTime *time.Duration `json:"estimated-time-per-cycle,omitempty"`
-	// FailedPrefixes lists the prefixes that failed for good in the
-	// cycle in progress, or in the last completed cycle between cycles
-	// (see State.FailedPrefixes).
-	FailedPrefixes []PrefixFailure `json:"failed-prefixes,omitempty"`
-}
-
-// ProgressOf computes the Progress of state st at time now.
-func ProgressOf(st State, now time.Time) Progress {
-	p := Progress{CycleInProgress: st.CurrentCycle != nil, FailedPrefixes: st.FailedPrefixes()}
-	if p.CycleInProgress {
-		p.CompletePrefixes = st.LastCompletePrefix + 1
-		p.Percentage = 100 * float64(p.CompletePrefixes) / sharestore.NumPrefixes
-	}
-	med, ok := median(st.RecentPrefixSeconds)
-	if p.CycleInProgress && ok {
-		d := seconds(med * float64(sharestore.NumPrefixes-p.CompletePrefixes))
-		p.ETA = &d
-	}
-	if st.NextWake != nil {
-		t := *st.NextWake
-		w := t.Sub(now)
-		p.NextWake, p.RemainingWait = &t, &w
-	}
-	switch {
-	case st.LastCycleStart != nil && st.LastCycleEnd != nil && !st.LastCycleEnd.Before(*st.LastCycleStart):
-		d := st.LastCycleEnd.Sub(*st.LastCycleStart)
-		p.CycleTime = &d
-	case ok:
-		d := seconds(med * sharestore.NumPrefixes)
-		p.CycleTime = &d
-	}
-	return p
-}
-
-// seconds converts s seconds to a Duration, saturating at 0 and at the
-// largest Duration instead of overflowing.
-func seconds(s float64) time.Duration {
-	switch {
-	case !(s > 0):
-		return 0
-	case s >= float64(math.MaxInt64)/float64(time.Second):
-		return math.MaxInt64
-	}
-	return time.Duration(s * float64(time.Second))
-}
-
-// Progress returns the engine's progress now.
-func (e *Engine) Progress() Progress { return ProgressOf(e.State(), e.clock.Now()) }
-
-func median(xs []float64) (float64, bool) {
-	if len(xs) == 0 {
-		return 0, false
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2], true
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
 }

@@ -195,39 +195,6 @@ func TestMinimumCycleTime(t *testing.T) {
 	}
 }
 
-// Scenario 44: no ETA after the first prefix, an ETA after the second,
-// and a cycle-time estimate of 1024 × the prefix time.
-func TestETA(t *testing.T) {
-	clock := NewFakeClock(t0)
-	r := &recorder{clock: clock, work: 2 * time.Second}
-	var texts []string
-	var e *Engine
-	e = newEngine(t, r, clock, filepath.Join(t.TempDir(), "s"), Config{CPUSlice: time.Hour}, Hooks{
-		AfterPrefix: func(c int, p sharestore.Prefix) {
-			if len(texts) < 3 {
-				texts = append(texts, FormatProgress(e.Progress()))
-			}
-		},
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	r.failAt, r.failErr = sharestore.PrefixAt(3), errors.New("stop here")
-	e.RunSlice(ctx)
-	if strings.Contains(texts[0], "ETA") || !strings.Contains(texts[0], "complete (next work") {
-		t.Fatalf("after prefix 1: %q", texts[0])
-	}
-	if !strings.Contains(texts[1], "complete (ETA 2044s)") {
-		t.Fatalf("after prefix 2: %q", texts[1])
-	}
-	p := e.Progress()
-	if p.CycleTime == nil || *p.CycleTime != 2048*time.Second {
-		t.Fatalf("cycle time %v", p.CycleTime)
-	}
-	if !strings.Contains(texts[2], "(estimated cycle time 34 minutes)") {
-		t.Fatalf("after prefix 3: %q", texts[2])
-	}
-}
-
 func TestFailingPrefixIsRetried(t *testing.T) {
 	clock := NewFakeClock(t0)
 	r := &recorder{clock: clock, work: time.Millisecond, failAt: "2a", failErr: sharestore.Errorf(sharestore.ErrUnavailable, "backend down")}

@@ -37,8 +37,12 @@ type State struct {
 	LastCompletePrefix int `json:"last_complete_prefix_index"`
 	// LastPrefixFinished is when that prefix completed.
 	LastPrefixFinished *time.Time `json:"last_prefix_finished,omitempty"`
-	// RecentPrefixSeconds holds the most recent intervals between prefix
-	// completions, for the ETA.
+	// RunStart is where the process working on the cycle in progress
+	// started or resumed it; the ETA is the rate since then (see
+	// Progress.ETA). Files written before it existed lack it.
+	RunStart *RunMark `json:"run_start,omitempty"`
+	// RecentPrefixSeconds is read from state files of earlier versions,
+	// which kept prefix intervals for the ETA, and otherwise unused.
 	RecentPrefixSeconds []float64 `json:"recent_prefix_seconds,omitempty"`
 	// LastCycleFinished is the number of the last completed cycle, or
 	// nil if none has completed.
@@ -63,6 +67,15 @@ type State struct {
 	LastCycleFailed []PrefixFailure `json:"last_cycle_failed_prefixes,omitempty"`
 	// Extra is crawler-specific state that outlives cycles.
 	Extra json.RawMessage `json:"crawler_state,omitempty"`
+}
+
+// RunMark is a point in a cycle: a time and how many prefixes were
+// complete then.
+type RunMark struct {
+	// Time is when the mark was taken.
+	Time time.Time `json:"time"`
+	// CompletePrefixes is how many prefixes of the cycle were complete.
+	CompletePrefixes int `json:"complete_prefixes"`
 }
 
 // PrefixFailure records a prefix that could not be processed.
@@ -228,6 +241,14 @@ var (
 	maxStateTime = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// runStartTime is RunStart's time, or nil.
+func (st *State) runStartTime() *time.Time {
+	if st.RunStart == nil {
+		return nil
+	}
+	return &st.RunStart.Time
+}
+
 // cycleID is the CycleID of cycle n started at start.
 func cycleID(n int, start time.Time) string { return fmt.Sprintf("%d@%d", n, start.UnixNano()) }
 
@@ -252,7 +273,7 @@ func (st *State) validate(crawler string) string {
 		return fmt.Sprintf("%d recent prefix intervals, at most %d are kept", len(st.RecentPrefixSeconds), recentPrefixes)
 	}
 	for name, t := range map[string]*time.Time{"cycle start": st.CycleStart, "last prefix finished": st.LastPrefixFinished,
-		"last cycle start": st.LastCycleStart, "last cycle end": st.LastCycleEnd, "next wake": st.NextWake} {
+		"last cycle start": st.LastCycleStart, "last cycle end": st.LastCycleEnd, "next wake": st.NextWake, "run start": st.runStartTime()} {
 		if t != nil && (t.Before(minStateTime) || !t.Before(maxStateTime)) {
 			return fmt.Sprintf("%s %s is out of range", name, t.Format(time.RFC3339))
 		}
@@ -275,8 +296,8 @@ func (st *State) validate(crawler string) string {
 // absence between cycles.
 func (st *State) validateCycle() string {
 	if st.CurrentCycle == nil {
-		if st.LastCompletePrefix != -1 || st.CycleID != "" || st.CycleStart != nil || len(st.Results) > 0 || len(st.Failed) > 0 || st.Failing != nil {
-			return "a prefix, cycle ID, start, result or failure is recorded but no cycle is in progress"
+		if st.LastCompletePrefix != -1 || st.CycleID != "" || st.CycleStart != nil || st.RunStart != nil || len(st.Results) > 0 || len(st.Failed) > 0 || st.Failing != nil {
+			return "a prefix, cycle ID, start, run start, result or failure is recorded but no cycle is in progress"
 		}
 		return ""
 	}
@@ -285,12 +306,15 @@ func (st *State) validateCycle() string {
 		want = *st.LastCycleFinished + 1
 	}
 	switch {
-	case n != want:
-		return fmt.Sprintf("current cycle %d does not follow the last finished cycle (expected %d)", n, want)
+	case n < want:
+		// Higher is fine: a cycle skips the numbers other records use.
+		return fmt.Sprintf("current cycle %d does not follow the last finished cycle (expected %d or more)", n, want)
 	case st.CycleStart == nil:
 		return "the cycle in progress has no start time"
 	case st.CycleID != cycleID(n, *st.CycleStart):
 		return fmt.Sprintf("cycle ID %q does not match cycle %d started at %s", st.CycleID, n, st.CycleStart.Format(time.RFC3339Nano))
+	case st.RunStart != nil && (st.RunStart.CompletePrefixes < 0 || st.RunStart.CompletePrefixes > st.LastCompletePrefix+1):
+		return fmt.Sprintf("run start with %d prefixes complete is not within the cycle", st.RunStart.CompletePrefixes)
 	}
 	for p := range st.Results {
 		if i := sharestore.Prefix(p).Index(); !sharestore.Prefix(p).Valid() || i > st.LastCompletePrefix {

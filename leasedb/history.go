@@ -62,16 +62,17 @@ func (tx *Tx) History(ctx context.Context) (map[int]json.RawMessage, error) {
 	return out, tx.db.classify(rows.Err(), "history")
 }
 
-// Stats are the leasedb statistics of Tahoe's ticket 1836.
+// Stats are the leasedb statistics of Tahoe's ticket 1836. Their JSON
+// keys are kebab-case, as in Tahoe's status JSON.
 type Stats struct {
 	// LeasedShares is the number of share rows, in any state, with at least
 	// one lease.
-	LeasedShares int64
-	// LeasedBytes is the sum of used_space over those shares.
-	LeasedBytes int64
+	LeasedShares int64 `json:"leased-shares"`
+	// LeasedBytes is the sum of used_space over those shares, in bytes.
+	LeasedBytes int64 `json:"leased-bytes"`
 	// Sharesets is the number of distinct storage indexes over all share
 	// rows, leased or not.
-	Sharesets int64
+	Sharesets int64 `json:"sharesets"`
 }
 
 // Stats returns the statistics. An empty database gives all zeros.

@@ -88,3 +88,24 @@ func (tx *Tx) PrefixesWithShares(ctx context.Context) (map[sharestore.Prefix]boo
 	}
 	return out, tx.db.classify(rows.Err(), "list prefixes")
 }
+
+// CycleIDs returns, sorted, the distinct cycle IDs under which crawler's
+// prefix results and plan are stored: the cycles the lease database
+// still remembers beyond the history, such as one in progress when its
+// crawler's state file was lost.
+func (tx *Tx) CycleIDs(ctx context.Context, crawler string) ([]string, error) {
+	rows, err := tx.query(ctx, "read cycle IDs", "SELECT DISTINCT `cycle_id` FROM `crawler_prefix_results` WHERE `crawler` IN (?, ?) ORDER BY `cycle_id`", crawler, crawler+planSuffix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, tx.db.classify(err, "read cycle IDs")
+		}
+		out = append(out, id)
+	}
+	return out, tx.db.classify(rows.Err(), "read cycle IDs")
+}

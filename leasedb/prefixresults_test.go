@@ -53,3 +53,38 @@ func TestPrefixResults(t *testing.T) {
 		return nil
 	})
 }
+
+// CycleIDs names every cycle with a stored result or plan of the crawler,
+// and no other crawler's.
+func TestCycleIDs(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "l.sqlite"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(ctx, func(tx *Tx) error {
+		for _, put := range []error{
+			tx.PutPrefixResult(ctx, "acct", "7@1", "aa", json.RawMessage(`{}`)),
+			tx.PutPrefixResult(ctx, "acct", "7@1", "ab", json.RawMessage(`{}`)),
+			tx.PutPrefixResult(ctx, "acct", "6@0", "ac", json.RawMessage(`{}`)),
+			tx.PutCyclePlan(ctx, "acct", "9@2", json.RawMessage(`{}`)),
+			tx.PutPrefixResult(ctx, "other", "12@3", "aa", json.RawMessage(`{}`)),
+		} {
+			if put != nil {
+				return put
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(ctx, func(tx *Tx) error {
+		ids, err := tx.CycleIDs(ctx, "acct")
+		if err != nil || len(ids) != 3 || ids[0] != "6@0" || ids[1] != "7@1" || ids[2] != "9@2" {
+			t.Fatalf("cycle IDs %v %v", ids, err)
+		}
+		return nil
+	})
+}

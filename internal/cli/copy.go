@@ -10,12 +10,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/units"
 )
 
 // copySourceHook, when set (by tests only), wraps the source backend of
@@ -155,7 +155,7 @@ func runCopy(ctx context.Context, src, dst sharestore.Backend, prefixes []shares
 	if bar != nil {
 		bar.Finish()
 	}
-	fmt.Fprintf(stdout, "copied %d shares (%s), skipped %d already present, in %s\n", st.copied, humanize.IBytes(uint64(st.bytes)), st.skipped, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "copied %d shares (%s), skipped %d already present, in %s\n", st.copied, units.Bytes(st.bytes), st.skipped, time.Since(start).Round(time.Millisecond))
 	if st.vanished > 0 {
 		fmt.Fprintf(stdout, "%d shares vanished at the source during the copy (listed, then gone) and were skipped\n", st.vanished)
 	}

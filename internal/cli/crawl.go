@@ -5,22 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
@@ -148,83 +142,6 @@ func policyFromFlags(f crawlFlags) (leasedb.ExpirationPolicy, error) {
 		return leasedb.ExpirationPolicy{}, errors.New("--expire-mode cutoff-date needs --expire-cutoff-date YYYY-MM-DD")
 	}
 	return leasedb.NewExpirationPolicy(true, f.expireMode, f.expireOverride, f.expireCutoff)
-}
-
-// crawlReport is what crawl prints at the end.
-type crawlReport struct {
-	Backend    string            `json:"backend"`
-	StateDir   string            `json:"state_dir"`
-	Seeded     int               `json:"seeded_sample_shares,omitempty"`
-	Warnings   []string          `json:"warnings,omitempty"`
-	Accounting *accountingReport `json:"accounting,omitempty"`
-	Deletion   *deletionsReport  `json:"deletion,omitempty"`
-	Buckets    *bucketsReport    `json:"buckets,omitempty"`
-	Stats      *leasedb.Stats    `json:"leasedb,omitempty"`
-	Progress   map[string]string `json:"progress,omitempty"`
-	// FailedPrefixes lists, per crawler, the prefixes of the cycle that
-	// failed and were not examined.
-	FailedPrefixes map[string][]crawler.PrefixFailure `json:"failed_prefixes,omitempty"`
-}
-
-type accountingReport struct {
-	Cycle             int                    `json:"cycle"`
-	Started           time.Time              `json:"started"`
-	Finished          time.Time              `json:"finished"`
-	DryRun            bool                   `json:"dry_run"`
-	Expiration        string                 `json:"expiration"`
-	Sharesets         int64                  `json:"sharesets"`
-	Shares            map[string]int64       `json:"shares"`
-	ShareBytes        map[string]int64       `json:"share_bytes"`
-	DiskBytes         map[string]int64       `json:"disk_bytes"`
-	Added             int64                  `json:"added"`
-	Removed           int64                  `json:"removed"`
-	Deleted           map[string]int64       `json:"deleted"`
-	WouldDelete       map[string]int64       `json:"would_delete"`
-	DeleteFailed      int64                  `json:"delete_failed"`
-	CorruptShares     []crawler.CorruptShare `json:"corrupt_shares"`
-	LeaseAgeHistogram [][3]int64             `json:"lease_age_histogram"`
-	SpaceRecovered    map[string]int64       `json:"space_recovered"`
-}
-
-type bucketsReport struct {
-	Cycle     int   `json:"cycle"`
-	Sharesets int64 `json:"sharesets"`
-}
-
-func byType(c map[string]int64, key string) map[string]int64 {
-	return map[string]int64{
-		"immutable": c[key+"-immutable"],
-		"mutable":   c[key+"-mutable"],
-		"corrupt":   c[key+"-corrupt"],
-		"total":     c[key],
-	}
-}
-
-func newAccountingReport(cycle int, h crawler.HistoryEntry) *accountingReport {
-	c := h.SpaceRecovered
-	exp := "disabled"
-	if h.ExpirationEnabled {
-		exp = fmt.Sprint(h.Mode[0])
-	}
-	return &accountingReport{
-		Cycle:             cycle,
-		Started:           time.Unix(h.CycleStartFinish[0], 0).UTC(),
-		Finished:          time.Unix(h.CycleStartFinish[1], 0).UTC(),
-		DryRun:            h.DryRun,
-		Expiration:        exp,
-		Sharesets:         c["examined-buckets"],
-		Shares:            byType(c, "examined-shares"),
-		ShareBytes:        byType(c, "examined-sharebytes"),
-		DiskBytes:         byType(c, "examined-diskbytes"),
-		Added:             c["added"],
-		Removed:           c["vanished"] + c["coming-settled"],
-		Deleted:           byType(c, "actual-shares"),
-		WouldDelete:       byType(c, "configured-shares"),
-		DeleteFailed:      c["delete-failed"],
-		CorruptShares:     h.Corrupt,
-		LeaseAgeHistogram: h.Histogram,
-		SpaceRecovered:    c,
-	}
 }
 
 func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
@@ -380,67 +297,22 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	}
 	for _, eng := range engines {
 		for _, w := range eng.Warnings() {
+			// The engine has logged it; the report keeps it.
 			rep.Warnings = append(rep.Warnings, w.Error())
-			fmt.Fprintf(e.stderr, "sharestore: WARNING: %v\n", w)
 		}
 	}
 
-	stopProgress := startProgress(ctx, e, f.progress, engines[0], &listed)
-	errs := make([]error, len(engines))
-	var wg sync.WaitGroup
-	for i, eng := range engines {
-		wg.Add(1)
-		go func(i int, eng *crawler.Engine) {
-			defer wg.Done()
-			errs[i] = eng.Run(ctx)
-		}(i, eng)
-	}
-	wg.Wait()
-	stopProgress()
+	run := crawlRun{names: names, engines: engines, acct: acct, db: db, buckets: buckets}
+	errs := run.run(ctx, e, f.progress, f.once, &listed)
 	interrupted := ctx.Err() != nil
 	for i, err := range errs {
 		if err != nil && !(interrupted && errors.Is(err, context.Canceled)) {
 			return fmt.Errorf("%s crawler: %w", names[i], err)
 		}
 	}
-
 	// The report reads what the cycles stored.
-	rctx := context.WithoutCancel(ctx)
-	if acct != nil {
-		r, err := acct.Report(rctx, engines[0].State())
-		if err != nil {
-			return err
-		}
-		if last := lastCycle(r.History); last >= 0 {
-			rep.Accounting = newAccountingReport(last, r.History[last])
-			rep.Deletion.Deferred = r.History[last].SpaceRecovered["delete-deferred"]
-		}
-		rep.Deletion.Held = acct.HeldReason()
-		if id := acct.LastCycleID(); id != "" {
-			if rep.Deletion.Deletions, err = acct.Deletions(rctx, id); err != nil {
-				return err
-			}
-		}
-		st, err := db.Stats(rctx)
-		if err != nil {
-			return err
-		}
-		rep.Stats = &st
-	}
-	if buckets != nil {
-		if s := buckets.State(); s.LastCompleteCount != nil {
-			rep.Buckets = &bucketsReport{Cycle: *s.LastCompleteCycle, Sharesets: *s.LastCompleteCount}
-		}
-	}
-	rep.Progress = map[string]string{}
-	for i, eng := range engines {
-		rep.Progress[names[i]] = crawler.FormatProgress(eng.Progress())
-		if failed := eng.State().FailedPrefixes(); len(failed) > 0 {
-			if rep.FailedPrefixes == nil {
-				rep.FailedPrefixes = map[string][]crawler.PrefixFailure{}
-			}
-			rep.FailedPrefixes[names[i]] = failed
-		}
+	if err := run.report(context.WithoutCancel(ctx), rep); err != nil {
+		return err
 	}
 	if f.asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -460,137 +332,11 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	return nil
 }
 
-// failedPrefixesErr says which prefixes failed, for crawl --once's exit.
-func failedPrefixesErr(failed map[string][]crawler.PrefixFailure) error {
-	var parts []string
-	for _, name := range slices.Sorted(maps.Keys(failed)) {
-		var ps []string
-		for _, f := range failed[name] {
-			ps = append(ps, string(f.Prefix))
-		}
-		parts = append(parts, fmt.Sprintf("%s crawler: prefix %s", name, strings.Join(ps, ", ")))
-	}
-	return fmt.Errorf("the cycle completed without the prefixes that failed (%s); they were not examined, and the next cycle tries them again", strings.Join(parts, "; "))
-}
-
-func lastCycle[T any](h map[int]T) int {
-	last := -1
-	for c := range h {
-		if c > last {
-			last = c
-		}
-	}
-	return last
-}
-
-func printCrawlReport(w io.Writer, r *crawlReport, interrupted bool) {
-	fmt.Fprintf(w, "Backend:   %s\nState dir: %s\n", r.Backend, r.StateDir)
-	if a := r.Accounting; a != nil {
-		fmt.Fprintf(w, "\nAccounting cycle %d (%s to %s, expiration %s%s)\n", a.Cycle,
-			a.Started.Format(time.RFC3339), a.Finished.Format(time.RFC3339), a.Expiration, map[bool]string{true: ", dry run"}[a.DryRun])
-		fmt.Fprintf(w, "  sharesets:   %d\n", a.Sharesets)
-		fmt.Fprintf(w, "  shares:      %d (%d immutable, %d mutable, %d corrupt)\n", a.Shares["total"], a.Shares["immutable"], a.Shares["mutable"], a.Shares["corrupt"])
-		fmt.Fprintf(w, "  share bytes: %d   disk bytes: %d\n", a.ShareBytes["total"], a.DiskBytes["total"])
-		fmt.Fprintf(w, "  added %d, removed %d, deleted %d, would delete %d, delete failures %d\n",
-			a.Added, a.Removed, a.Deleted["total"], a.WouldDelete["total"], a.DeleteFailed)
-		for _, c := range a.CorruptShares {
-			fmt.Fprintf(w, "  corrupt: SI %s shnum %d\n", c.SI, c.Shnum)
-		}
-		printDeletions(w, r.Deletion)
-	}
-	if b := r.Buckets; b != nil {
-		fmt.Fprintf(w, "\nBucket counter: %d sharesets (cycle %d)\n", b.Sharesets, b.Cycle)
-	}
-	if s := r.Stats; s != nil {
-		fmt.Fprintf(w, "\nLease database: %d leased shares, %d leased bytes, %d sharesets\n", s.LeasedShares, s.LeasedBytes, s.Sharesets)
-	}
-	for name, p := range r.Progress {
-		if interrupted {
-			fmt.Fprintf(w, "%s: %s\n", name, p)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(r.FailedPrefixes)) {
-		fmt.Fprintf(w, "\nFailed prefixes (%s crawler), not examined this cycle:\n", name)
-		printFailures(w, "  ", r.FailedPrefixes[name])
-	}
-}
-
-// printFailures lists failed prefixes, one a line.
-func printFailures(w io.Writer, indent string, failed []crawler.PrefixFailure) {
-	for _, f := range failed {
-		fmt.Fprintf(w, "%sprefix %s: %s after %d attempt(s) at %s: %s\n", indent, f.Prefix, f.Class, f.Attempts, f.Time.UTC().Format(time.RFC3339), f.Reason)
-	}
-}
-
 // countListed wraps b so that listed counts the shares its listings
 // report, for the progress display. b's scans and header batches (a
 // plugin's streams) are kept (sharestore.Intercept).
 func countListed(b sharestore.Backend, listed *atomic.Int64) sharestore.Backend {
 	return sharestore.Intercept(b, sharestore.Hooks{Listed: func(sharestore.ShareInfo) { listed.Add(1) }})
-}
-
-// startProgress shows progress: a bar (prefix n/1024, shares/s, ETA) on a
-// terminal, or a log line every few seconds otherwise; listed counts
-// the shares listed so far. It returns the
-// function that stops it.
-func startProgress(ctx context.Context, e *env, mode string, eng *crawler.Engine, listed *atomic.Int64) func() {
-	if mode == "none" {
-		return func() {}
-	}
-	tty := false
-	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		tty = true
-	}
-	bar := mode == "bar" || (mode == "auto" && tty)
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	start := time.Now()
-	var pb *progressbar.ProgressBar
-	if bar {
-		pb = progressbar.NewOptions(sharestore.NumPrefixes,
-			progressbar.OptionSetWriter(e.stderr),
-			progressbar.OptionSetDescription("prefixes"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	go func() {
-		defer close(stopped)
-		interval := 5 * time.Second
-		if bar {
-			interval = 250 * time.Millisecond
-		}
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				if pb != nil {
-					pb.Finish()
-				}
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			p := eng.Progress()
-			n := listed.Load()
-			rate := float64(n) / time.Since(start).Seconds()
-			if pb != nil {
-				pb.Set(p.CompletePrefixes)
-				pb.Describe(fmt.Sprintf("prefix %d/1024, %.0f shares/s", p.CompletePrefixes, rate))
-				continue
-			}
-			eta := "unknown"
-			if p.ETA != nil {
-				eta = p.ETA.Round(time.Second).String()
-			}
-			fmt.Fprintf(e.stderr, "sharestore: prefix %d/1024 (%.1f%%), %d shares listed, %.0f shares/s, ETA %s\n", p.CompletePrefixes, p.Percentage, n, rate, eta)
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 // startProcs is the GOMAXPROCS the process started with.

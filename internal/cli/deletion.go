@@ -13,6 +13,7 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
 	"github.com/sharestore/sharestore/internal/statedir"
+	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
@@ -88,9 +89,9 @@ func (d *deleteFlags) ownership(ctx context.Context, b sharestore.Backend, state
 
 // deletionsReport is the part of crawl's report that explains deletion.
 type deletionsReport struct {
-	Held      string             `json:"deletion_held,omitempty"`
+	Held      string             `json:"deletion-held,omitempty"`
 	Owner     string             `json:"owner,omitempty"`
-	Deferred  int64              `json:"delete_deferred"`
+	Deferred  int64              `json:"delete-deferred"`
 	Deletions []crawler.Deletion `json:"deletions"`
 }
 
@@ -107,6 +108,6 @@ func printDeletions(w io.Writer, r *deletionsReport) {
 		fmt.Fprintf(w, "  deletion stopped at the cycle's bound: %d more shares wait for the next cycle\n", r.Deferred)
 	}
 	for _, d := range r.Deletions {
-		fmt.Fprintf(w, "  %s: SI %s shnum %d (%s, %d bytes): %s\n", strings.ReplaceAll(d.Outcome, "-", " "), d.SI, d.Shnum, d.Type, d.Size, d.Why())
+		fmt.Fprintf(w, "  %s: SI %s shnum %d (%s, %s): %s\n", strings.ReplaceAll(d.Outcome, "-", " "), d.SI, d.Shnum, d.Type, units.Bytes(d.Size), d.Why())
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/share"
 )
@@ -182,10 +183,10 @@ func runLs(ctx context.Context, b sharestore.Backend, prefixes []sharestore.Pref
 		return nil
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "%d shares (%d corrupt), %s stored\n", n, len(corrupt), humanize.IBytes(uint64(total)))
+	fmt.Fprintf(out, "%d shares (%d corrupt), %s stored\n", n, len(corrupt), units.Bytes(total))
 	fmt.Fprintln(out, "LEASES: lease records inside each container, as Tahoe reports them"+leasedbNote(opts.leasedb))
 	if unhashed > 0 {
-		fmt.Fprintf(out, "%d shares not hashed: more than --max-hash-size %s of data\n", unhashed, humanize.IBytes(uint64(opts.maxHash)))
+		fmt.Fprintf(out, "%d shares not hashed: more than --max-hash-size %s of data\n", unhashed, units.Bytes(opts.maxHash))
 	}
 	for _, c := range corrupt {
 		fmt.Fprintf(out, "corrupt: SI %s shnum %d: %s\n", c.StorageIndex, c.Shnum, c.CorruptReason)
@@ -216,7 +217,7 @@ func printLsRow(tw io.Writer, rec lsRecord, hashed bool) {
 		leases += "\t" + strconv.Itoa(*rec.LeasedbLeases)
 	}
 	fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", rec.StorageIndex, rec.Shnum, rec.Type, rec.Version,
-		humanize.IBytes(uint64(rec.DataLength)), humanize.IBytes(uint64(rec.Size)), leases, sum)
+		units.Bytes(rec.DataLength), units.Bytes(rec.Size), leases, sum)
 }
 
 // inspectShare builds the ls record of one listed share: classification

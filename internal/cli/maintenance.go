@@ -36,7 +36,7 @@ func newMaintenanceCmd(e *env) *cobra.Command {
 type cleanIncomingReport struct {
 	Incoming string   `json:"incoming"`
 	Cutoff   string   `json:"cutoff"`
-	DryRun   bool     `json:"dry_run"`
+	DryRun   bool     `json:"dry-run"`
 	Files    []string `json:"files"`
 }
 
@@ -97,7 +97,7 @@ invisible until complete.`,
 	cmd.Flags().StringVar(&olderThan, "older-than", defaultOlderThan, "remove only files last modified longer ago than this (e.g. 36h, 7d; 0 for all)")
 	cmd.Flags().BoolVar(&force, "force", false, "run even though a Tahoe node may be running on this storage directory")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be removed, remove nothing")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object: incoming, cutoff, dry_run, files")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object: incoming, cutoff, dry-run, files")
 	return cmd
 }
 

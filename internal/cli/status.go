@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
@@ -59,60 +60,69 @@ type bucketStatus struct {
 }
 
 func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
-	if err := checkStateDir(dir); err != nil {
-		return err
-	}
 	now := time.Now()
-	out := statusJSON{}
-	if s, ok, err := crawler.ReadState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
-		return err
-	} else if ok {
-		var bs crawler.BucketsState
-		if len(s.Extra) > 0 {
-			if err := json.Unmarshal(s.Extra, &bs); err != nil {
-				return fmt.Errorf("%s: %w", filepath.Join(dir, bucketsState), err)
-			}
-		}
-		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(s, now)}
-	}
-	s, ok, err := crawler.ReadState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	out, err := readStatus(ctx, dir, now)
 	if err != nil {
 		return err
-	}
-	if ok {
-		db, err := leasedb.Open(ctx, filepath.Join(dir, leasedbFile), leasedb.Options{})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		acct, err := crawler.NewAccounting(nil, db, crawler.RealClock{}, crawler.AccountingConfig{})
-		if err != nil {
-			return err
-		}
-		rep, err := acct.Report(ctx, s)
-		if err != nil {
-			return err
-		}
-		p := crawler.ProgressOf(s, now)
-		stats, err := db.Stats(ctx)
-		if err != nil {
-			return err
-		}
-		out.LeaseChecker, out.LeaseCheckerProgress, out.LeaseDB = &rep, &p, &stats
-	}
-	if out.BucketCounter == nil && out.LeaseChecker == nil {
-		return usageErr(fmt.Errorf("state directory %s holds no crawler state; run \"sharestore crawl --state-dir %s\" first", dir, dir))
 	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", " ")
 		return enc.Encode(out)
 	}
-	printStatus(e.stdout, out)
+	printStatus(e.stdout, out, now)
 	return nil
 }
 
-func printStatus(w io.Writer, s statusJSON) {
+// readStatus reads the state directory dir as of now.
+func readStatus(ctx context.Context, dir string, now time.Time) (statusJSON, error) {
+	if err := checkStateDir(dir); err != nil {
+		return statusJSON{}, err
+	}
+	out := statusJSON{}
+	if s, ok, err := crawler.ReadState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
+		return out, err
+	} else if ok {
+		var bs crawler.BucketsState
+		if len(s.Extra) > 0 {
+			if err := json.Unmarshal(s.Extra, &bs); err != nil {
+				return out, fmt.Errorf("%s: %w", filepath.Join(dir, bucketsState), err)
+			}
+		}
+		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(s, now)}
+	}
+	s, ok, err := crawler.ReadState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	if err != nil {
+		return out, err
+	}
+	if ok {
+		db, err := leasedb.Open(ctx, filepath.Join(dir, leasedbFile), leasedb.Options{})
+		if err != nil {
+			return out, err
+		}
+		defer db.Close()
+		acct, err := crawler.NewAccounting(nil, db, crawler.RealClock{}, crawler.AccountingConfig{})
+		if err != nil {
+			return out, err
+		}
+		rep, err := acct.Report(ctx, s)
+		if err != nil {
+			return out, err
+		}
+		p := crawler.ProgressOf(s, now)
+		stats, err := db.Stats(ctx)
+		if err != nil {
+			return out, err
+		}
+		out.LeaseChecker, out.LeaseCheckerProgress, out.LeaseDB = &rep, &p, &stats
+	}
+	if out.BucketCounter == nil && out.LeaseChecker == nil {
+		return out, usageErr(fmt.Errorf("state directory %s holds no crawler state; run \"sharestore crawl --state-dir %s\" first", dir, dir))
+	}
+	return out, nil
+}
+
+func printStatus(w io.Writer, s statusJSON, now time.Time) {
 	if b := s.BucketCounter; b != nil {
 		fmt.Fprintln(w, "Bucket counter")
 		if b.LastCompleteCount == nil {
@@ -133,13 +143,15 @@ func printStatus(w io.Writer, s statusJSON) {
 	if so := r.SoFar; so != nil {
 		c := so.Counters
 		fmt.Fprintln(w, "  Current cycle:")
-		fmt.Fprintf(w, "    So far, this cycle has examined %d shares in %d sharesets (%d mutable / %d immutable) (%d B / %d B)\n",
-			c["examined-shares"], c["examined-buckets"], c["examined-buckets-mutable"], c["examined-buckets-immutable"], c["examined-diskbytes-mutable"], c["examined-diskbytes-immutable"])
+		fmt.Fprintf(w, "    So far, this cycle has examined %d shares in %d sharesets (%d mutable / %d immutable) (%s / %s)\n",
+			c["examined-shares"], c["examined-buckets"], c["examined-buckets-mutable"], c["examined-buckets-immutable"],
+			units.Bytes(c["examined-diskbytes-mutable"]), units.Bytes(c["examined-diskbytes-immutable"]))
 		fmt.Fprintf(w, "    and has recovered: %s\n", crawler.RecoveredText(c, "actual"))
 		if r.Remaining != nil {
-			fmt.Fprintf(w, "    The remainder of this cycle is expected to recover: %s\n", crawler.RecoveredText(r.Remaining, "actual"))
-			fmt.Fprintf(w, "    The whole cycle is expected to examine %d shares in %d sharesets\n", r.Whole["examined-shares"], r.Whole["examined-buckets"])
-			fmt.Fprintf(w, "    and to recover: %s\n", crawler.RecoveredText(r.Whole, "actual"))
+			whole := r.Whole.SpaceRecovered
+			fmt.Fprintf(w, "    The remainder of this cycle is expected to recover: %s\n", crawler.RecoveredText(r.Remaining.SpaceRecovered, "actual"))
+			fmt.Fprintf(w, "    The whole cycle is expected to examine %d shares in %d sharesets\n", whole["examined-shares"], whole["examined-buckets"])
+			fmt.Fprintf(w, "    and to recover: %s\n", crawler.RecoveredText(whole, "actual"))
 		}
 		for _, cs := range so.Corrupt {
 			fmt.Fprintf(w, "    Corrupt share: SI %s shnum %d\n", cs.SI, cs.Shnum)
@@ -153,7 +165,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	for i, c := range cycles {
 		h := r.History[c]
 		took := time.Duration(h.CycleStartFinish[1]-h.CycleStartFinish[0]) * time.Second
-		ago := time.Since(time.Unix(h.CycleStartFinish[1], 0))
+		ago := now.Sub(time.Unix(h.CycleStartFinish[1], 0))
 		if i == 0 {
 			fmt.Fprintf(w, "  Last complete cycle (%d, which took %s and finished %s ago) recovered: %s\n", c, crawler.AbbreviateTime(&took), crawler.AbbreviateTime(&ago), crawler.RecoveredText(h.SpaceRecovered, "actual"))
 			fmt.Fprintf(w, "    and saw a total of %s\n", crawler.RecoveredText(h.SpaceRecovered, "examined"))
@@ -168,7 +180,7 @@ func printStatus(w io.Writer, s statusJSON) {
 		fmt.Fprintf(w, "  Cycle %d: examined %d shares, recovered %d\n", c, h.SpaceRecovered["examined-shares"], h.SpaceRecovered["actual-shares"])
 	}
 	if d := s.LeaseDB; d != nil {
-		fmt.Fprintf(w, "\nLease database: %d leased shares, %d leased bytes, %d sharesets\n", d.LeasedShares, d.LeasedBytes, d.Sharesets)
+		printLeaseDBStats(w, *d)
 	}
 }
 
@@ -228,4 +240,10 @@ func defaultStateDir() (string, error) {
 		}
 	}
 	return "", usageErr(fmt.Errorf("no --state-dir given, and neither ./%s (crawl's default) nor ./%s (crawl --demo's) exists; pass --state-dir", defaultStateDirName, demo))
+}
+
+// printLeaseDBStats prints the lease database's statistics, its bytes in
+// IEC units.
+func printLeaseDBStats(w io.Writer, d leasedb.Stats) {
+	fmt.Fprintf(w, "\nLease database: %d leased shares, %s leased, %d sharesets\n", d.LeasedShares, units.Bytes(d.LeasedBytes), d.Sharesets)
 }

@@ -13,7 +13,7 @@ type crawlReport struct {
 		Deleted map[string]int64 `json:"deleted"`
 	} `json:"accounting"`
 	Deletion struct {
-		Held string `json:"deletion_held"`
+		Held string `json:"deletion-held"`
 	} `json:"deletion"`
 }
 
