@@ -107,10 +107,8 @@ func NewExpirationPolicy(enabled bool, mode, overrideLeaseDuration, cutoffDate s
 // whole number, optional spaces, and a unit "day", "month", "mo" or "year",
 // each optionally followed by "s" ("7days", "31day", "60 days", "2mo",
 // "3 month", "2years"). A month is 31 days and a year 365 days. Anything
-// else fails with an error wrapping sharestore.ErrInvalidArgument: "no
-// unit (like day, month, or year) in '7'" (Tahoe's words) for a number
-// alone, and "unknown unit 'week' in '1week' (…)" for a unit Tahoe does
-// not know.
+// else fails with an error wrapping sharestore.ErrInvalidArgument, such as
+// "no unit (like day, month, or year) in '2kumquats'".
 func ParseDuration(s string) (time.Duration, error) {
 	orig := s
 	s = strings.ToLower(strings.TrimSpace(s))
@@ -126,9 +124,6 @@ func ParseDuration(s string) (time.Duration, error) {
 	case strings.HasSuffix(s, "year"):
 		unit, s = Year, strings.TrimSuffix(s, "year")
 	default:
-		if unit := strings.TrimLeft(strings.TrimSpace(orig), "0123456789 +-."); unit != "" {
-			return 0, sharestore.Errorf(sharestore.ErrInvalidArgument, "unknown unit '%s' in '%s' (want day, month, mo or year, as in 7days)", unit, orig)
-		}
 		return 0, sharestore.Errorf(sharestore.ErrInvalidArgument, "no unit (like day, month, or year) in '%s'", orig)
 	}
 	s = strings.TrimSpace(s)

@@ -25,7 +25,12 @@ func open(_ context.Context, cfg plugin.Config) (sharestore.Backend, error) {
 	if scheme, rest, ok := strings.Cut(path, ":"); ok && (scheme == "disk" || scheme == "file") {
 		path = strings.TrimPrefix(rest, "//")
 	} else if ok && isScheme(scheme) {
-		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "this plugin serves disk:PATH backends, not %s: (give another plugin, or disk:PATH)", scheme)
+		// The scheme is named only in the scheme://… form: in
+		// KEY:SECRET@bucket, the text before the colon is a credential.
+		if strings.HasPrefix(rest, "//") {
+			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "this plugin serves disk:PATH backends, not %s:// (give another plugin, or disk:PATH)", scheme)
+		}
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "this plugin serves disk:PATH backends, not URLs of another scheme (give another plugin, or disk:PATH)")
 	}
 	if path == "" {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend %q: want disk:PATH", cfg.URL)

@@ -22,10 +22,16 @@ func TestOpenURLForms(t *testing.T) {
 		}
 		b.Close()
 	}
-	for _, u := range []string{"s3://bucket/prefix", "gs://bucket", "azblob://container", "vendor+x:thing"} {
+	for _, u := range []string{"s3://bucket/prefix", "gs://bucket", "azblob://container", "vendor+x://thing"} {
 		_, err := open(context.Background(), plugin.Config{URL: u, Create: true})
-		if !errors.Is(err, sharestore.ErrInvalidArgument) || !strings.Contains(err.Error(), "serves disk:PATH backends, not "+strings.SplitN(u, ":", 2)[0]+":") {
+		if !errors.Is(err, sharestore.ErrInvalidArgument) || !strings.Contains(err.Error(), "serves disk:PATH backends, not "+strings.SplitN(u, ":", 2)[0]+"://") {
 			t.Errorf("%s: %v, want a refusal naming the scheme", u, err)
 		}
+	}
+	// Before a colon without "//" may be a credential (KEY:SECRET@bucket):
+	// refused without quoting it.
+	_, err := open(context.Background(), plugin.Config{URL: "AKIAFAKE:SUPERSECRET@bucket", Create: true})
+	if !errors.Is(err, sharestore.ErrInvalidArgument) || strings.Contains(err.Error(), "AKIAFAKE") || !strings.Contains(err.Error(), "not URLs of another scheme") {
+		t.Errorf("KEY:SECRET@bucket: %v", err)
 	}
 }

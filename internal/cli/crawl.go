@@ -102,6 +102,18 @@ files and the lease database; an interrupted crawl resumes where it stopped.
 	return cmd
 }
 
+// durationProblem says what is wrong with the duration s, which
+// leasedb.ParseDuration refused with err. That error is Tahoe's text, kept
+// for values from a tahoe.cfg; it says "no unit" of '1week' too, so a
+// unit Tahoe does not know is named here.
+func durationProblem(s string, err error) string {
+	unit := strings.TrimLeft(strings.TrimSpace(s), "0123456789 +-.")
+	if unit != "" && strings.HasPrefix(err.Error(), "no unit") {
+		return fmt.Sprintf("unknown unit '%s' in '%s' (want day, month, mo or year, as in 7days)", unit, s)
+	}
+	return err.Error()
+}
+
 // policyFromFlags builds the expiration policy; expiration is off unless
 // a mode is given, and the other flags then follow Tahoe's expire.*.
 func policyFromFlags(f crawlFlags) (leasedb.ExpirationPolicy, error) {
@@ -127,7 +139,7 @@ func policyFromFlags(f crawlFlags) (leasedb.ExpirationPolicy, error) {
 	if f.expireOverride != "" {
 		d, err := leasedb.ParseDuration(f.expireOverride)
 		if err != nil {
-			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-override: %v", err)
+			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-override: %s", durationProblem(f.expireOverride, err))
 		}
 		if d <= 0 {
 			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-override %q: must be longer than 0 days", f.expireOverride)
