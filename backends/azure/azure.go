@@ -100,7 +100,7 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 	if c.Logger != nil {
 		setListener(cloud.SDKLogger(c.Logger, "azure"))
 	}
-	ep := cloud.Endpoint{Bucket: c.Container, URL: endpoint}
+	ep := cloud.Endpoint{Bucket: c.Container, Kind: "container", URL: endpoint}
 	var client *azblob.Client
 	var err error
 	switch {

@@ -17,6 +17,9 @@ import (
 type Endpoint struct {
 	// Bucket is the bucket or container.
 	Bucket string
+	// Kind is what the store calls a bucket, for messages: "bucket"
+	// when empty, "container" for Azure.
+	Kind string
 	// URL is the endpoint the requests go to, such as
 	// http://127.0.0.1:9000 or https://storage.googleapis.com.
 	URL string
@@ -93,34 +96,47 @@ func CheckError(name string, ep Endpoint, err error) error {
 	}
 	r, _ := responseOf(err)
 	status := statusText(r)
+	kind := ep.Kind
+	if kind == "" {
+		kind = "bucket"
+	}
+	creds := "(credentials: " + ep.Credentials + ")"
+	if status != "" {
+		creds = "(" + status + "; credentials: " + ep.Credentials + ")"
+	}
+	// The endpoint is always followed by a space or the end: redaction
+	// takes "http://host:port:" for a forgotten user:password.
 	var msg string
 	switch {
 	case ep.NoCredentials:
-		msg = fmt.Sprintf("bucket %q at %s: no credentials found (tried %s)", ep.Bucket, ep.URL, ep.Credentials)
+		msg = fmt.Sprintf("no credentials found for %s %q at %s (tried %s)", kind, ep.Bucket, ep.URL, ep.Credentials)
 	case code == sharestore.ErrNotFound:
-		msg = fmt.Sprintf("bucket %q does not exist at %s%s (credentials: %s); create it with sharestore mkbucket", ep.Bucket, ep.URL, status, ep.Credentials)
+		msg = fmt.Sprintf("%s %q does not exist at %s %s; create it with sharestore mkbucket", kind, ep.Bucket, ep.URL, creds)
 	case code == sharestore.ErrPermissionDenied:
-		msg = fmt.Sprintf("bucket %q at %s: access denied%s with the credentials from %s", ep.Bucket, ep.URL, status, ep.Credentials)
+		msg = fmt.Sprintf("access denied to %s %q at %s with the credentials from %s", kind, ep.Bucket, ep.URL, ep.Credentials)
+		if status != "" {
+			msg = fmt.Sprintf("access denied to %s %q at %s (%s) with the credentials from %s", kind, ep.Bucket, ep.URL, status, ep.Credentials)
+		}
 	case code == sharestore.ErrThrottled:
-		msg = fmt.Sprintf("bucket %q at %s: the store is throttling requests%s (credentials: %s)", ep.Bucket, ep.URL, status, ep.Credentials)
+		msg = fmt.Sprintf("requests to %s %q at %s are throttled %s", kind, ep.Bucket, ep.URL, creds)
 	case r.Status == 0 && (code == sharestore.ErrUnavailable || code == sharestore.ErrDeadlineExceeded):
-		msg = fmt.Sprintf("bucket %q: cannot reach %s%s (credentials: %s)", ep.Bucket, ep.URL, reason(err), ep.Credentials)
+		msg = fmt.Sprintf("cannot reach %s for %s %q%s (credentials: %s)", ep.URL, kind, ep.Bucket, reason(err), ep.Credentials)
 	case r.Status != 0:
-		msg = fmt.Sprintf("bucket %q at %s: the store answered%s (credentials: %s)", ep.Bucket, ep.URL, status, ep.Credentials)
+		msg = fmt.Sprintf("the check of %s %q at %s failed %s", kind, ep.Bucket, ep.URL, creds)
 	default:
 		first, _, _ := strings.Cut(err.Error(), "\n")
-		msg = fmt.Sprintf("bucket %q at %s: %s (credentials: %s)", ep.Bucket, ep.URL, Redact(first), ep.Credentials)
+		msg = fmt.Sprintf("the check of %s %q at %s failed: %s (credentials: %s)", kind, ep.Bucket, ep.URL, Redact(first), ep.Credentials)
 	}
 	return sharestore.Errorf(code, "%s: %s%w", name, msg, quiet{err})
 }
 
-// statusText is " (HTTP 404 NoSuchBucket)", or "" without a status.
+// statusText is "HTTP 404 NoSuchBucket", or "" without a status.
 func statusText(r Response) string {
 	switch {
 	case r.Status != 0 && r.Code != "" && r.Code != fmt.Sprint(r.Status):
-		return fmt.Sprintf(" (HTTP %d %s)", r.Status, r.Code)
+		return fmt.Sprintf("HTTP %d %s", r.Status, r.Code)
 	case r.Status != 0:
-		return fmt.Sprintf(" (HTTP %d)", r.Status)
+		return fmt.Sprintf("HTTP %d", r.Status)
 	}
 	return ""
 }

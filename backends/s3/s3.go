@@ -127,6 +127,10 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 		config.WithEC2IMDSClientEnableState(imdsState),
 		config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) {
 			o.Client = imds.New(imds.Options{
+				// The SDK's own variables for the endpoint, which
+				// imds.New does not read itself.
+				Endpoint:          os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+				EndpointMode:      imdsMode(os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")),
 				ClientEnableState: imdsState,
 				EnableFallback:    aws.FalseTernary,
 				Retryer:           aws.NopRetryer{},

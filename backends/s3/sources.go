@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/smithy-go/logging"
 )
 
@@ -69,4 +70,13 @@ func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 	if s.l.Enabled(ctx, level) {
 		s.l.Log(ctx, level, fmt.Sprintf(format, v...))
 	}
+}
+
+// imdsMode is the endpoint mode AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
+// names: IPv6, or the default (IPv4).
+func imdsMode(s string) imds.EndpointModeState {
+	if strings.EqualFold(s, "IPv6") {
+		return imds.EndpointModeStateIPv6
+	}
+	return imds.EndpointModeStateUnset
 }
