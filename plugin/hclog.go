@@ -40,7 +40,20 @@ func (h *hclogger) Log(_ hclog.Level, msg string, args ...any) {
 	if h.name != "" {
 		l = l.With("logger", h.name)
 	}
-	l.Log(context.Background(), slog.LevelDebug, msg, append(append([]any{}, h.args...), args...)...)
+	l.Log(context.Background(), slog.LevelDebug, msg, withoutPlugin(append(append([]any{}, h.args...), args...))...)
+}
+
+// withoutPlugin drops go-plugin's own "plugin" pair from args: the
+// host's logger names the plugin already.
+func withoutPlugin(args []any) []any {
+	out := args[:0]
+	for i := 0; i < len(args); i += 2 {
+		if k, ok := args[i].(string); ok && k == "plugin" && i+1 < len(args) {
+			continue
+		}
+		out = append(out, args[i:min(i+2, len(args))]...)
+	}
+	return out
 }
 
 func (h *hclogger) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
