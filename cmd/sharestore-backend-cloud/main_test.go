@@ -88,7 +88,7 @@ func (h *harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Ba
 	h.mu.Unlock()
 	_, secrets := h.target(t)
 	getenv := func(k string) string { return secrets[k] }
-	cb, err := backendurl.Open(ctx, url, getenv, cloud.Options{})
+	cb, err := backendurl.Open(ctx, url, backendurl.Env{Getenv: getenv}, cloud.Options{})
 	if err != nil {
 		return err
 	}
