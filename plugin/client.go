@@ -1,17 +1,19 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,6 +22,7 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/driver"
 	"github.com/sharestore/sharestore/internal/backendurl/redact"
+	"github.com/sharestore/sharestore/internal/logging"
 	pb "github.com/sharestore/sharestore/plugin/proto/backendv1"
 )
 
@@ -29,8 +32,19 @@ type HostOptions struct {
 	// SHA256, when set, pins the plugin binary: Open (and every restart)
 	// refuses to start a binary whose SHA-256 differs.
 	SHA256 []byte
-	// Stderr receives the plugin's stderr and the host's plugin logs.
-	// Nil means os.Stderr.
+	// Logger receives the plugin's log records, in the host's format and
+	// at the host's level: each record the plugin logs (plugin.Serve
+	// writes them as JSON lines on its stderr), each line it writes
+	// to its stdout or stderr outside its logger (at warn level once it
+	// serves; at debug level during start-up, when such lines go into
+	// the error that reports a failed start instead), and go-plugin's
+	// own records (at debug level). Every record carries a "plugin"
+	// attribute naming the binary and goes through redact.String. The
+	// plugin process is told the logger's level (LogLevelEnv), so it
+	// does not even produce records below it. Nil means a text logger at
+	// info level on Stderr.
+	Logger *slog.Logger
+	// Stderr is where the default Logger writes. Nil means os.Stderr.
 	Stderr io.Writer
 	// StartTimeout bounds the start-up: from starting the binary to the
 	// end of the handshake. When it passes (or ctx ends) first, the host
@@ -88,7 +102,6 @@ type instance struct {
 	client *goplugin.Client
 	group  *groupRunner
 	rpc    pb.BackendClient
-	stderr *tailBuffer
 	mu     sync.Mutex
 	dead   bool
 }
@@ -135,12 +148,16 @@ var _ sharestore.Backend = (*Backend)(nil)
 // pin, or crashes at start-up. The returned backend restarts the plugin
 // if it crashes; Close stops it.
 func Open(ctx context.Context, path string, cfg Config, opts HostOptions) (*Backend, error) {
-	if opts.Stderr == nil {
-		opts.Stderr = os.Stderr
+	if opts.Logger == nil {
+		w := opts.Stderr
+		if w == nil {
+			w = os.Stderr
+		}
+		opts.Logger = slog.New(slog.NewTextHandler(w, nil))
 	}
-	// The plugin's stderr, its stdio and the host's plugin logs may quote
+	// The plugin's records, its stdio and go-plugin's records may quote
 	// the URL or a credential.
-	opts.Stderr = redact.Writer(opts.Stderr)
+	opts.Logger = slog.New(logging.Redact(opts.Logger.Handler(), redact.String)).With("plugin", path)
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 10 * time.Second
 	}
@@ -162,58 +179,98 @@ func Open(ctx context.Context, path string, cfg Config, opts HostOptions) (*Back
 	return &Backend{Backend: layer, c: c}, nil
 }
 
-// tailBuffer keeps the last few KiB written to it: a plugin's last words
-// for the error that reports its failure.
+// tailBuffer keeps the last few KiB of the lines a plugin wrote outside
+// its logger: its last words, for the error that reports a failed start.
 type tailBuffer struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *tailBuffer) add(line string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
+	t.buf = append(append(t.buf, line...), '\n')
 	if len(t.buf) > 4096 {
 		t.buf = append([]byte(nil), t.buf[len(t.buf)-4096:]...)
 	}
-	return len(p), nil
 }
 
+// String returns the lines kept, on one line: joined with " / ", and cut
+// to the last tailShown bytes.
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.buf))
+	var lines []string
+	for _, l := range strings.Split(string(t.buf), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	s := strings.Join(lines, " / ")
+	if len(s) > tailShown {
+		s = "…" + s[len(s)-tailShown:]
+	}
+	return s
+}
+
+// tailShown bounds how much of a plugin's last words an error quotes.
+const tailShown = 600
+
+// output is where one plugin process's stderr and stdio go: records to
+// the host's logger (logging.Relay), and every other line to the tail
+// and to the logger, at debug level until the plugin serves and at warn
+// level after.
+type output struct {
+	logger  *slog.Logger
+	tail    tailBuffer
+	serving atomic.Bool
+}
+
+// raw handles a line the plugin wrote outside its logger.
+func (o *output) raw(line string) {
+	o.tail.add(line)
+	level := slog.LevelDebug
+	if o.serving.Load() {
+		level = slog.LevelWarn
+	}
+	o.logger.Log(context.Background(), level, line)
+}
+
+// relay returns a writer for one of the plugin's streams.
+func (o *output) relay() *logging.Relay {
+	return &logging.Relay{Logger: o.logger, Raw: o.raw}
 }
 
 // start launches one plugin process and configures it.
 func (b *client) start(ctx context.Context) (*instance, sharestore.Capabilities, error) {
 	var none sharestore.Capabilities
-	fail := func(code sharestore.Code, err error, tail *tailBuffer) error {
+	out := &output{logger: b.opts.Logger}
+	fail := func(code sharestore.Code, err error, withTail bool) error {
 		msg := fmt.Sprintf("plugin %s: %v", b.path, err)
-		if tail != nil {
-			if s := tail.String(); s != "" {
+		if withTail {
+			if s := out.tail.String(); s != "" {
 				msg += "; plugin stderr: " + s
 			}
 		}
 		return &sharestore.Error{Code: code, Msg: redact.String(msg)}
 	}
 	if fi, err := os.Stat(b.path); err != nil {
-		return nil, none, fail(sharestore.ErrNotFound, err, nil)
+		return nil, none, fail(sharestore.ErrNotFound, err, false)
 	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return nil, none, fail(sharestore.ErrInvalidArgument, errors.New("not an executable file"), nil)
+		return nil, none, fail(sharestore.ErrInvalidArgument, errors.New("not an executable file"), false)
 	}
 	if b.opts.SHA256 != nil {
 		// go-plugin checks the command it runs itself; with a runner of
 		// our own, the host checks the binary.
 		sc := &goplugin.SecureConfig{Checksum: b.opts.SHA256, Hash: sha256.New()}
 		if ok, err := sc.Check(b.path); err != nil {
-			return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: verifying its SHA-256: %w", err), nil)
+			return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: verifying its SHA-256: %w", err), false)
 		} else if !ok {
-			return nil, none, fail(sharestore.ErrPermissionDenied, errors.New("refusing to start: SHA-256 does not match the pin"), nil)
+			return nil, none, fail(sharestore.ErrPermissionDenied, errors.New("refusing to start: SHA-256 does not match the pin"), false)
 		}
 	}
-	tail := &tailBuffer{}
-	group := &groupRunner{path: b.path}
+	group := &groupRunner{path: b.path, env: []string{LogLevelEnv + "=" + logging.LevelName(logging.LevelOf(b.opts.Logger))}}
+	stdio := out.relay()
 	cc := &goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{}}},
@@ -224,13 +281,16 @@ func (b *client) start(ctx context.Context) (*instance, sharestore.Capabilities,
 		// The host's own timer (handshake) ends the start-up; go-plugin's
 		// is a backstop.
 		StartTimeout: 2 * b.opts.StartTimeout,
-		Stderr:       io.MultiWriter(tail, b.opts.Stderr),
+		// The plugin's stderr: its records (Serve writes them there) and
+		// its last words. go-plugin's own re-logging of it is off (see
+		// hclogger).
+		Stderr: out.relay(),
 		// What the plugin writes to os.Stdout/os.Stderr once it serves
 		// travels over go-plugin's stdio stream; it is a log either way,
 		// and must never reach the host's stdout.
-		SyncStdout: b.opts.Stderr,
-		SyncStderr: b.opts.Stderr,
-		Logger:     hclog.New(&hclog.LoggerOptions{Name: "sharestore-plugin", Output: b.opts.Stderr, Level: hclog.Warn}),
+		SyncStdout: stdio,
+		SyncStderr: stdio,
+		Logger:     newHCLogger(b.opts.Logger, filepath.Base(b.path)),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))},
 	}
@@ -241,14 +301,15 @@ func (b *client) start(ctx context.Context) (*instance, sharestore.Capabilities,
 		if sharestore.CodeOf(err) == sharestore.ErrCanceled {
 			return nil, none, err
 		}
-		return nil, none, fail(sharestore.ErrUnavailable, err, tail)
+		return nil, none, fail(sharestore.ErrUnavailable, err, true)
 	}
 	raw, err := rpcClient.Dispense(PluginName)
 	if err != nil {
 		stopClient(client, group)
-		return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: %w", err), tail)
+		return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: %w", err), true)
 	}
-	inst := &instance{client: client, group: group, rpc: raw.(pb.BackendClient), stderr: tail}
+	out.serving.Store(true)
+	inst := &instance{client: client, group: group, rpc: raw.(pb.BackendClient)}
 	resp, err := inst.rpc.Configure(ctx, &pb.ConfigureRequest{Url: b.cfg.URL, Create: b.cfg.Create, Options: b.cfg.Options, Secrets: b.cfg.Secrets})
 	if err != nil {
 		inst.kill()
@@ -278,7 +339,7 @@ func (b *client) handshake(ctx context.Context, client *goplugin.Client, group *
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, fmt.Errorf("start-up failed: %w", r.err)
+			return nil, errors.New("start-up failed: " + handshakeFailure(r.err))
 		}
 		return r.c, nil
 	case <-t.C:

@@ -24,3 +24,11 @@ func pluginEnv(env []string) []string {
 	}
 	return out
 }
+
+// LogLevelEnv is the environment variable through which a host tells
+// the plugin process its log level (debug, info, warn or error): the
+// host sets it to the level of HostOptions.Logger, and Serve logs at
+// that level (info when it is unset or unknown). The format is the
+// host's alone: a plugin always writes JSON lines, which the host
+// re-emits in its own format.
+const LogLevelEnv = "SHARESTORE_PLUGIN_LOG_LEVEL"

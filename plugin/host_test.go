@@ -158,7 +158,8 @@ func script(t *testing.T, body string) string {
 }
 
 // TestClearFailures checks that each way a plugin can fail to start fails
-// fast, with a message naming the binary and the cause.
+// fast, with a message of one line naming the binary and the cause, and
+// none of go-plugin's own explanations.
 func TestClearFailures(t *testing.T) {
 	notExec := filepath.Join(t.TempDir(), "data.txt")
 	os.WriteFile(notExec, []byte("hello"), 0o644)
@@ -167,8 +168,9 @@ func TestClearFailures(t *testing.T) {
 	}{
 		{"Missing", filepath.Join(t.TempDir(), "nope"), "no such file"},
 		{"NotExecutable", notExec, "not an executable"},
-		{"NotAPlugin", script(t, "echo hello, world"), "hello, world"},
-		{"ExitsSilently", script(t, "exit 0"), "Failed to read any lines"},
+		{"NotAPlugin", script(t, "echo hello, world"), `not a sharestore plugin: it printed "hello, world" instead of the plugin handshake`},
+		{"ExitsSilently", script(t, "exit 0"), "not a sharestore plugin: it printed nothing and exited without the plugin handshake"},
+		{"NotAPluginBinary", "/bin/ls", "not a sharestore plugin"},
 		{"VersionMismatch", script(t, "echo '1|2|unix|/nonexistent.sock|grpc|'; exec sleep 5"), "incompatible API version"},
 		{"CrashAtStartup", script(t, "echo 'cannot open the store: disk on fire' >&2; exit 1"), "disk on fire"},
 	}
@@ -181,6 +183,11 @@ func TestClearFailures(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Open: %v\nwant a message naming %s and containing %q", err, tc.path, tc.want)
+			}
+			for _, boilerplate := range []string{"\n", "Unrecognized remote plugin message", "Failed to read any lines", "This usually means"} {
+				if strings.Contains(err.Error(), boilerplate) {
+					t.Fatalf("Open: %q\nwant one line without go-plugin's text %q", err, boilerplate)
+				}
 			}
 			if d := time.Since(start); d > 4*time.Second {
 				t.Fatalf("Open took %v to fail", d)

@@ -25,6 +25,7 @@ import (
 // cannot be reused while the group is killed.
 type groupRunner struct {
 	path string
+	env  []string // added to the plugin's environment (LogLevelEnv)
 
 	// Set once by prepare, before go-plugin calls any other method.
 	cmd            *exec.Cmd
@@ -43,7 +44,7 @@ var _ runner.Runner = (*groupRunner)(nil)
 // RunnerFunc.
 func (r *groupRunner) prepare(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
 	cmd := exec.Command(r.path)
-	cmd.Env, cmd.Stdin = pluginEnv(spec.Env), spec.Stdin
+	cmd.Env, cmd.Stdin = append(pluginEnv(spec.Env), r.env...), spec.Stdin
 	ownGroup(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -128,10 +129,9 @@ func (r *groupRunner) Stderr() io.ReadCloser { return r.stderr }
 // Name implements runner.Runner.
 func (r *groupRunner) Name() string { return r.path }
 
-// Diagnose implements runner.Runner.
-func (r *groupRunner) Diagnose(context.Context) string {
-	return "the plugin did not speak the sharestore plugin handshake: is " + r.path + " a sharestore backend plugin?"
-}
+// Diagnose implements runner.Runner. It adds nothing: the host says in
+// one line what went wrong (handshakeFailure).
+func (r *groupRunner) Diagnose(context.Context) string { return "" }
 
 // PluginToHost implements runner.Runner: host and plugin share addresses.
 func (r *groupRunner) PluginToHost(network, addr string) (string, string, error) {

@@ -2,12 +2,15 @@ package plugin
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
+	"github.com/sharestore/sharestore/internal/logging"
 )
 
 // watchdogInterval is how often a plugin checks that its host is alive.
@@ -16,9 +19,15 @@ const watchdogInterval = 200 * time.Millisecond
 // Serve is the whole main of a plugin binary: it serves the backend that
 // factory opens (on the host's Configure call) over gRPC with go-plugin's
 // VersionedPlugins and its grpc.health.v1 service, and returns only when
-// the host ends the plugin. Logs go to stderr; stdout carries only the
-// go-plugin handshake. A watchdog ends the process as soon as its parent
-// (the host) is gone, so a plugin never outlives its host.
+// the host ends the plugin. stdout carries only the go-plugin handshake.
+// A watchdog ends the process as soon as its parent (the host) is gone,
+// so a plugin never outlives its host.
+//
+// The plugin logs through one *slog.Logger: JSON lines on its stderr, at
+// the level the host sets in LogLevelEnv, every known secret removed.
+// It is slog.Default() in the plugin process, go-plugin's records go to
+// it (at debug level), and the factory gets it in Config.Logger. The
+// host re-emits each line through its own logger (HostOptions.Logger).
 //
 // Run by hand (not by a host), Serve prints a message and exits with
 // status 1.
@@ -27,8 +36,10 @@ func Serve(factory Factory) {
 		fmt.Fprintf(os.Stderr, "%s is a sharestore backend plugin: run it through a host, e.g. sharestore ls --plugin %[1]s --backend URL\n", os.Args[0])
 		os.Exit(1)
 	}
-	startWatchdog()
-	srv := &server{factory: factory}
+	logger := pluginLogger()
+	slog.SetDefault(logger)
+	startWatchdog(logger)
+	srv := &server{factory: factory, logger: logger}
 	defer srv.close()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
@@ -39,14 +50,27 @@ func Serve(factory Factory) {
 			opts = append(opts, grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg))
 			return goplugin.DefaultGRPCServer(opts)
 		},
-		Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: os.Stderr, Level: hclog.Warn}),
+		Logger: newHCLogger(logger, ""),
 	})
+}
+
+// pluginLogger is the logger of a plugin process: logging.NewWire on the
+// process's own stderr (captured before go-plugin replaces os.Stderr
+// with its stdio stream), at the level LogLevelEnv names, with the
+// secrets Configure brought removed.
+func pluginLogger() *slog.Logger {
+	level, err := logging.ParseLevel(os.Getenv(LogLevelEnv))
+	if err != nil {
+		level = slog.LevelInfo
+	}
+	h := logging.NewWire(os.Stderr, level).Handler()
+	return slog.New(logging.Redact(h, func(s string) string { return redact.String(knownSecrets.scrub(s)) }))
 }
 
 // startWatchdog makes the process die with its parent: the kernel's
 // parent-death signal where there is one, and a poll of the parent pid
 // everywhere (it catches the race where the parent died before prctl).
-func startWatchdog() {
+func startWatchdog(logger *slog.Logger) {
 	ppid := os.Getppid()
 	setParentDeathSignal()
 	if os.Getppid() != ppid || ppid == 1 {
@@ -56,7 +80,7 @@ func startWatchdog() {
 		for {
 			time.Sleep(watchdogInterval)
 			if os.Getppid() != ppid {
-				fmt.Fprintf(os.Stderr, "sharestore plugin: host (pid %d) is gone; exiting\n", ppid)
+				logger.Warn("the host is gone; exiting", "host_pid", ppid)
 				os.Exit(3)
 			}
 		}

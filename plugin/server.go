@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,11 @@ type Config struct {
 	// Secrets are credentials. They travel only in the Configure RPC,
 	// never in argv or the environment.
 	Secrets map[string]string
+	// Logger is where the backend logs. The host never sends it: in a
+	// plugin process, Serve sets it to the plugin's logger (JSON lines on
+	// stderr at the host's level, which the host re-emits through its
+	// own; see HostOptions.Logger), which is also slog.Default() there.
+	Logger *slog.Logger
 }
 
 // Factory opens the backend a plugin serves, from the configuration the
@@ -35,6 +41,7 @@ type Factory func(ctx context.Context, cfg Config) (sharestore.Backend, error)
 type server struct {
 	pb.UnimplementedBackendServer
 	factory Factory
+	logger  *slog.Logger
 
 	mu sync.Mutex
 	b  sharestore.Backend
@@ -81,7 +88,7 @@ func (s *server) shareset(si []byte) (sharestore.Shareset, error) {
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
 	knownSecrets.add(req.Secrets)
-	b, err := s.factory(ctx, Config{URL: req.Url, Create: req.Create, Options: req.Options, Secrets: req.Secrets})
+	b, err := s.factory(ctx, Config{URL: req.Url, Create: req.Create, Options: req.Options, Secrets: req.Secrets, Logger: s.logger})
 	if err != nil {
 		return nil, toStatus(err)
 	}

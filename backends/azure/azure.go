@@ -5,14 +5,17 @@ package azure
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -43,9 +46,22 @@ type Config struct {
 	AccountKey string
 	// ConnectionString is a storage connection string.
 	ConnectionString string
+	// CredentialSource says, for messages, where AccountKey or
+	// ConnectionString came from (such as "environment
+	// AZURE_STORAGE_KEY"); empty means "account key" or "connection
+	// string". It must hold no secret.
+	CredentialSource string
 	// HTTPClient, if set, carries every request (tests inject faults
 	// with it).
 	HTTPClient *http.Client
+	// Logger, if set, receives the SDK's log records, at debug level.
+	// The SDK has one log listener for the whole process
+	// (azcore/log.SetListener), so NewStore with a Logger replaces it:
+	// with a listener into Logger when Logger is enabled at debug level,
+	// and with none otherwise (the SDK then formats no log record at
+	// all); the last store opened with a Logger wins. Nil leaves the
+	// listener alone: the SDK logs nothing unless a program sets one.
+	Logger *slog.Logger
 	// Backend holds the options of the cloud layer.
 	Backend cloud.Options
 }
@@ -59,9 +75,11 @@ func (c Config) String() string {
 type Store struct {
 	cc   *container.Client
 	name string
+	ep   cloud.Endpoint // for CheckBucket's messages
 }
 
 var _ cloud.ObjectStore = (*Store)(nil)
+var _ cloud.BucketChecker = (*Store)(nil)
 var _ cloud.BucketCreator = (*Store)(nil)
 var _ cloud.ConditionalDeleter = (*Store)(nil)
 
@@ -79,34 +97,73 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 	if endpoint == "" && c.Account != "" {
 		endpoint = fmt.Sprintf("https://%s.blob.core.windows.net/", c.Account)
 	}
+	if c.Logger != nil {
+		setListener(cloud.SDKLogger(c.Logger, "azure"))
+	}
+	ep := cloud.Endpoint{Bucket: c.Container, Kind: "container", URL: endpoint}
 	var client *azblob.Client
 	var err error
 	switch {
 	case c.ConnectionString != "":
+		ep.Credentials = cmp.Or(c.CredentialSource, "connection string")
 		client, err = azblob.NewClientFromConnectionString(c.ConnectionString, opts)
 		if err != nil {
 			// Never echo the connection string: it holds the key.
 			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "azure: the connection string is malformed")
 		}
+		ep.URL = cloud.Redact(client.URL())
 	case endpoint == "":
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "azure: an account name, an endpoint or a connection string is required")
 	case c.AccountKey != "":
+		ep.Credentials = fmt.Sprintf("%s of account %q", cmp.Or(c.CredentialSource, "account key"), c.Account)
 		cred, cerr := azblob.NewSharedKeyCredential(c.Account, c.AccountKey)
 		if cerr != nil {
 			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "azure: the account key for %q is not valid base64", c.Account)
 		}
 		client, err = azblob.NewClientWithSharedKeyCredential(endpoint, cred, opts)
 	default:
+		ep.Credentials = defaultCredential
 		cred, cerr := azidentity.NewDefaultAzureCredential(nil)
 		if cerr != nil {
-			return nil, cloud.AdapterError(sharestore.ErrPermissionDenied, "azure: default credential", cerr)
+			ep.NoCredentials = true
+			return nil, cloud.CheckError("azure", ep, sharestore.Errorf(sharestore.ErrPermissionDenied, "azure: no default credential"))
 		}
 		client, err = azblob.NewClient(endpoint, cred, opts)
 	}
 	if err != nil {
 		return nil, cloud.AdapterError(sharestore.ErrInvalidArgument, "azure: create client", err)
 	}
-	return &Store{cc: client.ServiceClient().NewContainerClient(c.Container), name: c.Container}, nil
+	return &Store{cc: client.ServiceClient().NewContainerClient(c.Container), name: c.Container, ep: ep}, nil
+}
+
+// defaultCredential names the sources DefaultAzureCredential tries.
+const defaultCredential = "DefaultAzureCredential (environment AZURE_CLIENT_ID…, workload identity, managed identity, Azure CLI, Azure Developer CLI)"
+
+// setListener points the SDK's process-wide log listener at l, or
+// removes it when l is not enabled at debug level.
+func setListener(l *slog.Logger) {
+	if !l.Enabled(context.Background(), slog.LevelDebug) {
+		azlog.SetListener(nil)
+		return
+	}
+	azlog.SetListener(func(ev azlog.Event, msg string) {
+		l.Debug(msg, "event", string(ev))
+	})
+}
+
+// CheckBucket implements cloud.BucketChecker with one request for the
+// container's properties. A DefaultAzureCredential that finds no
+// credential makes the request fail before it is sent; that is
+// Endpoint.NoCredentials.
+func (s *Store) CheckBucket(ctx context.Context) (cloud.Endpoint, error) {
+	_, err := s.cc.GetProperties(ctx, nil)
+	ep := s.ep
+	var af *azidentity.AuthenticationFailedError
+	if err != nil && ctx.Err() == nil && ep.Credentials == defaultCredential && (errors.As(err, &af) || strings.Contains(err.Error(), "DefaultAzureCredential")) {
+		ep.NoCredentials = true
+		return ep, sharestore.Errorf(sharestore.ErrPermissionDenied, "azure: DefaultAzureCredential found no credential")
+	}
+	return ep, classify(err, "container properties of "+s.name)
 }
 
 // Open returns the Azure share backend described by c.

@@ -242,7 +242,26 @@ func ClassifyError(name, what string, r Response, err error) error {
 	case r.Code != "":
 		msg += " (" + r.Code + ")"
 	}
-	return AdapterError(c, msg, err)
+	return AdapterError(c, msg, responseErr{r: r, err: err})
+}
+
+// responseErr keeps what an adapter read from a failed response
+// alongside the SDK's error, for CheckError.
+type responseErr struct {
+	r   Response
+	err error
+}
+
+func (e responseErr) Error() string { return e.err.Error() }
+func (e responseErr) Unwrap() error { return e.err }
+
+// responseOf returns the Response ClassifyError recorded in err.
+func responseOf(err error) (Response, bool) {
+	var re responseErr
+	if errors.As(err, &re) {
+		return re.r, true
+	}
+	return Response{}, false
 }
 
 // quiet prints as nothing but unwraps to the error it holds.

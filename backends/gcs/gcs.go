@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -59,6 +60,10 @@ type Config struct {
 	// with it); it must do its own authentication, so it is meant for
 	// NoAuth.
 	HTTPClient *http.Client
+	// Logger receives the library's log records (see cloud.SDKLogger):
+	// nil means slog.Default(). It takes precedence over
+	// GOOGLE_SDK_GO_LOGGING_LEVEL.
+	Logger *slog.Logger
 	// Backend holds the options of the cloud layer.
 	Backend cloud.Options
 }
@@ -74,9 +79,11 @@ type Store struct {
 	bucket *storage.BucketHandle
 	name   string
 	proj   string
+	ep     cloud.Endpoint // for CheckBucket's messages
 }
 
 var _ cloud.ObjectStore = (*Store)(nil)
+var _ cloud.BucketChecker = (*Store)(nil)
 var _ cloud.BucketCreator = (*Store)(nil)
 var _ cloud.ConditionalDeleter = (*Store)(nil)
 
@@ -85,7 +92,8 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 	if c.Bucket == "" {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "gcs: bucket name is required")
 	}
-	opts := []option.ClientOption{storage.WithJSONReads()}
+	opts := []option.ClientOption{storage.WithJSONReads(), option.WithLogger(cloud.SDKLogger(c.Logger, "gcs"))}
+	ep := endpoint(c)
 	if c.Endpoint != "" {
 		ep := strings.TrimSuffix(c.Endpoint, "/")
 		if strings.Count(ep, "/") <= 2 { // scheme://host with no path
@@ -115,11 +123,52 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 	}
 	client, err := storage.NewClient(ctx, opts...)
 	if err != nil {
+		if c.Credentials == ADC && strings.Contains(err.Error(), "could not find default credentials") {
+			ep.NoCredentials = true
+			return nil, cloud.CheckError("gcs", ep, sharestore.Errorf(sharestore.ErrPermissionDenied, "gcs: no default credentials"))
+		}
 		// Credential errors name the source, not the key material.
 		return nil, cloud.AdapterError(sharestore.ErrInvalidArgument, "gcs: create client", err)
 	}
 	client.SetRetry(storage.WithPolicy(storage.RetryNever))
-	return &Store{client: client, bucket: client.Bucket(c.Bucket), name: c.Bucket, proj: c.ProjectID}, nil
+	return &Store{client: client, bucket: client.Bucket(c.Bucket), name: c.Bucket, proj: c.ProjectID, ep: ep}, nil
+}
+
+// endpoint describes where c's requests go, and with which credentials.
+func endpoint(c Config) cloud.Endpoint {
+	ep := cloud.Endpoint{Bucket: c.Bucket, URL: c.Endpoint}
+	emu := os.Getenv("STORAGE_EMULATOR_HOST")
+	switch {
+	case ep.URL == "" && emu != "":
+		ep.URL = emu
+		if !strings.Contains(emu, "://") {
+			ep.URL = "http://" + emu
+		}
+	case ep.URL == "":
+		ep.URL = "https://storage.googleapis.com"
+	}
+	switch {
+	case c.Credentials == NoAuth:
+		ep.Credentials = "none (auth=none)"
+	case c.Credentials == JSONKey && c.CredentialsFile != "" && c.CredentialsJSON == nil:
+		ep.Credentials = "JSON key file " + c.CredentialsFile
+	case c.Credentials == JSONKey:
+		ep.Credentials = "a JSON key"
+	case emu != "" && c.Endpoint == "":
+		ep.Credentials = "none (STORAGE_EMULATOR_HOST is set)"
+	case os.Getenv("GOOGLE_APPLICATION_CREDENTIALS") != "":
+		ep.Credentials = "Application Default Credentials, GOOGLE_APPLICATION_CREDENTIALS " + os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")
+	default:
+		ep.Credentials = "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's application_default_credentials.json, the metadata server)"
+	}
+	return ep
+}
+
+// CheckBucket implements cloud.BucketChecker with one request for the
+// bucket's attributes.
+func (s *Store) CheckBucket(ctx context.Context) (cloud.Endpoint, error) {
+	_, err := s.bucket.Attrs(ctx)
+	return s.ep, classify(err, "bucket attributes of "+s.name)
 }
 
 // Open returns the GCS share backend described by c.

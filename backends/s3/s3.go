@@ -5,16 +5,23 @@ package s3
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -45,9 +52,16 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+	// CredentialSource says, for messages, where AccessKeyID came from
+	// (such as "environment AWS_ACCESS_KEY_ID"); empty means "static
+	// credentials". It must hold no secret.
+	CredentialSource string
 	// HTTPClient, if set, carries every request (tests inject faults
 	// with it).
 	HTTPClient *http.Client
+	// Logger receives the SDK's log records (see cloud.SDKLogger): nil
+	// means slog.Default().
+	Logger *slog.Logger
 	// Backend holds the options of the cloud layer (retry policy, chunk
 	// size, node ID, …). Its Name and KeyPrefix are set from this
 	// Config.
@@ -63,25 +77,75 @@ func (c Config) String() string {
 type Store struct {
 	client *s3.Client
 	bucket string
+	// For CheckBucket's messages: the endpoint, the static credentials'
+	// source ("" when the default chain is used) and the sources the
+	// chain tries.
+	endpoint, static, chain string
 }
 
 var _ cloud.ObjectStore = (*Store)(nil)
 var _ cloud.BucketCreator = (*Store)(nil)
+var _ cloud.BucketChecker = (*Store)(nil)
+
+// imdsTimeout bounds each request to the instance metadata service, so
+// that a machine that is not an EC2 instance fails over in about a
+// second instead of hanging.
+const imdsTimeout = time.Second
 
 // NewStore builds the S3 client. It does no I/O (credentials from the
-// default chain are resolved on first use).
+// default chain are resolved on first use, or by CheckBucket).
+//
+// The SDK logs through c.Logger only, never to stderr on its own: its
+// default logger would print every record, debug ones included, and a
+// GetObject of a byte range (the layer's chunk reads) carries no
+// whole-object checksum, so with response checksum validation on (the
+// SDK's default, kept for whole-object reads) every such read logged
+// "Response has no supported checksum. Not validating response
+// payload." That record is turned off at the source
+// (DisableLogOutputChecksumValidationSkipped): it says nothing for a
+// ranged read.
+//
+// The instance metadata service (IMDS) is one of the default chain's
+// credential sources, and the last. It is never asked when c.Endpoint
+// is set (a MinIO or Ceph endpoint is not on EC2), nor when
+// AWS_EC2_METADATA_DISABLED=true; when it is asked, it gets IMDSv2 only
+// (no silent fallback to IMDSv1), one attempt and imdsTimeout per
+// request.
 func NewStore(ctx context.Context, c Config) (*Store, error) {
 	if c.Bucket == "" {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "s3: bucket name is required")
 	}
+	logger := sdkLogger{cloud.SDKLogger(c.Logger, "aws")}
+	imdsOn := c.Endpoint == "" && !strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true")
+	imdsState := imds.ClientEnabled
+	if !imdsOn {
+		imdsState = imds.ClientDisabled
+	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		config.WithLogger(logger),
+		config.WithEC2IMDSClientEnableState(imdsState),
+		config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) {
+			o.Client = imds.New(imds.Options{
+				// The SDK's own variables for the endpoint, which
+				// imds.New does not read itself.
+				Endpoint:          os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+				EndpointMode:      imdsMode(os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")),
+				ClientEnableState: imdsState,
+				EnableFallback:    aws.FalseTernary,
+				Retryer:           aws.NopRetryer{},
+				HTTPClient:        &http.Client{Timeout: imdsTimeout},
+				Logger:            logger,
+			})
+		}),
 	}
 	if c.Region != "" {
 		opts = append(opts, config.WithRegion(c.Region))
 	}
+	st := &Store{bucket: c.Bucket, endpoint: c.Endpoint}
 	if c.AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)))
+		st.static = cmp.Or(c.CredentialSource, "static credentials")
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -92,17 +156,22 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+	if st.endpoint == "" {
+		st.endpoint = "https://s3." + cfg.Region + ".amazonaws.com"
+	}
+	st.chain = chainSources(imdsOn, c.Endpoint != "")
+	st.client = s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 		o.UsePathStyle = c.PathStyle
 		o.Retryer = aws.NopRetryer{}
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if c.HTTPClient != nil {
 			o.HTTPClient = c.HTTPClient
 		}
 	})
-	return &Store{client: client, bucket: c.Bucket}, nil
+	return st, nil
 }
 
 // Open returns the S3 share backend described by c.
@@ -216,6 +285,27 @@ func (s *Store) Head(ctx context.Context, key string) (cloud.Object, error) {
 		o.ModTime = *out.LastModified
 	}
 	return o, nil
+}
+
+// CheckBucket implements cloud.BucketChecker: it resolves the
+// credentials (when they are not static) and makes one HeadBucket.
+func (s *Store) CheckBucket(ctx context.Context) (cloud.Endpoint, error) {
+	ep := cloud.Endpoint{Bucket: s.bucket, URL: s.endpoint, Credentials: s.static}
+	if s.static == "" {
+		creds, err := s.client.Options().Credentials.Retrieve(ctx)
+		if err != nil {
+			if err := sharestore.CtxErr(ctx); err != nil {
+				return ep, err
+			}
+			// The chain's error is a long list of every source's
+			// failure; the message names the sources instead.
+			ep.Credentials, ep.NoCredentials = s.chain, true
+			return ep, sharestore.Errorf(sharestore.ErrPermissionDenied, "s3: no credentials found")
+		}
+		ep.Credentials = sourceName(creds.Source)
+	}
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
+	return ep, classify(err, "head bucket "+s.bucket)
 }
 
 // CreateBucket implements cloud.BucketCreator. A bucket the caller

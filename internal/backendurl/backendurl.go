@@ -18,7 +18,9 @@ package backendurl
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -116,10 +118,54 @@ func schemeOnly(raw string) string {
 	return "…"
 }
 
-// Open opens the backend raw names. getenv reads the environment
-// (os.Getenv in the CLI).
-func Open(ctx context.Context, raw string, getenv func(string) string, opts cloud.Options) (*cloud.Backend, error) {
-	st, spec, err := store(ctx, raw, getenv)
+// Env is what Open and CreateBucket take from their caller besides the
+// URL.
+type Env struct {
+	// Getenv reads a standard variable (AWS_ACCESS_KEY_ID, …). Nil means
+	// os.Getenv. A plugin reads its Configure secrets first.
+	Getenv func(name string) string
+	// Source names, for messages, where Getenv found a variable, such as
+	// "environment AWS_ACCESS_KEY_ID" or "plugin secret access_key_id".
+	// Nil means "environment NAME".
+	Source func(name string) string
+	// Logger receives the SDK's log records (see cloud.SDKLogger). Nil
+	// means slog.Default().
+	Logger *slog.Logger
+}
+
+func (e Env) get(name string) string {
+	if e.Getenv == nil {
+		return os.Getenv(name)
+	}
+	return e.Getenv(name)
+}
+
+func (e Env) source(name string) string {
+	if e.Source == nil {
+		return "environment " + name
+	}
+	return e.Source(name)
+}
+
+// Open opens the backend raw names, and checks, with one request, that
+// its bucket is there and reachable and that its credentials work
+// (cloud.Backend.Check): a failure is one line naming the bucket, the
+// endpoint and the credential source, of the request's error class.
+func Open(ctx context.Context, raw string, env Env, opts cloud.Options) (*cloud.Backend, error) {
+	b, err := open(ctx, raw, env, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Check(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// open is Open without the check: it does no I/O.
+func open(ctx context.Context, raw string, env Env, opts cloud.Options) (*cloud.Backend, error) {
+	st, spec, err := store(ctx, raw, env)
 	if err != nil {
 		return nil, err
 	}
@@ -136,9 +182,10 @@ func Open(ctx context.Context, raw string, getenv func(string) string, opts clou
 }
 
 // CreateBucket creates the bucket or container raw names; one that
-// already exists and is ours is not an error.
-func CreateBucket(ctx context.Context, raw string, getenv func(string) string) error {
-	st, _, err := store(ctx, raw, getenv)
+// already exists and is ours is not an error. It does not check the
+// bucket first: it may not exist yet.
+func CreateBucket(ctx context.Context, raw string, env Env) error {
+	st, _, err := store(ctx, raw, env)
 	if err != nil {
 		return err
 	}
@@ -149,20 +196,22 @@ func CreateBucket(ctx context.Context, raw string, getenv func(string) string) e
 	return cloud.DefaultRetryPolicy.Do(ctx, "create bucket", bc.CreateBucket)
 }
 
-func store(ctx context.Context, raw string, getenv func(string) string) (cloud.ObjectStore, Spec, error) {
+func store(ctx context.Context, raw string, env Env) (cloud.ObjectStore, Spec, error) {
 	spec, err := Parse(raw)
 	if err != nil {
 		return nil, spec, err
 	}
+	getenv := env.get
 	q := spec.Query
 	switch spec.Scheme {
 	case "s3":
-		c := s3.Config{Bucket: spec.Bucket, Region: q.Get("region"), Endpoint: q.Get("endpoint")}
+		c := s3.Config{Bucket: spec.Bucket, Region: q.Get("region"), Endpoint: q.Get("endpoint"), Logger: env.Logger}
 		// The standard variables, read through getenv so that a plugin
 		// can take them from its Configure secrets; the SDK's chain
 		// covers everything else.
 		if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
 			c.AccessKeyID, c.SecretAccessKey, c.SessionToken = id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")
+			c.CredentialSource = env.source("AWS_ACCESS_KEY_ID")
 		}
 		if ps := q.Get("path_style"); ps != "" {
 			v, err := strconv.ParseBool(ps)
@@ -174,7 +223,7 @@ func store(ctx context.Context, raw string, getenv func(string) string) (cloud.O
 		st, err := s3.NewStore(ctx, c)
 		return st, spec, err
 	case "gs":
-		c := gcs.Config{Bucket: spec.Bucket, Endpoint: q.Get("endpoint"), ProjectID: q.Get("project")}
+		c := gcs.Config{Bucket: spec.Bucket, Endpoint: q.Get("endpoint"), ProjectID: q.Get("project"), Logger: env.Logger}
 		switch a := q.Get("auth"); a {
 		case "", "adc":
 			c.Credentials = gcs.ADC
@@ -191,14 +240,14 @@ func store(ctx context.Context, raw string, getenv func(string) string) (cloud.O
 		st, err := gcs.NewStore(ctx, c)
 		return st, spec, err
 	default:
-		c := azure.Config{Container: spec.Bucket, Endpoint: q.Get("endpoint"), Account: q.Get("account")}
+		c := azure.Config{Container: spec.Bucket, Endpoint: q.Get("endpoint"), Account: q.Get("account"), Logger: env.Logger}
 		if c.Account == "" {
 			c.Account = getenv("AZURE_STORAGE_ACCOUNT")
 		}
 		if cs := getenv("AZURE_STORAGE_CONNECTION_STRING"); cs != "" {
-			c.ConnectionString = cs
-		} else {
-			c.AccountKey = getenv("AZURE_STORAGE_KEY")
+			c.ConnectionString, c.CredentialSource = cs, env.source("AZURE_STORAGE_CONNECTION_STRING")
+		} else if key := getenv("AZURE_STORAGE_KEY"); key != "" {
+			c.AccountKey, c.CredentialSource = key, env.source("AZURE_STORAGE_KEY")
 		}
 		st, err := azure.NewStore(ctx, c)
 		return st, spec, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
@@ -40,7 +41,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestOpenOptions(t *testing.T) {
-	env := func(string) string { return "" }
+	env := Env{Getenv: func(string) string { return "" }}
 	ctx := context.Background()
 	if _, err := Open(ctx, "s3://b?path_style=maybe", env, cloudOpts()); !errors.Is(err, sharestore.ErrInvalidArgument) {
 		t.Errorf("bad path_style: %v", err)
@@ -48,9 +49,34 @@ func TestOpenOptions(t *testing.T) {
 	if _, err := Open(ctx, "gs://b?auth=key", env, cloudOpts()); !errors.Is(err, sharestore.ErrInvalidArgument) {
 		t.Errorf("auth=key without key_file: %v", err)
 	}
-	b, err := Open(ctx, "s3://b/pfx?endpoint=http://127.0.0.1:1&region=r&path_style=true", env, cloudOpts())
+	b, err := open(ctx, "s3://b/pfx?endpoint=http://127.0.0.1:1&region=r&path_style=true", env, cloudOpts())
 	if err != nil || b.KeyPrefix() != "pfx/" || b.Capabilities().Name != "s3" {
-		t.Fatalf("Open s3: %v", err)
+		t.Fatalf("open s3: %v", err)
+	}
+}
+
+// Open checks the bucket: nothing listens on port 1 of the loopback
+// address, so Open fails at once, in one line naming the bucket, the
+// endpoint, why and the credential source, and never the secret.
+func TestOpenChecksTheBucket(t *testing.T) {
+	vars := map[string]string{"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"}
+	env := Env{Getenv: func(k string) string { return vars[k] }}
+	start := time.Now()
+	_, err := Open(context.Background(), "s3://b/pfx?endpoint=http://127.0.0.1:1&region=r&path_style=true", env, cloudOpts())
+	if !errors.Is(err, sharestore.ErrUnavailable) {
+		t.Fatalf("Open on a closed port: %v (%v), want ErrUnavailable", err, sharestore.CodeOf(err))
+	}
+	msg := err.Error()
+	for _, want := range []string{`s3: cannot reach http://127.0.0.1:1 for bucket "b": connection refused`, "credentials: environment AWS_ACCESS_KEY_ID"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Open: %q\nwant it to say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "\n") || strings.Contains(msg, vars["AWS_SECRET_ACCESS_KEY"]) || strings.Contains(msg, "operation error") {
+		t.Errorf("Open: %q: want one line, no secret, no SDK error chain", msg)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Open took %v to report a closed port", d)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/sharestore/sharestore/backends/disk"
 	"github.com/sharestore/sharestore/internal/backendurl"
 	"github.com/sharestore/sharestore/internal/backendurl/redact"
+	"github.com/sharestore/sharestore/internal/logging"
 	"github.com/sharestore/sharestore/plugin"
 )
 
@@ -28,7 +30,8 @@ type pluginFlags struct {
 	options []string // --plugin-option KEY=VALUE, in the order given
 	config  string   // --plugin-config FILE
 	flag    string   // the path's flag, for messages ["--plugin"]
-	// stderr receives the plugin's stderr, every secret value removed.
+	// stderr receives the plugin's log records, every secret value
+	// removed, when the command's context carries no logger.
 	stderr io.Writer
 
 	resolved *pluginSettings // once settings has run
@@ -102,7 +105,7 @@ func openBackend(ctx context.Context, spec string, create bool, pf *pluginFlags)
 		if rest == "" {
 			return nil, usageErr(fmt.Errorf("backend %q: missing path after disk:", redact.String(spec)))
 		}
-		b, err := disk.Open(rest, disk.Options{Create: create})
+		b, err := disk.Open(rest, disk.Options{Create: create, Logger: loggerFrom(ctx)})
 		if err != nil {
 			return nil, openErr(err)
 		}
@@ -115,8 +118,9 @@ func openBackend(ctx context.Context, spec string, create bool, pf *pluginFlags)
 
 // openPlugin starts the plugin pf names and configures it with spec and
 // the options and secrets of pf's flags, file and environment (see
-// settings). Neither its stderr nor an error it returns shows a secret's
-// value.
+// settings). Its log records go to the command's logger (loggerFrom).
+// Neither they nor an error it returns show a secret's value. Any
+// failure to start or configure it is exit code 2 (openErr).
 func openPlugin(ctx context.Context, spec string, create bool, pf *pluginFlags) (sharestore.Backend, error) {
 	path, err := resolvePlugin(pf.name(), pf.path)
 	if err != nil {
@@ -128,6 +132,9 @@ func openPlugin(ctx context.Context, spec string, create bool, pf *pluginFlags) 
 	}
 	hide := redact.NewValues(set.secrets)
 	opts := plugin.HostOptions{Stderr: hide.Writer(cmp.Or[io.Writer](pf.stderr, os.Stderr))}
+	if l := loggerFrom(ctx); l != nil {
+		opts.Logger = slog.New(logging.Redact(l.Handler(), hide.String))
+	}
 	if pf.sha256 != "" {
 		sum, err := hex.DecodeString(pf.sha256)
 		if err != nil || len(sum) != 32 {

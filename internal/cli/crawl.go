@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -235,8 +234,9 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		return usageErr(err)
 	}
 	defer lock.Unlock()
-	// Info: every deletion is logged with its share and reason.
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The command's logger (--log-level, --log-format): at the default
+	// level, info, every deletion is logged with its share and reason.
+	logger := e.log()
 	clock := crawler.RealClock{}
 	var listed atomic.Int64
 	counted := countListed(crawler.RateLimit(b, f.rateLimit, max(1, int(f.rateLimit)), clock), &listed)

@@ -42,7 +42,9 @@ type echoReport struct {
 // PATH's last element. It is a careless plugin: it logs its secrets'
 // values, and with the option fail=configure it refuses to start, or
 // with fail=list it fails listing prefix aa, quoting them in the error.
-// The host must show none of them.
+// The host must show none of them. With fail=locked it refuses to start,
+// quietly, as a store whose database another process holds does
+// (ErrUnavailable).
 func serveEcho(dir string) {
 	plugin.Serve(func(_ context.Context, cfg plugin.Config) (sharestore.Backend, error) {
 		path := strings.TrimPrefix(cfg.URL, "disk:")
@@ -51,6 +53,9 @@ func serveEcho(dir string) {
 			rep.Cmdline = strings.ReplaceAll(string(b), "\x00", " ")
 		} else {
 			rep.Cmdline = strings.Join(os.Args, " ")
+		}
+		if cfg.Options["fail"] == "locked" {
+			return nil, sharestore.Errorf(sharestore.ErrUnavailable, "open %s: database is locked", path)
 		}
 		data, err := json.Marshal(rep)
 		if err != nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -53,7 +52,7 @@ creates the storage directory.
 			if !backendurl.IsCloud(backend) {
 				return usageErr(fmt.Errorf("mkbucket: %q is not a cloud backend URL (s3://, gs:// or azblob://)", redact.String(backend)))
 			}
-			if err := backendurl.CreateBucket(cmd.Context(), backend, os.Getenv); err != nil {
+			if err := backendurl.CreateBucket(cmd.Context(), backend, backendurl.Env{Logger: loggerFrom(cmd.Context())}); err != nil {
 				return interrupted(cmd.Context(), openErr(err), "mkbucket", "rerun it: a bucket that exists and is yours is not an error")
 			}
 			spec, _ := backendurl.Parse(backend)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
@@ -39,6 +40,11 @@ func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// logger is the command's one logger, built from --log-level and
+	// --log-format once the flags are parsed (see logFlags); logJSON
+	// reports --log-format json.
+	logger  *slog.Logger
+	logJSON bool
 }
 
 // Main runs the sharestore command with args (without the program name)
@@ -75,7 +81,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "sharestore: %v\n", err)
+	e.report(err.Error())
 	if sig != nil {
 		return signalCode(sig)
 	}
@@ -206,6 +212,17 @@ with what is stored, and reports their state.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
+	var lf logFlags
+	lf.add(root)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		l, asJSON, err := lf.logger(e.stderr)
+		if err != nil {
+			return err
+		}
+		e.logger, e.logJSON = l, asJSON
+		cmd.SetContext(withLogger(cmd.Context(), l))
+		return nil
+	}
 	root.AddCommand(newLsCmd(e))
 	root.AddCommand(newCrawlCmd(e))
 	root.AddCommand(newStatusCmd(e))
@@ -216,12 +233,14 @@ with what is stored, and reports their state.
 	return root
 }
 
-// codeExit maps a backend error to an exit code: a backend that is
-// missing or malformed is a usage problem (2), anything else a failure.
+// openErr is the error of a backend that cannot be opened (or whose
+// bucket cannot be created): exit code 2, whatever the cause (a missing
+// store, a plugin that fails its handshake or its Configure, a bucket
+// that cannot be reached, no credentials), except that a command stopped
+// by a signal keeps its own code.
 func openErr(err error) error {
-	switch sharestore.CodeOf(err) {
-	case sharestore.ErrNotFound, sharestore.ErrInvalidArgument, sharestore.ErrPermissionDenied:
-		return usageErr(err)
+	if sharestore.CodeOf(err) == sharestore.ErrCanceled {
+		return err
 	}
-	return err
+	return usageErr(err)
 }

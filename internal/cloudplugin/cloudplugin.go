@@ -59,16 +59,19 @@ func Factory(scheme string) func(ctx context.Context, cfg plugin.Config) (shares
 				return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "this plugin serves %s:// backends, not %s://", scheme, spec.Scheme)
 			}
 		}
-		getenv := secretsEnv(cfg.Secrets)
+		env := secretsEnv(cfg.Secrets)
+		env.Logger = cfg.Logger
 		if cfg.Create && opts.ReadOnly {
 			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "option read_only=true: a read-only backend cannot create its bucket")
 		}
 		if cfg.Create {
-			if err := backendurl.CreateBucket(ctx, cfg.URL, getenv); err != nil {
+			if err := backendurl.CreateBucket(ctx, cfg.URL, env); err != nil {
 				return nil, err
 			}
 		}
-		return backendurl.Open(ctx, cfg.URL, getenv, opts)
+		// Open checks the bucket (one request): a plugin that cannot
+		// reach its store fails its Configure, in one line.
+		return backendurl.Open(ctx, cfg.URL, env, opts)
 	}
 }
 
@@ -102,22 +105,32 @@ func options(given map[string]string) (cloud.Options, error) {
 	return opts, nil
 }
 
-// secretsEnv returns the getenv of backendurl: a standard variable's
-// value from secrets (under its name in any case, or its short alias),
-// else from the environment.
-func secretsEnv(secrets map[string]string) func(string) string {
+// secretsEnv returns the backendurl.Env that reads a standard
+// variable's value from secrets (under its name in any case, or its
+// short alias), else from the environment, and names which of the two
+// it was.
+func secretsEnv(secrets map[string]string) backendurl.Env {
 	byName := map[string]string{}
+	given := map[string]string{} // standard name -> the secret's name as given
 	for k, v := range secrets {
 		name := strings.ToUpper(k)
 		if std, ok := secretAliases[strings.ToLower(k)]; ok {
 			name = std
 		}
-		byName[name] = v
+		byName[name], given[name] = v, k
 	}
-	return func(k string) string {
-		if v, ok := byName[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
+	return backendurl.Env{
+		Getenv: func(k string) string {
+			if v, ok := byName[k]; ok {
+				return v
+			}
+			return os.Getenv(k)
+		},
+		Source: func(k string) string {
+			if g, ok := given[k]; ok {
+				return "plugin secret " + g
+			}
+			return "environment " + k
+		},
 	}
 }

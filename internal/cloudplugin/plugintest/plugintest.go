@@ -104,7 +104,7 @@ func (h *Harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Ba
 	h.mu.Unlock()
 	_, secrets := h.Target(t)
 	getenv := func(k string) string { return secrets[k] }
-	cb, err := backendurl.Open(ctx, url, getenv, cloud.Options{})
+	cb, err := backendurl.Open(ctx, url, backendurl.Env{Getenv: getenv}, cloud.Options{})
 	if err != nil {
 		return err
 	}
