@@ -269,14 +269,15 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 		if own.Found != nil {
 			rep.Deletion.Owner = own.Found.String()
 		}
+		// Each warning is logged once, in the log's format: the
+		// accounting crawler logs "this cycle deletes nothing" itself
+		// when its cycle starts held.
 		if !own.Owned && !f.dryRun {
-			w := "this crawl deletes nothing: " + own.Reason
-			rep.Warnings = append(rep.Warnings, w)
-			fmt.Fprintf(e.stderr, "sharestore: WARNING: %s\n", w)
+			rep.Warnings = append(rep.Warnings, "this crawl deletes nothing: "+own.Reason)
 		} else if own.Claimed && own.Found != nil {
 			w := "took ownership of the store from " + own.Found.String()
 			rep.Warnings = append(rep.Warnings, w)
-			fmt.Fprintf(e.stderr, "sharestore: WARNING: %s\n", w)
+			logger.Warn(w)
 		}
 		if f.dryRun {
 			mayDelete = nil

@@ -182,6 +182,10 @@ func TestSecondStateDirNeverDeletes(t *testing.T) {
 	if !strings.Contains(errOut, "owned by state directory "+a) || !strings.Contains(r.Deletion.Held, a) {
 		t.Errorf("the second crawl does not say who owns the store:\n%s\nheld: %q", errOut, r.Deletion.Held)
 	}
+	// Said once, as a log record.
+	if n := strings.Count(errOut, "this cycle deletes nothing"); n != 1 || !strings.Contains(errOut, "level=WARN") {
+		t.Errorf("the hold is said %d times, want once as a WARN record:\n%s", n, errOut)
+	}
 	var m statedir.Marker
 	if b, _ := os.ReadFile(filepath.Join(root, statedir.OwnerMarkerName)); json.Unmarshal(b, &m) != nil || m.StateDir != a {
 		t.Fatalf("the second crawl changed the marker: %+v", m)
