@@ -72,9 +72,9 @@ func diskStore(t *testing.T) string {
 	return dir
 }
 
-var usedSpace = regexp.MustCompile(`"used_space":[0-9]+,`)
+var usedSpace = regexp.MustCompile(`"used-space":[0-9]+,`)
 
-// records returns ls --json of backend with used_space removed: it is
+// records returns ls --json of backend with used-space removed: it is
 // what a share costs its backend (disk blocks, or bytes in a bucket), the
 // one field that differs by design between a disk and a cloud copy.
 func records(t *testing.T, backend string) string {
