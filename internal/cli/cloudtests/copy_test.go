@@ -4,73 +4,21 @@
 package cloudtests
 
 import (
-	"bytes"
-	"context"
-	"math/rand/v2"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/sharestore/sharestore"
-	"github.com/sharestore/sharestore/backends/disk"
-	"github.com/sharestore/sharestore/conformance/fixture"
-	"github.com/sharestore/sharestore/internal/cli"
+	"github.com/sharestore/sharestore/internal/cli/clitest"
 	"github.com/sharestore/sharestore/internal/emulators"
 )
 
 func TestMain(m *testing.M) { os.Exit(emulators.Run(m)) }
 
-func run(t *testing.T, args ...string) (string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	if code := cli.Main(args, strings.NewReader(""), &out, &errb); code != 0 {
-		t.Fatalf("sharestore %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out.String(), errb.String())
-	}
-	return out.String(), errb.String()
-}
-
-// diskStore builds a Tahoe storage directory with immutable shares of
-// both versions (one of them 1.3 MB, so three chunks in the cloud),
-// mutable shares, a corrupt share and shnums 1 and 10 side by side.
-func diskStore(t *testing.T) string {
-	dir := t.TempDir()
-	b, err := disk.Open(dir, disk.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	rng := rand.New(rand.NewPCG(1, 1))
-	data := func(n int) []byte {
-		d := make([]byte, n)
-		for i := range d {
-			d[i] = byte(rng.UintN(256))
-		}
-		return d
-	}
-	put := func(si sharestore.StorageIndex, shnum int, c []byte) {
-		if err := b.Shareset(si).PutRaw(context.Background(), shnum, bytes.NewReader(c), int64(len(c))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	si := func() sharestore.StorageIndex {
-		var s sharestore.StorageIndex
-		for i := range s {
-			s[i] = byte(rng.UintN(256))
-		}
-		return s
-	}
-	a, m, c := si(), si(), si()
-	put(a, 1, fixture.ImmutableV1(data(1000)))
-	put(a, 10, fixture.ImmutableV2(data(1_300_000)))
-	put(m, 0, fixture.Mutable{Version: 1, Data: data(5000), ExtraLeases: 1}.Bytes())
-	put(m, 3, fixture.Mutable{Version: 2, Data: data(700_000)}.Bytes())
-	put(c, 0, fixture.CorruptContainers()[0].Bytes)
-	for i := 0; i < 20; i++ {
-		put(si(), i%4, fixture.ImmutableV1(data(100+i)))
-	}
-	return dir
-}
+var (
+	run       = clitest.Run
+	diskStore = clitest.DiskStore
+)
 
 var usedSpace = regexp.MustCompile(`"used-space":[0-9]+,`)
 
