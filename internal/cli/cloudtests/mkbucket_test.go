@@ -2,10 +2,10 @@ package cloudtests
 
 import (
 	"bytes"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sharestore/sharestore/internal/cli/clitest"
 
 	"github.com/sharestore/sharestore/internal/cli"
 )
@@ -15,10 +15,7 @@ import (
 // fails before, because the bucket is not there, and lists an empty
 // store after, in process and through the plugin.
 func TestMkbucketThroughCloudPlugin(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sharestore-backend-cloud")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/sharestore/sharestore/cmd/sharestore-backend-cloud").CombinedOutput(); err != nil {
-		t.Fatalf("building the cloud plugin: %v\n%s", err, out)
-	}
+	bin := clitest.CloudPlugin(t)
 	for _, c := range clouds() {
 		t.Run(c.name, func(t *testing.T) {
 			url := strings.Replace(c.url(t), "copy-test", "plugin-mkbucket", 1)

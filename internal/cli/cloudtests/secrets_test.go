@@ -3,10 +3,11 @@ package cloudtests
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sharestore/sharestore/internal/cli/clitest"
 
 	"github.com/sharestore/sharestore/internal/cli"
 	"github.com/sharestore/sharestore/internal/emulators"
@@ -18,10 +19,7 @@ import (
 // option from a flag: mkbucket and ls through the plugin work, the host
 // itself has no credentials, and a wrong secret is refused.
 func TestCloudPluginCredentialsFromTheCLI(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sharestore-backend-cloud")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/sharestore/sharestore/cmd/sharestore-backend-cloud").CombinedOutput(); err != nil {
-		t.Fatalf("building the cloud plugin: %v\n%s", err, out)
-	}
+	bin := clitest.CloudPlugin(t)
 	for _, name := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_STORAGE_KEY", "AZURE_STORAGE_CONNECTION_STRING"} {
 		t.Setenv(name, "")
 	}
