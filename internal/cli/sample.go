@@ -10,7 +10,7 @@ import (
 	"github.com/sharestore/sharestore"
 )
 
-// sampleSharesets is the size of the embedded default's sample store.
+// sampleSharesets is the size of the demonstration store (crawl --demo).
 const sampleSharesets = 300
 
 // seedSamples fills an empty store with deterministic sample shares: for
