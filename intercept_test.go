@@ -49,7 +49,7 @@ func (l *requestLog) ops() map[sharestore.RequestOp]bool {
 // two levels of Intercept, recording every request in log.
 type interceptHarness struct{ log *requestLog }
 
-func (h interceptHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+func (h interceptHarness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 	b, err := disk.Open(t.TempDir(), disk.Options{Create: true})
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func (h interceptHarness) NewBackend(ctx context.Context, t testing.TB) (sharest
 	return sharestore.Intercept(sharestore.Intercept(b, sharestore.Hooks{Request: h.log.hook}), sharestore.Hooks{}), nil
 }
 
-func (h interceptHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (h interceptHarness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 	root, ok := sharestore.LocalRoot(b)
 	if !ok {
 		return sharestore.Errorf(sharestore.ErrInternal, "no local root under the wrappers")

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"testing"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
@@ -14,18 +13,18 @@ import (
 type CloudHarness struct {
 	// New returns a fresh, empty backend for one subtest, as
 	// Harness.NewBackend does.
-	New func(ctx context.Context, t testing.TB) (*cloud.Backend, error)
+	New func(ctx context.Context, t TB) (*cloud.Backend, error)
 }
 
 // NewBackend implements Harness with New.
-func (h CloudHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+func (h CloudHarness) NewBackend(ctx context.Context, t TB) (sharestore.Backend, error) {
 	return h.New(ctx, t)
 }
 
 // PlantObject implements Harness: one Put of key, under b's key prefix,
 // straight to b's ObjectStore. b must be the *cloud.Backend that New
 // returned.
-func (CloudHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (CloudHarness) PlantObject(ctx context.Context, t TB, b sharestore.Backend, key string, data []byte) error {
 	cb, ok := b.(*cloud.Backend)
 	if !ok {
 		return sharestore.Errorf(sharestore.ErrInvalidArgument, "conformance: CloudHarness given a %T, not a *cloud.Backend", b)

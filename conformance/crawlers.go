@@ -73,10 +73,7 @@ var crawlScenarios = []crawlScenario{
 // legitimately differ between backends (used space, and the disk-bytes
 // counters derived from it) are left out of the comparison.
 func RunCrawlers(t *testing.T, h Harness) {
-	for _, sc := range crawlScenarios {
-		sc := sc
-		t.Run(sc.name, func(t *testing.T) { runCrawlScenario(t, h, sc) })
-	}
+	runGo(t, CrawlerTests(h, Options{Short: testing.Short()}), "Crawlers")
 }
 
 func fixtureSI(name string) sharestore.StorageIndex {
@@ -131,7 +128,7 @@ var (
 	uploadSI   = fixtureSI("uploading")
 )
 
-func plantCrawlFixture(ctx context.Context, t *testing.T, b sharestore.Backend, db *leasedb.DB, withDB bool) {
+func plantCrawlFixture(ctx context.Context, t TB, b sharestore.Backend, db *leasedb.DB, withDB bool) {
 	t.Helper()
 	for _, f := range crawlFixture() {
 		if err := b.Shareset(f.si).PutRaw(ctx, f.shnum, bytes.NewReader(f.raw), int64(len(f.raw))); err != nil {
@@ -179,7 +176,7 @@ func plantCrawlFixture(ctx context.Context, t *testing.T, b sharestore.Backend, 
 	}
 }
 
-func runCrawlScenario(t *testing.T, h Harness, sc crawlScenario) {
+func runCrawlScenario(t TB, h Harness, sc crawlScenario) {
 	ctx := context.Background()
 	b, err := h.NewBackend(ctx, t)
 	if err != nil {
@@ -285,7 +282,7 @@ func (failDeletesSet) DeleteShare(ctx context.Context, shnum int, g sharestore.G
 // listing and its delete, and remembers the rewrites.
 type rewriteDeletes struct {
 	sharestore.Backend
-	t    *testing.T
+	t    TB
 	done map[sharestore.ShareID][]byte
 }
 
@@ -309,7 +306,7 @@ func (s rewriteDeletesSet) DeleteShare(ctx context.Context, shnum int, g sharest
 }
 
 // readAll returns a share's stored container.
-func readAll(ctx context.Context, t *testing.T, b sharestore.Backend, id sharestore.ShareID) []byte {
+func readAll(ctx context.Context, t TB, b sharestore.Backend, id sharestore.ShareID) []byte {
 	t.Helper()
 	r, _, err := b.Shareset(id.SI).OpenRaw(ctx, id.Shnum)
 	if err != nil {
@@ -323,7 +320,7 @@ func readAll(ctx context.Context, t *testing.T, b sharestore.Backend, id sharest
 	return c
 }
 
-func canonicalCrawlResult(t *testing.T, ctx context.Context, db *leasedb.DB, dir string) []byte {
+func canonicalCrawlResult(t TB, ctx context.Context, db *leasedb.DB, dir string) []byte {
 	t.Helper()
 	dump, err := db.Dump(ctx)
 	if err != nil {
@@ -386,7 +383,7 @@ func stripBackendSpecific(v any) any {
 
 func goldenPath(name string) string { return "testdata/crawlers/" + name + ".json" }
 
-func compareGolden(t *testing.T, name string, got []byte) {
+func compareGolden(t TB, name string, got []byte) {
 	t.Helper()
 	if os.Getenv(UpdateGoldenEnv) == "1" {
 		_, file, _, ok := runtime.Caller(0)

@@ -45,13 +45,13 @@
 //
 //	type harness struct{}
 //
-//	func (harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+//	func (harness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 //		// Fresh and empty for every subtest; mutable containers must
 //		// record the all-zero node ID.
 //		return mybackend.Open(t.TempDir(), mybackend.Options{})
 //	}
 //
-//	func (harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+//	func (harness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 //		// Store data under key ("shares/aa/<si>/not-a-share", "stray.txt", …)
 //		// without going through b. Return sharestore.ErrUnimplemented if
 //		// the backend has no raw namespace; those tests are then skipped.

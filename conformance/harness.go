@@ -24,14 +24,14 @@ import (
 type Harness interface {
 	// NewBackend returns a fresh, empty backend whose mutable containers
 	// record the all-zero NodeID. The suite closes it.
-	NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error)
+	NewBackend(ctx context.Context, t TB) (sharestore.Backend, error)
 
 	// PlantObject stores data under key, bypassing b: key is
 	// slash-separated and relative to the store root, e.g.
 	// "shares/aa/<si>/0", "shares/aa/<si>/not-a-share", "stray.txt".
 	// Return sharestore.ErrUnimplemented if the backend has no raw
 	// namespace; the suite then skips tests that need it.
-	PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error
+	PlantObject(ctx context.Context, t TB, b sharestore.Backend, key string, data []byte) error
 }
 
 // subtestTimeout bounds every subtest, so a backend that hangs fails
@@ -77,27 +77,16 @@ func groups() []group {
 // backend that declares ReadOnly, and a read-only backend is instead
 // checked to refuse every mutation with ErrPermissionDenied.
 func RunBackend(t *testing.T, h Harness) {
-	for _, g := range groups() {
-		t.Run(g.name, func(t *testing.T) {
-			for _, tc := range g.tests {
-				t.Run(tc.name, func(t *testing.T) {
-					e := newEnv(t, h)
-					if tc.writes && e.caps.ReadOnly {
-						t.Skip("backend declares ReadOnly")
-					}
-					tc.fn(e)
-				})
-			}
-		})
-	}
+	runGo(t, BackendTests(h, Options{Short: testing.Short()}), backendGroupPrefix)
 }
 
 // env is the state of one subtest: its backend, a context bounded by
 // subtestTimeout, and a deterministic random source seeded by the test
 // name.
 type env struct {
-	t      *testing.T
+	t      T
 	h      Harness
+	opts   Options
 	b      sharestore.Backend
 	ctx    context.Context
 	caps   sharestore.Capabilities
@@ -106,7 +95,7 @@ type env struct {
 	closed bool
 }
 
-func newEnv(t *testing.T, h Harness) *env {
+func newEnv(t T, h Harness, o Options) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), subtestTimeout)
 	t.Cleanup(cancel)
@@ -122,6 +111,7 @@ func newEnv(t *testing.T, h Harness) *env {
 	e := &env{
 		t:    t,
 		h:    h,
+		opts: o,
 		b:    b,
 		ctx:  ctx,
 		caps: b.Capabilities(),
@@ -532,7 +522,7 @@ func fmtReads(m map[int][][]byte) string {
 }
 
 // mustErr checks that err matches target with errors.Is.
-func mustErr(t testing.TB, err, target error, what string) {
+func mustErr(t TB, err, target error, what string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s succeeded; want an error matching %v", what, target)
@@ -593,7 +583,7 @@ func (e *env) chunk() int {
 
 // run runs fn as a subtest that shares e's backend.
 func (e *env) run(name string, fn func(e *env)) {
-	e.t.Run(name, func(t *testing.T) {
+	e.t.Run(name, func(t T) {
 		c := *e
 		c.t = t
 		fn(&c)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"testing"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance/fixture"
@@ -221,7 +220,7 @@ func testPrefixIsolation(e *env) {
 		planted[p] = append(planted[p], listed{si, 0, int64(len(c))})
 	}
 	prefixes := sharestore.Prefixes()
-	if testing.Short() {
+	if e.opts.Short {
 		prefixes = prefixes[:0]
 		for p := range planted {
 			prefixes = append(prefixes, p)

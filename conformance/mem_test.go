@@ -12,12 +12,12 @@ import (
 // memHarness checks the suite itself against backends/mem.
 type memHarness struct{ opts mem.Options }
 
-func (h memHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+func (h memHarness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 	return mem.New(h.opts)
 }
 
 // PlantObject is conformance.CloudHarness's.
-func (memHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (memHarness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 	return conformance.CloudHarness{}.PlantObject(ctx, t, b, key, data)
 }
 
@@ -36,7 +36,7 @@ func TestMemoryBackendSmallChunks(t *testing.T) {
 // noRawHarness is a backend without a raw namespace.
 type noRawHarness struct{ memHarness }
 
-func (noRawHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (noRawHarness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 	return sharestore.Errorf(sharestore.ErrUnimplemented, "no raw namespace")
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/plugin"
 )
 
@@ -89,7 +90,7 @@ type diskHarness struct {
 
 func newDiskHarness() *diskHarness { return &diskHarness{roots: map[sharestore.Backend]string{}} }
 
-func (h *diskHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+func (h *diskHarness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 	dir := t.TempDir()
 	cfg := plugin.Config{URL: "disk:" + dir, Create: true}
 	if h.readOnly {
@@ -108,7 +109,7 @@ func (h *diskHarness) NewBackend(ctx context.Context, t testing.TB) (sharestore.
 	return b, nil
 }
 
-func (h *diskHarness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (h *diskHarness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 	h.mu.Lock()
 	root, ok := h.roots[b]
 	h.mu.Unlock()

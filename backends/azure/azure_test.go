@@ -10,6 +10,7 @@ import (
 	"github.com/sharestore/sharestore/backends/azure"
 	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
+	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/internal/emulators"
 )
 
@@ -21,7 +22,7 @@ var makeContainer sync.Once
 
 // azurite returns the configuration of the test container on Azurite,
 // creating it once.
-func azurite(t testing.TB) azure.Config {
+func azurite(t emulators.TB) azure.Config {
 	srv := emulators.Get(t, emulators.Azurite)
 	c := azure.Config{
 		Account:    emulators.AzuriteAccount,
@@ -45,7 +46,7 @@ func azurite(t testing.TB) azure.Config {
 func factory() cloudtest.Factory {
 	return cloudtest.Factory{
 		PageSize: 5000,
-		Open: func(t testing.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
+		Open: func(t conformance.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
 			c := azurite(t)
 			c.KeyPrefix, c.HTTPClient, c.Backend = keyPrefix, client, opts
 			b, err := azure.Open(context.Background(), c)

@@ -14,7 +14,7 @@ import (
 // tiny pages. The acceptance tests run the same layer against real
 // emulators.
 func memHarness(chunk int64) conformance.CloudHarness {
-	return conformance.CloudHarness{New: func(context.Context, testing.TB) (*cloud.Backend, error) {
+	return conformance.CloudHarness{New: func(context.Context, conformance.TB) (*cloud.Backend, error) {
 		return mem.New(mem.Options{KeyPrefix: "srv1", ChunkSize: chunk, PageSize: 7})
 	}}
 }

@@ -15,7 +15,7 @@ import (
 // temporary storage directory.
 type harness struct{ opts disk.Options }
 
-func (h harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+func (h harness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 	root := t.TempDir()
 	opts := h.opts
 	if opts.ReadOnly {
@@ -28,7 +28,7 @@ func (h harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backe
 	return disk.Open(root, opts)
 }
 
-func (h harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (h harness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 	path := filepath.Join(b.(*disk.Backend).Root(), filepath.FromSlash(key))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
 	"github.com/sharestore/sharestore/backends/gcs"
+	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/internal/emulators"
 )
 
@@ -23,7 +24,7 @@ var makeBucket sync.Once
 
 // fake returns the configuration of the test bucket on fake-gcs-server,
 // creating it once.
-func fake(t testing.TB) gcs.Config {
+func fake(t emulators.TB) gcs.Config {
 	srv := emulators.Get(t, emulators.FakeGCS)
 	c := gcs.Config{Bucket: bucket, Endpoint: srv.Endpoint, Credentials: gcs.NoAuth}
 	var err error
@@ -45,7 +46,7 @@ var bucketSeq atomic.Int64
 // freshBucket creates a new, empty bucket. fake-gcs-server answers a
 // listing by scanning the whole bucket, so every backend gets its own
 // bucket to keep listings (1024 per crawl cycle) fast.
-func freshBucket(t testing.TB, c gcs.Config) gcs.Config {
+func freshBucket(t conformance.TB, c gcs.Config) gcs.Config {
 	c.Bucket = fmt.Sprintf("t%d", bucketSeq.Add(1))
 	st, err := gcs.NewStore(context.Background(), c)
 	if err != nil {
@@ -63,7 +64,7 @@ func factory() cloudtest.Factory {
 		PageSize: 1000,
 		// Its deleteObject handler reads no ifGenerationMatch.
 		PreconditionsIgnored: "fake-gcs-server deletes whatever generation a delete's ifGenerationMatch names",
-		Open: func(t testing.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
+		Open: func(t conformance.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
 			c := freshBucket(t, fake(t))
 			c.KeyPrefix, c.HTTPClient, c.Backend = keyPrefix, client, opts
 			b, err := gcs.Open(context.Background(), c)

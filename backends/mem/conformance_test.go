@@ -11,7 +11,7 @@ import (
 
 // harness gives every subtest a fresh mem backend with opts.
 func harness(opts mem.Options) conformance.CloudHarness {
-	return conformance.CloudHarness{New: func(context.Context, testing.TB) (*cloud.Backend, error) { return mem.New(opts) }}
+	return conformance.CloudHarness{New: func(context.Context, conformance.TB) (*cloud.Backend, error) { return mem.New(opts) }}
 }
 
 // The defaults: whole 512 KiB chunks and 1000-object pages.

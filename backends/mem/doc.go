@@ -51,11 +51,11 @@
 //
 //	type harness struct{}
 //
-//	func (harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+//	func (harness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 //		return cloud.New(newMyStore(t), cloud.Options{Name: "mystore"})
 //	}
 //
-//	func (harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+//	func (harness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 //		cb := b.(*cloud.Backend)
 //		return cb.Store().Put(ctx, cb.KeyPrefix()+key, data)
 //	}

@@ -16,6 +16,7 @@ import (
 	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/cloud/cloudtest"
 	"github.com/sharestore/sharestore/backends/s3"
+	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/internal/emulators"
 )
 
@@ -27,7 +28,7 @@ var makeBucket sync.Once
 
 // minio returns the configuration of the test bucket on MinIO, creating
 // it once.
-func minio(t testing.TB) s3.Config {
+func minio(t emulators.TB) s3.Config {
 	srv := emulators.Get(t, emulators.MinIO)
 	c := s3.Config{
 		Bucket:          bucket,
@@ -53,7 +54,7 @@ func minio(t testing.TB) s3.Config {
 func factory() cloudtest.Factory {
 	return cloudtest.Factory{
 		PageSize: 1000,
-		Open: func(t testing.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
+		Open: func(t conformance.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend {
 			c := minio(t)
 			c.KeyPrefix, c.HTTPClient, c.Backend = keyPrefix, client, opts
 			b, err := s3.Open(context.Background(), c)

@@ -14,7 +14,7 @@ import (
 
 // harness gives every subtest a backend in a new SQLite file.
 func harness(chunk int64) conformance.CloudHarness {
-	return conformance.CloudHarness{New: func(ctx context.Context, t testing.TB) (*cloud.Backend, error) {
+	return conformance.CloudHarness{New: func(ctx context.Context, t conformance.TB) (*cloud.Backend, error) {
 		st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "shares.db"))
 		if err != nil {
 			return nil, err

@@ -113,10 +113,17 @@ func Binary(kind Kind) (string, error) {
 // Required reports whether SHARESTORE_REQUIRE_EMULATORS=1.
 func Required() bool { return os.Getenv(RequireEnv) == "1" }
 
+// TB is what Get needs of a test; testing.TB and conformance.TB have it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
 // Get returns the running emulator of kind, starting it on first use.
 // A missing binary skips t (or fails it when Required); a start failure
 // fails t.
-func Get(t testing.TB, kind Kind) *Server {
+func Get(t TB, kind Kind) *Server {
 	t.Helper()
 	bin, err := Binary(kind)
 	if err != nil {

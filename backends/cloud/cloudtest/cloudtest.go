@@ -31,7 +31,7 @@ type Factory struct {
 	// emulator's test bucket, whose requests go through client (nil:
 	// the default), with the given options (Name and KeyPrefix are the
 	// adapter's business).
-	Open func(t testing.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend
+	Open func(t conformance.TB, keyPrefix string, client *http.Client, opts cloud.Options) *cloud.Backend
 	// PageSize is the provider's listing page size (S3 and GCS 1000,
 	// Azure 5000).
 	PageSize int
@@ -55,11 +55,11 @@ func FreshPrefix(name string) string {
 
 type harness struct{ f Factory }
 
-func (h harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+func (h harness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 	return h.f.Open(t, FreshPrefix("conf"), nil, cloud.Options{Retry: FastRetry}), nil
 }
 
-func (h harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (h harness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 	cb := b.(*cloud.Backend)
 	return cb.Store().Put(ctx, cb.KeyPrefix()+key, data)
 }

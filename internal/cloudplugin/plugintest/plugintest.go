@@ -60,7 +60,7 @@ type Harness struct {
 
 // Target returns a fresh backend URL on h's emulator and the credentials
 // for it, as plugin secrets.
-func (h *Harness) Target(t testing.TB) (string, map[string]string) {
+func (h *Harness) Target(t conformance.TB) (string, map[string]string) {
 	kp := cloudtest.FreshPrefix("plugin")
 	switch h.Kind {
 	case "s3":
@@ -82,7 +82,7 @@ func (h *Harness) Target(t testing.TB) (string, map[string]string) {
 }
 
 // NewBackend starts the plugin on a fresh target.
-func (h *Harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Backend, error) {
+func (h *Harness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 	url, secrets := h.Target(t)
 	b, err := plugin.Open(ctx, h.Bin, plugin.Config{URL: url, Create: true, Secrets: secrets}, plugin.HostOptions{})
 	if err != nil {
@@ -98,7 +98,7 @@ func (h *Harness) NewBackend(ctx context.Context, t testing.TB) (sharestore.Back
 }
 
 // PlantObject writes key under b's key prefix, in process.
-func (h *Harness) PlantObject(ctx context.Context, t testing.TB, b sharestore.Backend, key string, data []byte) error {
+func (h *Harness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
 	h.mu.Lock()
 	url := h.urls[b]
 	h.mu.Unlock()
