@@ -177,7 +177,7 @@ func plantCrawlFixture(ctx context.Context, t TB, b sharestore.Backend, db *leas
 }
 
 func runCrawlScenario(t TB, h Harness, sc crawlScenario) {
-	ctx := context.Background()
+	ctx := t.Context()
 	b, err := h.NewBackend(ctx, t)
 	if err != nil {
 		t.Fatalf("NewBackend: %v", err)

@@ -97,7 +97,7 @@ type env struct {
 
 func newEnv(t T, h Harness, o Options) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), subtestTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), subtestTimeout)
 	t.Cleanup(cancel)
 	b, err := h.NewBackend(ctx, t)
 	if err != nil {
