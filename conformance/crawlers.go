@@ -402,28 +402,6 @@ func compareGolden(t TB, name string, got []byte) {
 		t.Fatalf("golden file %s missing (run with %s=1 in the sharestore repository): %v", goldenPath(name), UpdateGoldenEnv, err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("crawler results differ from %s:\n%s", goldenPath(name), lineDiff(string(want), string(got)))
+		t.Errorf("crawler results differ from the golden file %s:\n  %s", goldenPath(name), strings.Join(goldenDiff(want, got), "\n  "))
 	}
-}
-
-// lineDiff shows the lines that differ, for a readable failure.
-func lineDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	n := max(len(wl), len(gl))
-	shown := 0
-	for i := 0; i < n && shown < 40; i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n  want: %s\n  got:  %s\n", i+1, w, g)
-			shown++
-		}
-	}
-	return b.String()
 }
