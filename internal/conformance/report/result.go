@@ -87,6 +87,16 @@ func (c *Counts) Add(r Result) {
 	c.Elapsed += r.Elapsed
 }
 
+// add adds o's counts and time to c.
+func (c *Counts) add(o Counts) {
+	c.Passed += o.Passed
+	c.Failed += o.Failed
+	c.Skipped += o.Skipped
+	c.Known += o.Known
+	c.Fixed += o.Fixed
+	c.Elapsed += o.Elapsed
+}
+
 // Total returns the number of results counted.
 func (c Counts) Total() int { return c.Passed + c.Failed + c.Skipped + c.Known + c.Fixed }
 
