@@ -211,3 +211,37 @@ func TestNilKnownFailures(t *testing.T) {
 		t.Error("Lookup found an entry")
 	}
 }
+
+// TestDocExample checks that the package doc's example file parses and
+// that its entries match what the doc says they match.
+func TestDocExample(t *testing.T) {
+	const file = `# Known failures of the acme backend.
+Backend/Delete/Scenario21ExactShnum   deleting shnum 1 also deletes 10 (acme#12)
+Backend/Listing/*                     listings stop after 1,000 keys
+Backend/Mutable/Scenario10Operators/eq_*   compares case-insensitively
+Crawlers/expire-[ac]*                 clock skew in the emulator  # since v0.3
+`
+	k, err := ParseKnownFailures(strings.NewReader(file), "acme.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := k.Entries()
+	if len(es) != 4 || es[0].Reason != "deleting shnum 1 also deletes 10 (acme#12)" || es[3].Reason != "clock skew in the emulator" {
+		t.Fatalf("entries %+v", es)
+	}
+	for name, want := range map[string]string{
+		"Backend/Delete/Scenario21ExactShnum":            "deleting shnum 1 also deletes 10 (acme#12)",
+		`Backend/Listing/InvalidPrefix/"AA"`:             "listings stop after 1,000 keys",
+		`Backend/Listing/InvalidPrefix/"a\x00"`:          "listings stop after 1,000 keys",
+		`Backend/Mutable/Scenario10Operators/eq_"11111"`: "compares case-insensitively",
+		"Crawlers/expire-cutoff-date":                    "clock skew in the emulator",
+		`Backend/Mutable/Scenario10Operators/ne_"11111"`: "",
+		"Crawlers/basic":                                 "",
+		"Backend/Delete/Idempotent":                      "",
+	} {
+		e, ok := k.Lookup(name)
+		if ok != (want != "") || e.Reason != want {
+			t.Errorf("Lookup(%q) = %q, %v; want %q", name, e.Reason, ok, want)
+		}
+	}
+}
