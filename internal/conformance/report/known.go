@@ -25,11 +25,7 @@ type Entry struct {
 
 // String returns "file:line: pattern".
 func (e Entry) String() string {
-	return e.position() + ": " + e.Pattern
-}
-
-func (e Entry) position() string {
-	return e.File + ":" + strconv.Itoa(e.Line)
+	return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Pattern
 }
 
 // Match reports whether e names the test called name: whether each
