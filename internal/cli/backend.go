@@ -122,29 +122,60 @@ func openBackend(ctx context.Context, spec string, create bool, pf *pluginFlags)
 // Neither they nor an error it returns show a secret's value. Any
 // failure to start or configure it is exit code 2 (openErr).
 func openPlugin(ctx context.Context, spec string, create bool, pf *pluginFlags) (sharestore.Backend, error) {
-	path, err := resolvePlugin(pf.name(), pf.path)
+	h, err := pf.host(ctx)
 	if err != nil {
 		return nil, err
 	}
-	set, err := pf.settings()
+	b, err := plugin.Open(ctx, h.path, h.config(spec, create), h.opts)
+	if err != nil {
+		return nil, openErr(h.scrub(err))
+	}
+	return b, nil
+}
+
+// pluginHost is what starting the plugin of pf takes: its resolved
+// path, settings and host options, and the redactor of its secrets.
+type pluginHost struct {
+	path string
+	set  pluginSettings
+	opts plugin.HostOptions
+	hide redact.Values
+}
+
+// host resolves pf's plugin and settings, and builds the host options:
+// the plugin's records go to the command's logger (loggerFrom), its
+// stderr to pf.stderr, secrets removed from both, and the --plugin-sha256
+// pin. A bad setting is a usage error.
+func (p *pluginFlags) host(ctx context.Context) (*pluginHost, error) {
+	path, err := resolvePlugin(p.name(), p.path)
+	if err != nil {
+		return nil, err
+	}
+	set, err := p.settings()
 	if err != nil {
 		return nil, err
 	}
 	hide := redact.NewValues(set.secrets)
-	opts := plugin.HostOptions{Stderr: hide.Writer(cmp.Or[io.Writer](pf.stderr, os.Stderr))}
+	opts := plugin.HostOptions{Stderr: hide.Writer(cmp.Or[io.Writer](p.stderr, os.Stderr))}
 	if l := loggerFrom(ctx); l != nil {
 		opts.Logger = slog.New(logging.Redact(l.Handler(), hide.String))
 	}
-	if pf.sha256 != "" {
-		sum, err := hex.DecodeString(pf.sha256)
+	if p.sha256 != "" {
+		sum, err := hex.DecodeString(p.sha256)
 		if err != nil || len(sum) != 32 {
-			return nil, usageErr(fmt.Errorf("%s-sha256 %q: want 64 hex digits", pf.name(), pf.sha256))
+			return nil, usageErr(fmt.Errorf("%s-sha256 %q: want 64 hex digits", p.name(), p.sha256))
 		}
 		opts.SHA256 = sum
 	}
-	b, err := plugin.Open(ctx, path, plugin.Config{URL: spec, Create: create, Options: set.options, Secrets: set.secrets}, opts)
-	if err != nil {
-		return nil, openErr(&sharestore.Error{Code: sharestore.CodeOf(err), Msg: hide.String(err.Error())})
-	}
-	return b, nil
+	return &pluginHost{path: path, set: set, opts: opts, hide: hide}, nil
+}
+
+// config is the plugin Config for the store spec names.
+func (h *pluginHost) config(spec string, create bool) plugin.Config {
+	return plugin.Config{URL: spec, Create: create, Options: h.set.options, Secrets: h.set.secrets}
+}
+
+// scrub returns err with every secret value removed, its code kept.
+func (h *pluginHost) scrub(err error) error {
+	return &sharestore.Error{Code: sharestore.CodeOf(err), Msg: h.hide.String(err.Error())}
 }
