@@ -58,7 +58,10 @@ also after a failure or an interrupt:
                     test gets a scratch location under URL: a subdirectory of
                     disk:PATH, a key prefix under s3://BUCKET/PREFIX (and the
                     gs:// and azblob:// forms), or, for any other form, URL
-                    with {scratch} replaced by the test's own name.
+                    with {scratch} replaced by the test's own name. A
+                    {scratch} in a bucket's name gives every test a new
+                    bucket (left behind empty), for emulators whose
+                    listings scan the whole bucket.
 
 It prints a summary (each group's passed, failed and skipped counts, then
 every failure with its message) and, on request, JUnit XML (--junit: one

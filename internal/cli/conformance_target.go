@@ -7,6 +7,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance"
+	"github.com/sharestore/sharestore/internal/backendurl"
 	"github.com/sharestore/sharestore/internal/conformance/scratch"
 )
 
@@ -31,6 +32,9 @@ func conformanceTarget(ctx context.Context, f *conformanceFlags) (*conformanceRu
 		})
 		if err != nil {
 			return nil, usageErr(err)
+		}
+		h.CreateBucket = func(ctx context.Context, loc string) error {
+			return backendurl.CreateBucket(ctx, loc, backendurl.Env{Logger: loggerFrom(ctx)})
 		}
 		props["harness"] = "in process; a scratch location under --backend per test"
 		return &conformanceRun{h: h, props: props, close: func() error { return nil }}, nil

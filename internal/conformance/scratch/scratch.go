@@ -38,6 +38,12 @@ type Harness struct {
 	open Opener
 	run  string
 	seq  atomic.Int64
+	// CreateBucket, when set, is called with a scratch location before
+	// it is opened when Placeholder stands in the base's bucket name, so
+	// that each test gets a bucket of its own (a store whose listings
+	// scan the whole bucket stays fast). The buckets are left behind,
+	// empty.
+	CreateBucket func(ctx context.Context, location string) error
 	// NoPlant, when set, is the reason PlantObject refuses: the backends
 	// are served by a plugin that offers no harness service, so nothing
 	// can be written beside them.
@@ -74,10 +80,24 @@ func (h *Harness) Location(n int64) string {
 	return strings.TrimSuffix(h.base, "/") + "/" + name
 }
 
+// placeholderInBucket reports whether Placeholder is in the host part
+// of a base URL.
+func (h *Harness) placeholderInBucket() bool {
+	_, rest, ok := strings.Cut(h.base, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	host, _, _ = strings.Cut(host, "?")
+	return ok && strings.Contains(host, Placeholder)
+}
+
 // NewBackend opens a new scratch location, and registers with t the
 // removal of everything stored there.
 func (h *Harness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
 	loc := h.Location(h.seq.Add(1))
+	if h.CreateBucket != nil && h.placeholderInBucket() {
+		if err := h.CreateBucket(ctx, loc); err != nil {
+			return nil, err
+		}
+	}
 	b, err := h.open(ctx, loc)
 	if err != nil {
 		return nil, err

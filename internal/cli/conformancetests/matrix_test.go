@@ -1,0 +1,123 @@
+// Package conformancetests runs the product that certifies backends,
+// sharestore conformance, over every backend this repository ships, in
+// process and through its plugin binary, on the cloud emulators: the
+// matrix make test gates on. Each cell's JUnit file and summary go into
+// the folder SHARESTORE_CONFORMANCE_DIR names (make test sets it and
+// prints the summaries), or into a temporary one.
+package conformancetests
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sharestore/sharestore/internal/cli"
+	"github.com/sharestore/sharestore/internal/emulators"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulators.Run(m)) }
+
+// DirEnv names the folder for the JUnit files and summaries.
+const DirEnv = "SHARESTORE_CONFORMANCE_DIR"
+
+// resultsDir is where a cell writes its reports.
+func resultsDir(t *testing.T) string {
+	if d := os.Getenv(DirEnv); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// certify runs sharestore conformance with args as the cell name, saves
+// its JUnit file and summary, and returns the exit code and the output.
+func certify(t *testing.T, name string, args ...string) (int, string, string) {
+	t.Helper()
+	dir := resultsDir(t)
+	junit := filepath.Join(dir, name+".xml")
+	args = append([]string{"conformance", "--short", "--parallel", "4", "--junit", junit}, args...)
+	var out, errb bytes.Buffer
+	code := cli.Main(args, strings.NewReader(""), &out, &errb)
+	os.WriteFile(filepath.Join(dir, name+".txt"), []byte("== "+name+"\n"+out.String()), 0o644)
+	return code, out.String(), errb.String()
+}
+
+// mustPass runs a cell that must exit 0.
+func mustPass(t *testing.T, name string, args ...string) {
+	t.Helper()
+	code, out, errOut := certify(t, name, args...)
+	if code != 0 {
+		t.Fatalf("sharestore conformance %s: exit %d\n%s\n%s", strings.Join(args, " "), code, out, errOut)
+	}
+	if !strings.Contains(out, "PASS: ") {
+		t.Errorf("no verdict line in:\n%s", out)
+	}
+}
+
+// cloud is one cloud backend on its emulator: the URL of a location for
+// scratch stores (its bucket made), with the host's credentials set.
+type cloud struct {
+	name string
+	url  func(t *testing.T) string
+}
+
+func clouds() []cloud {
+	return []cloud{
+		{"s3", func(t *testing.T) string {
+			srv := emulators.Get(t, emulators.MinIO)
+			t.Setenv("AWS_ACCESS_KEY_ID", emulators.MinIOUser)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", emulators.MinIOPassword)
+			t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+			return mkbucket(t, "s3://conformance/"+t.Name()+"?region=us-east-1&path_style=true&endpoint="+srv.Endpoint)
+		}},
+		{"gcs", func(t *testing.T) string {
+			srv := emulators.Get(t, emulators.FakeGCS)
+			t.Setenv("STORAGE_EMULATOR_HOST", srv.Host)
+			// fake-gcs-server scans the whole bucket to list: a bucket
+			// per test keeps it fast.
+			return "gs://conf-{scratch}/x"
+		}},
+		{"azure", func(t *testing.T) string {
+			srv := emulators.Get(t, emulators.Azurite)
+			t.Setenv("AZURE_STORAGE_ACCOUNT", emulators.AzuriteAccount)
+			t.Setenv("AZURE_STORAGE_KEY", emulators.AzuriteAccountKey)
+			return mkbucket(t, "azblob://conformance/"+t.Name()+"?endpoint="+srv.Endpoint+"/"+emulators.AzuriteAccount)
+		}},
+	}
+}
+
+func mkbucket(t *testing.T, url string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := cli.Main([]string{"mkbucket", "--backend", url}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("mkbucket %s: exit %d: %s", url, code, errb.String())
+	}
+	return url
+}
+
+// The built-in backends pass in process: disk, and each cloud on its
+// emulator; no scratch store is left behind.
+func TestInProcess(t *testing.T) {
+	t.Run("disk", func(t *testing.T) {
+		base := t.TempDir()
+		mustPass(t, "disk", "--backend", "disk:"+base)
+		if left, _ := os.ReadDir(base); len(left) != 0 {
+			t.Errorf("scratch stores left: %v", left)
+		}
+	})
+	for _, c := range clouds() {
+		t.Run(c.name, func(t *testing.T) {
+			url := c.url(t)
+			mustPass(t, c.name, "--backend", url)
+			var out, errb bytes.Buffer
+			cli.Main([]string{"ls", "--json", "--backend", url}, strings.NewReader(""), &out, &errb)
+			if out.Len() != 0 {
+				t.Errorf("shares left in the bucket after the run: %s", out.String())
+			}
+		})
+	}
+}
