@@ -6,8 +6,16 @@ GO ?= go
 # fake-gcs-server, Azurite), installed at pinned versions into .tools/ by
 # scripts/install-emulators.sh. SHARESTORE_REQUIRE_EMULATORS=1 turns a
 # missing emulator into a test failure instead of a skip.
+#
+# internal/cli/conformancetests runs sharestore conformance over every
+# backend, in process and through its plugin; each cell's JUnit file and
+# summary go into conformance-results/, and the summaries are printed at
+# the end, whether the tests passed or not.
+CONFORMANCE_DIR ?= $(CURDIR)/conformance-results
 test: vet emulators
-	SHARESTORE_REQUIRE_EMULATORS=1 $(GO) test -race -count=1 -timeout 30m ./...
+	rm -rf $(CONFORMANCE_DIR)
+	SHARESTORE_REQUIRE_EMULATORS=1 SHARESTORE_CONFORMANCE_DIR=$(CONFORMANCE_DIR) $(GO) test -race -count=1 -timeout 30m ./...; \
+		rc=$$?; cat $(CONFORMANCE_DIR)/*.txt 2>/dev/null; exit $$rc
 
 emulators:
 	./scripts/install-emulators.sh
