@@ -8,9 +8,12 @@ package conformancetests
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sharestore/sharestore/internal/cli"
@@ -118,6 +121,65 @@ func TestInProcess(t *testing.T) {
 			if out.Len() != 0 {
 				t.Errorf("shares left in the bucket after the run: %s", out.String())
 			}
+		})
+	}
+}
+
+// binaries builds the plugin binaries once per test binary.
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// pluginBin returns the path of the built cmd/NAME.
+func pluginBin(t *testing.T, name string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "sharestore-conformancetests")
+		if buildErr != nil {
+			return
+		}
+		args := []string{"build", "-o", binDir + "/"}
+		for _, n := range []string{"disk", "s3", "gcs", "azure"} {
+			args = append(args, "github.com/sharestore/sharestore/cmd/sharestore-backend-"+n)
+		}
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, name)
+}
+
+// pluginSecrets gives each cloud plugin its credentials as plugin
+// secrets, and takes them away from the host.
+func pluginSecrets(t *testing.T, name string) {
+	switch name {
+	case "s3":
+		t.Setenv("SHARESTORE_PLUGIN_SECRET_ACCESS_KEY_ID", emulators.MinIOUser)
+		t.Setenv("SHARESTORE_PLUGIN_SECRET_SECRET_ACCESS_KEY", emulators.MinIOPassword)
+	case "azure":
+		t.Setenv("SHARESTORE_PLUGIN_SECRET_ACCOUNT_KEY", emulators.AzuriteAccountKey)
+	}
+}
+
+// Every plugin binary of this repository passes through its plugin.
+func TestThroughPlugins(t *testing.T) {
+	t.Run("disk", func(t *testing.T) {
+		base := t.TempDir()
+		mustPass(t, "disk-plugin", "--plugin", pluginBin(t, "sharestore-backend-disk"), "--backend", "disk:"+base)
+		if left, _ := os.ReadDir(base); len(left) != 0 {
+			t.Errorf("scratch stores left: %v", left)
+		}
+	})
+	for _, c := range clouds() {
+		t.Run(c.name, func(t *testing.T) {
+			url := c.url(t)
+			pluginSecrets(t, c.name)
+			mustPass(t, c.name+"-plugin", "--plugin", pluginBin(t, "sharestore-backend-"+c.name), "--backend", url)
 		})
 	}
 }
