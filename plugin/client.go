@@ -95,15 +95,19 @@ type client struct {
 	caps     sharestore.Capabilities
 	closed   bool
 	restarts int
+	// scratch, when set, makes this the client of one scratch backend
+	// of the plugin's harness (OpenHarness) instead of a configured one.
+	scratch *scratchClient
 }
 
 // instance is one running plugin process.
 type instance struct {
-	client *goplugin.Client
-	group  *groupRunner
-	rpc    pb.BackendClient
-	mu     sync.Mutex
-	dead   bool
+	client  *goplugin.Client
+	group   *groupRunner
+	rpc     pb.BackendClient
+	harness pb.HarnessClient
+	mu      sync.Mutex
+	dead    bool
 }
 
 func (i *instance) isDead() bool {
@@ -148,6 +152,11 @@ var _ sharestore.Backend = (*Backend)(nil)
 // pin, or crashes at start-up. The returned backend restarts the plugin
 // if it crashes; Close stops it.
 func Open(ctx context.Context, path string, cfg Config, opts HostOptions) (*Backend, error) {
+	return open(ctx, &client{path: path, cfg: cfg, opts: withDefaults(path, opts)})
+}
+
+// withDefaults fills in opts' defaults for the plugin at path.
+func withDefaults(path string, opts HostOptions) HostOptions {
 	if opts.Logger == nil {
 		w := opts.Stderr
 		if w == nil {
@@ -164,13 +173,17 @@ func Open(ctx context.Context, path string, cfg Config, opts HostOptions) (*Back
 	if opts.MaxRestarts == 0 {
 		opts.MaxRestarts = 5
 	}
-	c := &client{path: path, cfg: cfg, opts: opts}
+	return opts
+}
+
+// open starts c's plugin and puts the shared layer over it.
+func open(ctx context.Context, c *client) (*Backend, error) {
 	inst, caps, err := c.start(ctx)
 	if err != nil {
 		return nil, err
 	}
 	c.cur, c.caps = inst, caps
-	layer, err := driver.New(c, driver.Options{Name: "plugin " + path})
+	layer, err := driver.New(c, driver.Options{Name: "plugin " + c.path})
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -309,7 +322,16 @@ func (b *client) start(ctx context.Context) (*instance, sharestore.Capabilities,
 		return nil, none, fail(sharestore.ErrUnavailable, fmt.Errorf("start-up failed: %w", err), true)
 	}
 	out.serving.Store(true)
-	inst := &instance{client: client, group: group, rpc: raw.(pb.BackendClient)}
+	r := raw.(rpcs)
+	inst := &instance{client: client, group: group, rpc: r.backend, harness: r.harness}
+	if b.scratch != nil {
+		caps, err := b.scratch.start(ctx, b, inst)
+		if err != nil {
+			inst.kill()
+			return nil, none, err
+		}
+		return inst, caps, nil
+	}
 	resp, err := inst.rpc.Configure(ctx, &pb.ConfigureRequest{Url: b.cfg.URL, Create: b.cfg.Create, Options: b.cfg.Options, Secrets: b.cfg.Secrets})
 	if err != nil {
 		inst.kill()
@@ -368,6 +390,9 @@ func (b *client) get(ctx context.Context) (*instance, error) {
 	if b.cur != nil {
 		b.cur.kill()
 		b.cur = nil
+	}
+	if b.scratch != nil {
+		return nil, sharestore.Errorf(sharestore.ErrUnavailable, "plugin %s died; its scratch backend is gone with it", b.path)
 	}
 	wait := restartBackoffMin
 	var last error
@@ -560,7 +585,13 @@ func (b *client) Capabilities() sharestore.Capabilities {
 func (b *client) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
 	b.closed = true
+	if b.cur != nil && b.scratch != nil && !b.cur.isDead() {
+		b.scratch.drop(b.cur)
+	}
 	if b.cur != nil {
 		b.cur.kill()
 		b.cur = nil

@@ -49,6 +49,12 @@ func TestMain(m *testing.M) {
 	if os.Getenv(recordEnv) != "" {
 		serveRecorded() // re-executed as a recording plugin; never returns
 	}
+	if os.Getenv(harnessEnv) != "" {
+		serveHarness() // re-executed as a plugin with a test harness; never returns
+	}
+	if os.Getenv(harnessHostEnv) != "" {
+		runHarnessHost() // re-executed as a host of a scratch backend; never returns
+	}
 	dir, err := os.MkdirTemp("", "sharestore-plugin-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

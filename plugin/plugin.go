@@ -85,17 +85,27 @@ const (
 // grpcPlugin is the go-plugin glue for both sides.
 type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
-	factory Factory // server side only
-	srv     *server // server side only
+	factory Factory        // server side only
+	srv     *server        // server side only
+	harness *harnessServer // server side only; nil without WithHarness
 }
 
 func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
 	pb.RegisterBackendServer(s, p.srv)
+	if p.harness != nil {
+		pb.RegisterHarnessServer(s, p.harness)
+	}
 	return nil
 }
 
+// rpcs are the host's clients of a plugin's services.
+type rpcs struct {
+	backend pb.BackendClient
+	harness pb.HarnessClient
+}
+
 func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
-	return pb.NewBackendClient(cc), nil
+	return rpcs{pb.NewBackendClient(cc), pb.NewHarnessClient(cc)}, nil
 }
 
 // toStatus converts a backend error into a gRPC status error carrying an

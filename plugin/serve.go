@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -31,20 +33,33 @@ const watchdogInterval = 200 * time.Millisecond
 //
 // Run by hand (not by a host), Serve prints a message and exits with
 // status 1.
-func Serve(factory Factory) {
+func Serve(factory Factory, opts ...ServeOption) {
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
 		fmt.Fprintf(os.Stderr, "%s is a sharestore backend plugin: run it through a host, e.g. sharestore ls --plugin %[1]s --backend URL\n", os.Args[0])
 		os.Exit(1)
 	}
+	var cfg serveConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	logger := pluginLogger()
 	slog.SetDefault(logger)
-	startWatchdog(logger)
 	srv := &server{factory: factory, logger: logger}
+	var hs *harnessServer
+	if cfg.harness != nil {
+		hs = &harnessServer{srv: srv, h: cfg.harness}
+		defer hs.drop()
+	}
+	var atExit func()
+	if hs != nil {
+		atExit = func() { hs.drop() }
+	}
+	startWatchdog(logger, atExit)
 	defer srv.close()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{
-			ProtocolVersion: {PluginName: &grpcPlugin{factory: factory, srv: srv}},
+			ProtocolVersion: {PluginName: &grpcPlugin{factory: factory, srv: srv, harness: hs}},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg))
@@ -70,9 +85,25 @@ func pluginLogger() *slog.Logger {
 // startWatchdog makes the process die with its parent: the kernel's
 // parent-death signal where there is one, and a poll of the parent pid
 // everywhere (it catches the race where the parent died before prctl).
-func startWatchdog(logger *slog.Logger) {
+// With atExit (a plugin serving a harness: it drops the scratch
+// backend, so that its temporary data goes too), the parent's death is
+// SIGTERM instead of SIGKILL, and both that and the poll call atExit
+// before the process exits.
+func startWatchdog(logger *slog.Logger, atExit func()) {
 	ppid := os.Getppid()
-	setParentDeathSignal()
+	setParentDeathSignal(atExit != nil)
+	if atExit != nil {
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		go func() {
+			<-term
+			logger.Warn("terminated; dropping the scratch backend and exiting")
+			atExit()
+			os.Exit(3)
+		}()
+	} else {
+		atExit = func() {}
+	}
 	if os.Getppid() != ppid || ppid == 1 {
 		os.Exit(3)
 	}
@@ -81,6 +112,7 @@ func startWatchdog(logger *slog.Logger) {
 			time.Sleep(watchdogInterval)
 			if os.Getppid() != ppid {
 				logger.Warn("the host is gone; exiting", "host_pid", ppid)
+				atExit()
 				os.Exit(3)
 			}
 		}

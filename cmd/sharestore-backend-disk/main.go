@@ -15,10 +15,14 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/plugin"
 )
 
-func main() { plugin.Serve(open) }
+// main serves the disk backend, and conformance.DiskHarness for
+// sharestore conformance --plugin: each test's store is a new temporary
+// directory in the plugin's process.
+func main() { plugin.Serve(open, plugin.WithHarness(conformance.DiskHarness{})) }
 
 func open(_ context.Context, cfg plugin.Config) (sharestore.Backend, error) {
 	path := cfg.URL

@@ -9,6 +9,7 @@ import (
 	"github.com/sharestore/sharestore/conformance"
 	"github.com/sharestore/sharestore/internal/backendurl"
 	"github.com/sharestore/sharestore/internal/conformance/scratch"
+	"github.com/sharestore/sharestore/plugin"
 )
 
 // conformanceTarget returns the harness the flags name: the plugin's
@@ -65,8 +66,12 @@ func conformanceTarget(ctx context.Context, f *conformanceFlags) (*conformanceRu
 	return &conformanceRun{h: h, props: props, close: func() error { return nil }}, nil
 }
 
-// openPluginHarness starts the plugin of host with its harness service,
-// configured with spec; a plugin without one is ErrUnimplemented.
+// openPluginHarness starts the plugin of host with its harness service;
+// a plugin without one is ErrUnimplemented.
 func openPluginHarness(ctx context.Context, host *pluginHost, spec string) (conformance.Harness, func() error, error) {
-	return nil, nil, sharestore.Errorf(sharestore.ErrUnimplemented, "the harness service is not built yet")
+	h, err := plugin.OpenHarness(ctx, host.path, host.config(spec, true), host.opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, h.Close, nil
 }

@@ -49,8 +49,8 @@ func certify(t *testing.T, name string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// mustPass runs a cell that must exit 0.
-func mustPass(t *testing.T, name string, args ...string) {
+// mustPass runs a cell that must exit 0, and returns its summary.
+func mustPass(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	code, out, errOut := certify(t, name, args...)
 	if code != 0 {
@@ -59,6 +59,7 @@ func mustPass(t *testing.T, name string, args ...string) {
 	if !strings.Contains(out, "PASS: ") {
 		t.Errorf("no verdict line in:\n%s", out)
 	}
+	return out
 }
 
 // cloud is one cloud backend on its emulator: the URL of a location for
@@ -166,13 +167,16 @@ func pluginSecrets(t *testing.T, name string) {
 	}
 }
 
-// Every plugin binary of this repository passes through its plugin.
+// Every plugin binary of this repository passes through its plugin. The
+// cloud plugins serve no harness: they are tested on scratch locations
+// under --backend, and the planting tests skip.
 func TestThroughPlugins(t *testing.T) {
+	// The disk plugin serves its harness: the plugin makes each store
+	// and plants into it, so nothing skips for want of planting.
 	t.Run("disk", func(t *testing.T) {
-		base := t.TempDir()
-		mustPass(t, "disk-plugin", "--plugin", pluginBin(t, "sharestore-backend-disk"), "--backend", "disk:"+base)
-		if left, _ := os.ReadDir(base); len(left) != 0 {
-			t.Errorf("scratch stores left: %v", left)
+		out := mustPass(t, "disk-plugin", "--plugin", pluginBin(t, "sharestore-backend-disk"))
+		if strings.Contains(out, "plant") {
+			t.Errorf("tests skipped for want of planting through the harness service:\n%s", out)
 		}
 	})
 	for _, c := range clouds() {

@@ -2666,6 +2666,286 @@ func (*DeleteShareResponse) Descriptor() ([]byte, []int) {
 	return file_backend_proto_rawDescGZIP(), []int{46}
 }
 
+type NewScratchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the test's name, for the harness's temporary directories
+	// and messages.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewScratchRequest) Reset() {
+	*x = NewScratchRequest{}
+	mi := &file_backend_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewScratchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewScratchRequest) ProtoMessage() {}
+
+func (x *NewScratchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewScratchRequest.ProtoReflect.Descriptor instead.
+func (*NewScratchRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *NewScratchRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type NewScratchResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Capabilities *Capabilities          `protobuf:"bytes,1,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// skip, when not empty, is the reason the harness skipped the test
+	// (t.Skip); no backend was made.
+	Skip          string `protobuf:"bytes,2,opt,name=skip,proto3" json:"skip,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewScratchResponse) Reset() {
+	*x = NewScratchResponse{}
+	mi := &file_backend_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewScratchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewScratchResponse) ProtoMessage() {}
+
+func (x *NewScratchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewScratchResponse.ProtoReflect.Descriptor instead.
+func (*NewScratchResponse) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *NewScratchResponse) GetCapabilities() *Capabilities {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+func (x *NewScratchResponse) GetSkip() string {
+	if x != nil {
+		return x.Skip
+	}
+	return ""
+}
+
+type PlantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// key is slash-separated and relative to the store's root, such as
+	// "shares/aa/<si>/not-a-share" or "stray.txt".
+	Key           string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Data          []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlantRequest) Reset() {
+	*x = PlantRequest{}
+	mi := &file_backend_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlantRequest) ProtoMessage() {}
+
+func (x *PlantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlantRequest.ProtoReflect.Descriptor instead.
+func (*PlantRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *PlantRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *PlantRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type PlantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlantResponse) Reset() {
+	*x = PlantResponse{}
+	mi := &file_backend_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlantResponse) ProtoMessage() {}
+
+func (x *PlantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlantResponse.ProtoReflect.Descriptor instead.
+func (*PlantResponse) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{50}
+}
+
+type DropScratchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropScratchRequest) Reset() {
+	*x = DropScratchRequest{}
+	mi := &file_backend_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropScratchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropScratchRequest) ProtoMessage() {}
+
+func (x *DropScratchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropScratchRequest.ProtoReflect.Descriptor instead.
+func (*DropScratchRequest) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{51}
+}
+
+type DropScratchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// output is what the harness logged while it was cleaned up; a
+	// cleanup that failed says so here.
+	Output        string `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
+	Failed        bool   `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropScratchResponse) Reset() {
+	*x = DropScratchResponse{}
+	mi := &file_backend_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropScratchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropScratchResponse) ProtoMessage() {}
+
+func (x *DropScratchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropScratchResponse.ProtoReflect.Descriptor instead.
+func (*DropScratchResponse) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *DropScratchResponse) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *DropScratchResponse) GetFailed() bool {
+	if x != nil {
+		return x.Failed
+	}
+	return false
+}
+
 type WriteImmutableRequest_Open struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Si            []byte                 `protobuf:"bytes,1,opt,name=si,proto3" json:"si,omitempty"`
@@ -2677,7 +2957,7 @@ type WriteImmutableRequest_Open struct {
 
 func (x *WriteImmutableRequest_Open) Reset() {
 	*x = WriteImmutableRequest_Open{}
-	mi := &file_backend_proto_msgTypes[49]
+	mi := &file_backend_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2969,7 @@ func (x *WriteImmutableRequest_Open) String() string {
 func (*WriteImmutableRequest_Open) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[49]
+	mi := &file_backend_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2736,7 +3016,7 @@ type WriteImmutableRequest_Write struct {
 
 func (x *WriteImmutableRequest_Write) Reset() {
 	*x = WriteImmutableRequest_Write{}
-	mi := &file_backend_proto_msgTypes[50]
+	mi := &file_backend_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +3028,7 @@ func (x *WriteImmutableRequest_Write) String() string {
 func (*WriteImmutableRequest_Write) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[50]
+	mi := &file_backend_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +3069,7 @@ type PutRawRequest_Header struct {
 
 func (x *PutRawRequest_Header) Reset() {
 	*x = PutRawRequest_Header{}
-	mi := &file_backend_proto_msgTypes[51]
+	mi := &file_backend_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2801,7 +3081,7 @@ func (x *PutRawRequest_Header) String() string {
 func (*PutRawRequest_Header) ProtoMessage() {}
 
 func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[51]
+	mi := &file_backend_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3021,7 +3301,20 @@ const file_backend_proto_rawDesc = "" +
 	"\x02si\x18\x01 \x01(\fR\x02si\x12\x14\n" +
 	"\x05shnum\x18\x02 \x01(\x05R\x05shnum\x12<\n" +
 	"\bexpected\x18\x03 \x01(\v2 .sharestore.backend.v1.ShareInfoR\bexpected\"\x15\n" +
-	"\x13DeleteShareResponse2\xdf\r\n" +
+	"\x13DeleteShareResponse\"'\n" +
+	"\x11NewScratchRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"q\n" +
+	"\x12NewScratchResponse\x12G\n" +
+	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\x12\x12\n" +
+	"\x04skip\x18\x02 \x01(\tR\x04skip\"4\n" +
+	"\fPlantRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\x0f\n" +
+	"\rPlantResponse\"\x14\n" +
+	"\x12DropScratchRequest\"E\n" +
+	"\x13DropScratchResponse\x12\x16\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\x12\x16\n" +
+	"\x06failed\x18\x02 \x01(\bR\x06failed2\xdf\r\n" +
 	"\aBackend\x12^\n" +
 	"\tConfigure\x12'.sharestore.backend.v1.ConfigureRequest\x1a(.sharestore.backend.v1.ConfigureResponse\x12O\n" +
 	"\x04Info\x12\".sharestore.backend.v1.InfoRequest\x1a#.sharestore.backend.v1.InfoResponse\x12_\n" +
@@ -3041,7 +3334,12 @@ const file_backend_proto_rawDesc = "" +
 	"\tStatShare\x12'.sharestore.backend.v1.StatShareRequest\x1a(.sharestore.backend.v1.StatShareResponse\x12d\n" +
 	"\vDeleteShare\x12).sharestore.backend.v1.DeleteShareRequest\x1a*.sharestore.backend.v1.DeleteShareResponse\x12[\n" +
 	"\bReadMeta\x12&.sharestore.backend.v1.ReadMetaRequest\x1a'.sharestore.backend.v1.ReadMetaResponse\x12^\n" +
-	"\tWriteMeta\x12'.sharestore.backend.v1.WriteMetaRequest\x1a(.sharestore.backend.v1.WriteMetaResponseBCZAgithub.com/sharestore/sharestore/plugin/proto/backendv1;backendv1b\x06proto3"
+	"\tWriteMeta\x12'.sharestore.backend.v1.WriteMetaRequest\x1a(.sharestore.backend.v1.WriteMetaResponse2\xa6\x02\n" +
+	"\aHarness\x12a\n" +
+	"\n" +
+	"NewScratch\x12(.sharestore.backend.v1.NewScratchRequest\x1a).sharestore.backend.v1.NewScratchResponse\x12R\n" +
+	"\x05Plant\x12#.sharestore.backend.v1.PlantRequest\x1a$.sharestore.backend.v1.PlantResponse\x12d\n" +
+	"\vDropScratch\x12).sharestore.backend.v1.DropScratchRequest\x1a*.sharestore.backend.v1.DropScratchResponseBCZAgithub.com/sharestore/sharestore/plugin/proto/backendv1;backendv1b\x06proto3"
 
 var (
 	file_backend_proto_rawDescOnce sync.Once
@@ -3055,7 +3353,7 @@ func file_backend_proto_rawDescGZIP() []byte {
 	return file_backend_proto_rawDescData
 }
 
-var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_backend_proto_goTypes = []any{
 	(*ErrorDetail)(nil),                 // 0: sharestore.backend.v1.ErrorDetail
 	(*ConfigureRequest)(nil),            // 1: sharestore.backend.v1.ConfigureRequest
@@ -3104,16 +3402,22 @@ var file_backend_proto_goTypes = []any{
 	(*StatShareResponse)(nil),           // 44: sharestore.backend.v1.StatShareResponse
 	(*DeleteShareRequest)(nil),          // 45: sharestore.backend.v1.DeleteShareRequest
 	(*DeleteShareResponse)(nil),         // 46: sharestore.backend.v1.DeleteShareResponse
-	nil,                                 // 47: sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	nil,                                 // 48: sharestore.backend.v1.ConfigureRequest.SecretsEntry
-	(*WriteImmutableRequest_Open)(nil),  // 49: sharestore.backend.v1.WriteImmutableRequest.Open
-	(*WriteImmutableRequest_Write)(nil), // 50: sharestore.backend.v1.WriteImmutableRequest.Write
-	(*PutRawRequest_Header)(nil),        // 51: sharestore.backend.v1.PutRawRequest.Header
-	nil,                                 // 52: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	(*NewScratchRequest)(nil),           // 47: sharestore.backend.v1.NewScratchRequest
+	(*NewScratchResponse)(nil),          // 48: sharestore.backend.v1.NewScratchResponse
+	(*PlantRequest)(nil),                // 49: sharestore.backend.v1.PlantRequest
+	(*PlantResponse)(nil),               // 50: sharestore.backend.v1.PlantResponse
+	(*DropScratchRequest)(nil),          // 51: sharestore.backend.v1.DropScratchRequest
+	(*DropScratchResponse)(nil),         // 52: sharestore.backend.v1.DropScratchResponse
+	nil,                                 // 53: sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	nil,                                 // 54: sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	(*WriteImmutableRequest_Open)(nil),  // 55: sharestore.backend.v1.WriteImmutableRequest.Open
+	(*WriteImmutableRequest_Write)(nil), // 56: sharestore.backend.v1.WriteImmutableRequest.Write
+	(*PutRawRequest_Header)(nil),        // 57: sharestore.backend.v1.PutRawRequest.Header
+	nil,                                 // 58: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
 }
 var file_backend_proto_depIdxs = []int32{
-	47, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	48, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	53, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	54, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
 	5,  // 2: sharestore.backend.v1.ConfigureResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	5,  // 3: sharestore.backend.v1.InfoResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
 	6,  // 4: sharestore.backend.v1.Share.info:type_name -> sharestore.backend.v1.ShareInfo
@@ -3126,59 +3430,66 @@ var file_backend_proto_depIdxs = []int32{
 	17, // 11: sharestore.backend.v1.ReadHeadersPage.results:type_name -> sharestore.backend.v1.HeaderResult
 	7,  // 12: sharestore.backend.v1.SharesResponse.shares:type_name -> sharestore.backend.v1.Share
 	7,  // 13: sharestore.backend.v1.ShareResponse.share:type_name -> sharestore.backend.v1.Share
-	49, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
-	50, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
+	55, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
+	56, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
 	0,  // 16: sharestore.backend.v1.WriteImmutableResponse.error:type_name -> sharestore.backend.v1.ErrorDetail
-	51, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
+	57, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
 	36, // 18: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
 	37, // 19: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
 	38, // 20: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
 	39, // 21: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
-	52, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	58, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
 	6,  // 23: sharestore.backend.v1.StatShareResponse.info:type_name -> sharestore.backend.v1.ShareInfo
 	6,  // 24: sharestore.backend.v1.DeleteShareRequest.expected:type_name -> sharestore.backend.v1.ShareInfo
-	41, // 25: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
-	1,  // 26: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
-	3,  // 27: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
-	8,  // 28: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
-	10, // 29: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
-	12, // 30: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
-	16, // 31: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
-	19, // 32: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
-	25, // 33: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
-	27, // 34: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
-	29, // 35: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
-	31, // 36: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
-	32, // 37: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
-	34, // 38: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
-	40, // 39: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
-	43, // 40: sharestore.backend.v1.Backend.StatShare:input_type -> sharestore.backend.v1.StatShareRequest
-	45, // 41: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
-	21, // 42: sharestore.backend.v1.Backend.ReadMeta:input_type -> sharestore.backend.v1.ReadMetaRequest
-	23, // 43: sharestore.backend.v1.Backend.WriteMeta:input_type -> sharestore.backend.v1.WriteMetaRequest
-	2,  // 44: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
-	4,  // 45: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
-	9,  // 46: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
-	11, // 47: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
-	13, // 48: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
-	18, // 49: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
-	20, // 50: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
-	26, // 51: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
-	28, // 52: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
-	30, // 53: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
-	30, // 54: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
-	33, // 55: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
-	35, // 56: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
-	42, // 57: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
-	44, // 58: sharestore.backend.v1.Backend.StatShare:output_type -> sharestore.backend.v1.StatShareResponse
-	46, // 59: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
-	22, // 60: sharestore.backend.v1.Backend.ReadMeta:output_type -> sharestore.backend.v1.ReadMetaResponse
-	24, // 61: sharestore.backend.v1.Backend.WriteMeta:output_type -> sharestore.backend.v1.WriteMetaResponse
-	44, // [44:62] is the sub-list for method output_type
-	26, // [26:44] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	5,  // 25: sharestore.backend.v1.NewScratchResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
+	41, // 26: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
+	1,  // 27: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
+	3,  // 28: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
+	8,  // 29: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
+	10, // 30: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
+	12, // 31: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
+	16, // 32: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
+	19, // 33: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
+	25, // 34: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
+	27, // 35: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
+	29, // 36: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
+	31, // 37: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
+	32, // 38: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
+	34, // 39: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
+	40, // 40: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
+	43, // 41: sharestore.backend.v1.Backend.StatShare:input_type -> sharestore.backend.v1.StatShareRequest
+	45, // 42: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
+	21, // 43: sharestore.backend.v1.Backend.ReadMeta:input_type -> sharestore.backend.v1.ReadMetaRequest
+	23, // 44: sharestore.backend.v1.Backend.WriteMeta:input_type -> sharestore.backend.v1.WriteMetaRequest
+	47, // 45: sharestore.backend.v1.Harness.NewScratch:input_type -> sharestore.backend.v1.NewScratchRequest
+	49, // 46: sharestore.backend.v1.Harness.Plant:input_type -> sharestore.backend.v1.PlantRequest
+	51, // 47: sharestore.backend.v1.Harness.DropScratch:input_type -> sharestore.backend.v1.DropScratchRequest
+	2,  // 48: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
+	4,  // 49: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
+	9,  // 50: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
+	11, // 51: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
+	13, // 52: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
+	18, // 53: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
+	20, // 54: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
+	26, // 55: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
+	28, // 56: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
+	30, // 57: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
+	30, // 58: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
+	33, // 59: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
+	35, // 60: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
+	42, // 61: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
+	44, // 62: sharestore.backend.v1.Backend.StatShare:output_type -> sharestore.backend.v1.StatShareResponse
+	46, // 63: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
+	22, // 64: sharestore.backend.v1.Backend.ReadMeta:output_type -> sharestore.backend.v1.ReadMetaResponse
+	24, // 65: sharestore.backend.v1.Backend.WriteMeta:output_type -> sharestore.backend.v1.WriteMetaResponse
+	48, // 66: sharestore.backend.v1.Harness.NewScratch:output_type -> sharestore.backend.v1.NewScratchResponse
+	50, // 67: sharestore.backend.v1.Harness.Plant:output_type -> sharestore.backend.v1.PlantResponse
+	52, // 68: sharestore.backend.v1.Harness.DropScratch:output_type -> sharestore.backend.v1.DropScratchResponse
+	48, // [48:69] is the sub-list for method output_type
+	27, // [27:48] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_backend_proto_init() }
@@ -3204,9 +3515,9 @@ func file_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_backend_proto_rawDesc), len(file_backend_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   59,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_backend_proto_goTypes,
 		DependencyIndexes: file_backend_proto_depIdxs,

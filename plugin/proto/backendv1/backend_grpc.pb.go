@@ -824,3 +824,205 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "backend.proto",
 }
+
+const (
+	Harness_NewScratch_FullMethodName  = "/sharestore.backend.v1.Harness/NewScratch"
+	Harness_Plant_FullMethodName       = "/sharestore.backend.v1.Harness/Plant"
+	Harness_DropScratch_FullMethodName = "/sharestore.backend.v1.Harness/DropScratch"
+)
+
+// HarnessClient is the client API for Harness service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Harness is served by a plugin whose main hands its conformance harness
+// to plugin.Serve (plugin.WithHarness). A host that certifies the plugin
+// (sharestore conformance) starts one plugin process per test and calls
+// NewScratch instead of Configure: the plugin's harness makes a fresh,
+// empty backend, which the Backend service then serves. Plant writes a
+// raw object beside that backend, in the plugin's own process, and
+// DropScratch closes it and runs the harness's cleanups (removing its
+// temporary directories); the plugin also drops it when it exits. A
+// plugin without a harness answers these RPCs with gRPC's Unimplemented.
+type HarnessClient interface {
+	NewScratch(ctx context.Context, in *NewScratchRequest, opts ...grpc.CallOption) (*NewScratchResponse, error)
+	Plant(ctx context.Context, in *PlantRequest, opts ...grpc.CallOption) (*PlantResponse, error)
+	// DropScratch with no scratch backend does nothing: a host calls it
+	// to learn whether the plugin serves the harness at all.
+	DropScratch(ctx context.Context, in *DropScratchRequest, opts ...grpc.CallOption) (*DropScratchResponse, error)
+}
+
+type harnessClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewHarnessClient(cc grpc.ClientConnInterface) HarnessClient {
+	return &harnessClient{cc}
+}
+
+func (c *harnessClient) NewScratch(ctx context.Context, in *NewScratchRequest, opts ...grpc.CallOption) (*NewScratchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NewScratchResponse)
+	err := c.cc.Invoke(ctx, Harness_NewScratch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *harnessClient) Plant(ctx context.Context, in *PlantRequest, opts ...grpc.CallOption) (*PlantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlantResponse)
+	err := c.cc.Invoke(ctx, Harness_Plant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *harnessClient) DropScratch(ctx context.Context, in *DropScratchRequest, opts ...grpc.CallOption) (*DropScratchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DropScratchResponse)
+	err := c.cc.Invoke(ctx, Harness_DropScratch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// HarnessServer is the server API for Harness service.
+// All implementations must embed UnimplementedHarnessServer
+// for forward compatibility.
+//
+// Harness is served by a plugin whose main hands its conformance harness
+// to plugin.Serve (plugin.WithHarness). A host that certifies the plugin
+// (sharestore conformance) starts one plugin process per test and calls
+// NewScratch instead of Configure: the plugin's harness makes a fresh,
+// empty backend, which the Backend service then serves. Plant writes a
+// raw object beside that backend, in the plugin's own process, and
+// DropScratch closes it and runs the harness's cleanups (removing its
+// temporary directories); the plugin also drops it when it exits. A
+// plugin without a harness answers these RPCs with gRPC's Unimplemented.
+type HarnessServer interface {
+	NewScratch(context.Context, *NewScratchRequest) (*NewScratchResponse, error)
+	Plant(context.Context, *PlantRequest) (*PlantResponse, error)
+	// DropScratch with no scratch backend does nothing: a host calls it
+	// to learn whether the plugin serves the harness at all.
+	DropScratch(context.Context, *DropScratchRequest) (*DropScratchResponse, error)
+	mustEmbedUnimplementedHarnessServer()
+}
+
+// UnimplementedHarnessServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedHarnessServer struct{}
+
+func (UnimplementedHarnessServer) NewScratch(context.Context, *NewScratchRequest) (*NewScratchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method NewScratch not implemented")
+}
+func (UnimplementedHarnessServer) Plant(context.Context, *PlantRequest) (*PlantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Plant not implemented")
+}
+func (UnimplementedHarnessServer) DropScratch(context.Context, *DropScratchRequest) (*DropScratchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DropScratch not implemented")
+}
+func (UnimplementedHarnessServer) mustEmbedUnimplementedHarnessServer() {}
+func (UnimplementedHarnessServer) testEmbeddedByValue()                 {}
+
+// UnsafeHarnessServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to HarnessServer will
+// result in compilation errors.
+type UnsafeHarnessServer interface {
+	mustEmbedUnimplementedHarnessServer()
+}
+
+func RegisterHarnessServer(s grpc.ServiceRegistrar, srv HarnessServer) {
+	// If the following call panics, it indicates UnimplementedHarnessServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Harness_ServiceDesc, srv)
+}
+
+func _Harness_NewScratch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NewScratchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HarnessServer).NewScratch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Harness_NewScratch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HarnessServer).NewScratch(ctx, req.(*NewScratchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Harness_Plant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HarnessServer).Plant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Harness_Plant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HarnessServer).Plant(ctx, req.(*PlantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Harness_DropScratch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DropScratchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HarnessServer).DropScratch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Harness_DropScratch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HarnessServer).DropScratch(ctx, req.(*DropScratchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Harness_ServiceDesc is the grpc.ServiceDesc for Harness service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Harness_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "sharestore.backend.v1.Harness",
+	HandlerType: (*HarnessServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "NewScratch",
+			Handler:    _Harness_NewScratch_Handler,
+		},
+		{
+			MethodName: "Plant",
+			Handler:    _Harness_Plant_Handler,
+		},
+		{
+			MethodName: "DropScratch",
+			Handler:    _Harness_DropScratch_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "backend.proto",
+}
