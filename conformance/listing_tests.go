@@ -16,6 +16,7 @@ func listingTests() []test {
 		{name: "OrderNumericShnum", writes: true, fn: testListOrder},
 		{name: "SizesAreContainerLengths", writes: true, fn: testListSizes},
 		{name: "Completeness300", writes: true, fn: testListCompleteness},
+		{name: "Scenario19PastOnePage", writes: true, fn: testListPastOnePage},
 		{name: "CallbackErrorStopsWalk", writes: true, fn: testListCallbackError},
 		{name: "IgnoresNonNumericNames", writes: true, fn: testListNonNumeric},
 		{name: "IgnoresStrayObjects", writes: true, fn: testListStray},
@@ -115,6 +116,71 @@ func testListCompleteness(e *env) {
 	e.expectListing(p, want)
 	sortSIs(sis)
 	e.expectSharesets(p, sis)
+}
+
+// listPage is the number of keys in one page of an S3 or GCS listing.
+const listPage = 1000
+
+// Scenario 19: a prefix with one share more than a listing page holds,
+// each in a shareset of its own, is listed whole, and so are its storage
+// indexes. An object store lists 1000 keys a page, and a listing that
+// stops after its first page loses the rest without an error.
+func testListPastOnePage(e *env) {
+	p := sharestore.Prefix("c7")
+	c := fixture.ImmutableV1([]byte("paged"))
+	want := make([]listed, 0, listPage+1)
+	sis := make([]sharestore.StorageIndex, 0, listPage+1)
+	for range listPage + 1 {
+		si := e.si(p)
+		e.put(si, 0, c)
+		sis = append(sis, si)
+		want = append(want, listed{si, 0, int64(len(c))})
+	}
+	sortListed(want)
+	sortSIs(sis)
+	// Not expectListing: its message would quote a thousand entries.
+	var got []sharestore.ShareInfo
+	err := e.settle(func() (err error) {
+		got, err = e.list(p)
+		if err == nil {
+			err = compareListing(got, want)
+		}
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("ListPrefix(%q) of %d shares: %v (the first one missing is %s)", p, len(want), err, firstMissing(got, want))
+	}
+	var gotSIs []sharestore.StorageIndex
+	err = e.settle(func() (err error) {
+		gotSIs, err = e.b.SharesetsForPrefix(e.ctx, p)
+		if err == nil && len(gotSIs) != len(sis) {
+			err = fmt.Errorf("got %d storage indexes, want %d", len(gotSIs), len(sis))
+		}
+		for i := 0; err == nil && i < len(sis); i++ {
+			if gotSIs[i] != sis[i] {
+				err = fmt.Errorf("entry %d is %s, want %s", i, gotSIs[i], sis[i])
+			}
+		}
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("SharesetsForPrefix(%q) of %d storage indexes: %v", p, len(sis), err)
+	}
+}
+
+// firstMissing names the first entry of want that got lacks, or says
+// that none is missing.
+func firstMissing(got []sharestore.ShareInfo, want []listed) string {
+	have := map[sharestore.ShareID]bool{}
+	for _, g := range got {
+		have[g.ID()] = true
+	}
+	for _, w := range want {
+		if id := (sharestore.ShareID{SI: w.si, Shnum: w.shnum}); !have[id] {
+			return id.String()
+		}
+	}
+	return "none"
 }
 
 // An error from the callback stops the walk at once and is returned

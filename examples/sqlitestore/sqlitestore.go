@@ -1,8 +1,17 @@
-// Package sqlitestore is an example of the public interface
-// cloud.ObjectStore: shares in one SQLite file. cloud.New(st,
-// cloud.Options{Name: "sqlite"}) adds the rest, and the result passes the
-// conformance suite. Each Put's version is above every other in the
-// table, so every rewrite changes it.
+// Package sqlitestore is a complete third-party sharestore backend,
+// written on the public interface alone: shares in one SQLite file.
+//
+// Store implements cloud.ObjectStore (and cloud.ConditionalDeleter) over
+// a table of objects; OpenBackend hands it to cloud.New, which adds the
+// share layout, chunking, listings, locks, the delete guard and retries,
+// and the result passes the conformance suite. Harness certifies it, in
+// go test and, handed to plugin.Serve by cmd/sharestore-backend-sqlite,
+// in the plugin binary that sharestore conformance runs. Each Put's
+// version is above every other in the table, so every rewrite changes
+// it.
+//
+// docs/writing-a-backend.md in the sharestore repository walks through
+// this package, the plugin and the certification of the binary.
 package sqlitestore
 
 import (
@@ -31,7 +40,12 @@ CREATE INDEX IF NOT EXISTS objects_version ON objects (version)`
 type Store struct{ db *sql.DB }
 
 // Open opens the store in the SQLite file at path, creating it if needed.
+// A path with a '?' or '#' is ErrInvalidArgument: the driver would take
+// the rest for parameters.
 func Open(path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "sqlitestore: path %q: want a file name without '?' or '#'", path)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 	if err == nil {
 		db.SetMaxOpenConns(1) // one statement at a time: no SQLITE_BUSY within a process

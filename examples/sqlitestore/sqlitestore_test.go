@@ -1,6 +1,7 @@
 package sqlitestore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -12,23 +13,22 @@ import (
 	"github.com/sharestore/sharestore/examples/sqlitestore"
 )
 
-// harness gives every subtest a backend in a new SQLite file.
-func harness(chunk int64) conformance.CloudHarness {
-	return conformance.CloudHarness{New: func(ctx context.Context, t conformance.TB) (*cloud.Backend, error) {
-		st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "shares.db"))
-		if err != nil {
-			return nil, err
-		}
-		return cloud.New(st, cloud.Options{Name: "sqlite", ChunkSize: chunk})
-	}}
-}
-
-func TestConformance(t *testing.T) { conformance.RunBackend(t, harness(0)) }
+// The defaults: 512 KiB chunks.
+func TestConformance(t *testing.T) { conformance.RunBackend(t, sqlitestore.Harness{}) }
 
 // Small chunks: every share spans many rows.
-func TestConformanceSmallChunks(t *testing.T) { conformance.RunBackend(t, harness(1000)) }
+func TestConformanceSmallChunks(t *testing.T) {
+	conformance.RunBackend(t, sqlitestore.Harness{Options: sqlitestore.Options{ChunkSize: 1000}})
+}
 
-func TestCrawlers(t *testing.T) { conformance.RunCrawlers(t, harness(1000)) }
+// Read-only: the suite checks that every mutation is refused.
+func TestConformanceReadOnly(t *testing.T) {
+	conformance.RunBackend(t, sqlitestore.Harness{Options: sqlitestore.Options{ReadOnly: true}})
+}
+
+func TestCrawlers(t *testing.T) {
+	conformance.RunCrawlers(t, sqlitestore.Harness{Options: sqlitestore.Options{ChunkSize: 1000}})
+}
 
 // Listings page past PageSize in key order and stop at the prefix; an
 // empty object is stored and read back; a rewrite changes the version and
@@ -96,4 +96,40 @@ func TestStore(t *testing.T) {
 	if err := st.DeleteIf(ctx, "k", cur.Version); !errors.Is(err, sharestore.ErrNotFound) {
 		t.Fatalf("DeleteIf(missing) = %v, want ErrNotFound", err)
 	}
+}
+
+// OpenBackend refuses a missing file without Create, and the backend
+// works on what Wrap returns.
+func TestOpenBackend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	if _, err := sqlitestore.OpenBackend(path, sqlitestore.Options{}); !errors.Is(err, sharestore.ErrNotFound) {
+		t.Fatalf("OpenBackend(missing file) = %v, want ErrNotFound", err)
+	}
+	var puts countPuts
+	b, err := sqlitestore.OpenBackend(path, sqlitestore.Options{Create: true, Wrap: func(s *sqlitestore.Store) cloud.ObjectStore {
+		puts.Store = s
+		return &puts
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := append([]byte{0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0}, 'x')
+	if err := b.Shareset(sharestore.StorageIndex{}).PutRaw(context.Background(), 0, bytes.NewReader(c), int64(len(c))); err != nil {
+		t.Fatal(err)
+	}
+	if puts.n != 1 {
+		t.Fatalf("a PutRaw of one chunk made %d Puts through the wrapper, want 1", puts.n)
+	}
+}
+
+// countPuts counts the Puts to the store it embeds.
+type countPuts struct {
+	*sqlitestore.Store
+	n int
+}
+
+func (c *countPuts) Put(ctx context.Context, key string, data []byte) error {
+	c.n++
+	return c.Store.Put(ctx, key, data)
 }
