@@ -8,6 +8,7 @@ package conformancetests
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,16 +26,27 @@ func TestMain(m *testing.M) { os.Exit(emulators.Run(m)) }
 // DirEnv names the folder for the JUnit files and summaries.
 const DirEnv = "SHARESTORE_CONFORMANCE_DIR"
 
-// resultsDir is where a cell writes its reports.
+// resultsDir is where a cell writes its reports: DirEnv's folder, or
+// one temporary folder for the whole test binary.
 func resultsDir(t *testing.T) string {
-	if d := os.Getenv(DirEnv); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
+	tmpOnce.Do(func() {
+		if d := os.Getenv(DirEnv); d != "" {
+			tmpDir, tmpErr = d, os.MkdirAll(d, 0o755)
+			return
 		}
-		return d
+		tmpDir, tmpErr = os.MkdirTemp("", "sharestore-conformance-results")
+	})
+	if tmpErr != nil {
+		t.Fatal(tmpErr)
 	}
-	return t.TempDir()
+	return tmpDir
 }
+
+var (
+	tmpOnce sync.Once
+	tmpDir  string
+	tmpErr  error
+)
 
 // certify runs sharestore conformance with args as the cell name, saves
 // its JUnit file and summary, and returns the exit code and the output.
@@ -184,6 +196,96 @@ func TestThroughPlugins(t *testing.T) {
 			url := c.url(t)
 			pluginSecrets(t, c.name)
 			mustPass(t, c.name+"-plugin", "--plugin", pluginBin(t, "sharestore-backend-"+c.name), "--backend", url)
+		})
+	}
+}
+
+// exampleBin builds the example backend's plugin, in its own module,
+// with the planted bug (none for ""), into t's temp dir.
+func exampleBin(t *testing.T, bug string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "sharestore-backend-sqlite")
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-C", filepath.Join(root, "examples", "sqlitestore"), "-o", out, "-ldflags", "-X main.bug="+bug, "./cmd/sharestore-backend-sqlite")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the example plugin: %v\n%s", err, b)
+	}
+	return out
+}
+
+// failedCases returns the names of the failed testcases of a JUnit file.
+func failedCases(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(raw, &j); err != nil {
+		t.Fatalf("JUnit %s does not parse: %v", path, err)
+	}
+	out := map[string]bool{}
+	for _, s := range j.Suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				out[s.Name+"/"+c.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+// The example third-party backend, built in its own module with its
+// Harness handed to plugin.Serve, passes with no test skipped for want
+// of planting. With a contract bug planted it fails, and the JUnit names
+// the tests that catch the bug; with those tests in a known-failures
+// file, it passes and reports them as known.
+func TestExampleBackend(t *testing.T) {
+	out := mustPass(t, "example-sqlite", "--plugin", exampleBin(t, ""))
+	if strings.Contains(out, "plant") {
+		t.Errorf("the example skipped tests for want of planting:\n%s", out)
+	}
+	for _, c := range []struct{ bug, catcher string }{
+		{"delete-prefix", "Backend/Delete/"},
+		{"list-1000", "Backend/Listing/"},
+	} {
+		t.Run(c.bug, func(t *testing.T) {
+			bin := exampleBin(t, c.bug)
+			code, out, errOut := certify(t, "example-sqlite-"+c.bug, "--plugin", bin)
+			if code != 1 {
+				t.Fatalf("exit %d with the %s bug, want 1\n%s\n%s", code, c.bug, out, errOut)
+			}
+			failed := failedCases(t, filepath.Join(resultsDir(t), "example-sqlite-"+c.bug+".xml"))
+			var names []string
+			caught := false
+			for n := range failed {
+				names = append(names, n)
+				caught = caught || strings.HasPrefix(n, c.catcher)
+			}
+			if !caught {
+				t.Fatalf("no failing %s test names the %s bug; failed: %v", c.catcher, c.bug, names)
+			}
+			kf := filepath.Join(t.TempDir(), "known.txt")
+			var lines string
+			for _, n := range names {
+				lines += n + "  the planted " + c.bug + " bug\n"
+			}
+			os.WriteFile(kf, []byte("# planted on purpose\n"+lines), 0o644)
+			code, out, errOut = certify(t, "example-sqlite-"+c.bug+"-known", "--plugin", bin, "--known-failures", kf)
+			if code != 0 || !strings.Contains(out, "known failure") {
+				t.Fatalf("with the known failures: exit %d, want 0 and them reported\n%s\n%s", code, out, errOut)
+			}
 		})
 	}
 }
