@@ -130,26 +130,32 @@ func (s *Scope) TempDir() string {
 	if err != nil {
 		s.Fatalf("TempDir: %v", err)
 	}
-	s.Cleanup(func() { removeAll(dir) })
+	s.Cleanup(func() {
+		if err := RemoveAll(dir); err != nil {
+			s.Errorf("TempDir: %v", err)
+		}
+	})
 	return dir
 }
 
-// removeAll removes dir, first making its directories writable, since
-// a test may leave read-only ones behind. A directory still busy is
-// retried briefly.
-func removeAll(dir string) {
+// RemoveAll removes dir and everything under it, first making its
+// directories writable, since a test may leave read-only ones behind. A
+// directory still busy is retried briefly.
+func RemoveAll(dir string) error {
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			os.Chmod(p, 0o700)
 		}
 		return nil
 	})
+	var err error
 	for i := 0; i < 5; i++ {
-		if os.RemoveAll(dir) == nil {
-			return
+		if err = os.RemoveAll(dir); err == nil {
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return err
 }
 
 // safeName is name made fit for a file name.

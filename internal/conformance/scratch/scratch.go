@@ -22,6 +22,7 @@ import (
 	"github.com/sharestore/sharestore/backends/cloud"
 	"github.com/sharestore/sharestore/backends/disk"
 	"github.com/sharestore/sharestore/conformance"
+	"github.com/sharestore/sharestore/internal/conformance/runner"
 )
 
 // Placeholder in a location is replaced by each test's own scratch
@@ -179,7 +180,7 @@ func (h *Harness) PlantObject(ctx context.Context, t conformance.TB, b sharestor
 // through a backend opened on loc once more.
 func (h *Harness) remove(ctx context.Context, loc string) error {
 	if rest, ok := strings.CutPrefix(loc, "disk:"); ok {
-		return removeDir(rest)
+		return runner.RemoveAll(rest)
 	}
 	b, err := h.open(ctx, loc)
 	if err != nil {
@@ -233,15 +234,4 @@ func removeShares(ctx context.Context, b sharestore.Backend) error {
 		}
 	}
 	return nil
-}
-
-// removeDir removes dir, making its directories writable first.
-func removeDir(dir string) error {
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }
