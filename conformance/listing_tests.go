@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/conformance/fixture"
@@ -125,6 +128,9 @@ const listPage = 1000
 // each in a shareset of its own, is listed whole, and so are its storage
 // indexes. An object store lists 1000 keys a page, and a listing that
 // stops after its first page loses the rest without an error.
+// pastOnePageTimeout bounds the writes of testListPastOnePage.
+const pastOnePageTimeout = 10 * time.Minute
+
 func testListPastOnePage(e *env) {
 	p := sharestore.Prefix("c7")
 	c := fixture.ImmutableV1([]byte("paged"))
@@ -132,15 +138,34 @@ func testListPastOnePage(e *env) {
 	sis := make([]sharestore.StorageIndex, 0, listPage+1)
 	for range listPage + 1 {
 		si := e.si(p)
-		e.put(si, 0, c)
 		sis = append(sis, si)
 		want = append(want, listed{si, 0, int64(len(c))})
+	}
+	// Stored by 16 writers at once, with a longer deadline than the
+	// subtest's: a thousand writes to an emulator whose listings scan the
+	// whole bucket (fake-gcs-server) take minutes on a loaded machine.
+	ctx, cancel := context.WithTimeout(e.t.Context(), pastOnePageTimeout)
+	defer cancel()
+	long := *e
+	long.ctx = ctx
+	e = &long
+	const writers = 16
+	err := parallel(writers, func(w int) error {
+		for i := w; i < len(sis); i += writers {
+			if err := e.b.Shareset(sis[i]).PutRaw(ctx, 0, bytes.NewReader(c), int64(len(c))); err != nil {
+				return fmt.Errorf("PutRaw(%s/0): %w", sis[i], err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
 	}
 	sortListed(want)
 	sortSIs(sis)
 	// Not expectListing: its message would quote a thousand entries.
 	var got []sharestore.ShareInfo
-	err := e.settle(func() (err error) {
+	err = e.settle(func() (err error) {
 		got, err = e.list(p)
 		if err == nil {
 			err = compareListing(got, want)

@@ -218,6 +218,13 @@ func exampleBin(t *testing.T, bug string) string {
 
 // failedCases returns the names of the failed testcases of a JUnit file.
 func failedCases(t *testing.T, path string) map[string]bool {
+	failed, _ := junitCases(t, path)
+	return failed
+}
+
+// junitCases returns the names of the failed testcases of a JUnit file,
+// and how many testcases it has.
+func junitCases(t *testing.T, path string) (map[string]bool, int) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -235,15 +242,16 @@ func failedCases(t *testing.T, path string) map[string]bool {
 	if err := xml.Unmarshal(raw, &j); err != nil {
 		t.Fatalf("JUnit %s does not parse: %v", path, err)
 	}
-	out := map[string]bool{}
+	out, n := map[string]bool{}, 0
 	for _, s := range j.Suites {
 		for _, c := range s.Cases {
+			n++
 			if c.Failure != nil {
 				out[s.Name+"/"+c.Name] = true
 			}
 		}
 	}
-	return out
+	return out, n
 }
 
 // The example third-party backend, built in its own module with its
@@ -255,6 +263,9 @@ func TestExampleBackend(t *testing.T) {
 	out := mustPass(t, "example-sqlite", "--plugin", exampleBin(t, ""))
 	if strings.Contains(out, "plant") {
 		t.Errorf("the example skipped tests for want of planting:\n%s", out)
+	}
+	if _, n := junitCases(t, filepath.Join(resultsDir(t), "example-sqlite.xml")); n < 150 {
+		t.Errorf("the example's JUnit names %d testcases, want at least 150", n)
 	}
 	for _, c := range []struct{ bug, catcher string }{
 		{"delete-prefix", "Backend/Delete/"},
