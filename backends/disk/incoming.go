@@ -120,22 +120,47 @@ type incomingFile struct {
 // progress here or by another server process, or a leftover) is
 // ErrConflict.
 func (b *fsys) startIncoming(root *os.File, si sharestore.StorageIndex, shnum int) (*incomingFile, error) {
+	return retryVanished(func() (*incomingFile, bool, error) { return b.tryStartIncoming(root, si, shnum) })
+}
+
+// tryStartIncoming is one attempt of startIncoming. It asks for a retry
+// when a directory on the way went away under it.
+func (b *fsys) tryStartIncoming(root *os.File, si sharestore.StorageIndex, shnum int) (*incomingFile, bool, error) {
 	id := sharestore.ShareID{SI: si, Shnum: shnum}
-	fail := func(err error) (*incomingFile, error) { return nil, err }
 	d, err := b.openIncomingDir(root, si, true)
 	if err != nil {
-		return fail(mapErr(err, "disk: create "+b.incomingPath(si)))
+		return nil, errors.Is(err, fs.ErrNotExist), mapErr(err, "disk: create "+b.incomingPath(si))
 	}
 	name := strconv.Itoa(shnum)
 	f, err := openFileIn(d, name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		d.Close()
 		if errors.Is(err, fs.ErrExist) {
-			return fail(sharestore.Errorf(sharestore.ErrConflict, "disk: share %s is already being written (%s exists; if no upload is running, `sharestore maintenance clean-incoming` removes leftovers)", id, pathIn(d, name)))
+			return nil, false, sharestore.Errorf(sharestore.ErrConflict, "disk: share %s is already being written (%s exists; if no upload is running, `sharestore maintenance clean-incoming` removes leftovers)", id, pathIn(d, name))
 		}
-		return fail(mapErr(err, "disk: create "+pathIn(d, name)))
+		return nil, errors.Is(err, fs.ErrNotExist), mapErr(err, "disk: create "+pathIn(d, name))
 	}
-	return &incomingFile{b: b, root: root, si: si, shnum: shnum, dir: d, name: name, path: f.Name(), f: f, tahoe: true}, nil
+	return &incomingFile{b: b, root: root, si: si, shnum: shnum, dir: d, name: name, path: f.Name(), f: f, tahoe: true}, false, nil
+}
+
+// vanishAttempts bounds how often a create under shares/incoming starts
+// again. Every upload that ends removes its incoming storage index and
+// prefix directories if that left them empty, as Tahoe does, and it
+// takes no lock to do so: a writer in the same prefix can find the
+// directory it just opened or created unlinked before it creates its
+// file. Each retry means another writer made progress.
+const vanishAttempts = 100
+
+// retryVanished calls try until it succeeds, fails without asking for a
+// retry, or has been called vanishAttempts times, and returns its last
+// result.
+func retryVanished[T any](try func() (T, bool, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, retry, err := try()
+		if !retry || attempt == vanishAttempts {
+			return v, err
+		}
+	}
 }
 
 // incomingPath is the path of si's incoming directory, for messages.
@@ -165,12 +190,7 @@ func parsePutName(name string) (int, bool) {
 // incoming directory and flocks it, after removing that share's dead
 // leftovers, taking over the caller's hold of root.
 func (b *fsys) startPut(root *os.File, si sharestore.StorageIndex, shnum int) (*incomingFile, error) {
-	for attempt := 1; ; attempt++ {
-		w, retry, err := b.tryStartPut(root, si, shnum)
-		if !retry || attempt == 5 {
-			return w, err
-		}
-	}
+	return retryVanished(func() (*incomingFile, bool, error) { return b.tryStartPut(root, si, shnum) })
 }
 
 // tryStartPut is one attempt of startPut. It asks for a retry when
@@ -179,7 +199,7 @@ func (b *fsys) startPut(root *os.File, si sharestore.StorageIndex, shnum int) (*
 func (b *fsys) tryStartPut(root *os.File, si sharestore.StorageIndex, shnum int) (w *incomingFile, retry bool, err error) {
 	d, err := b.openIncomingDir(root, si, true)
 	if err != nil {
-		return nil, false, mapErr(err, "disk: create "+b.incomingPath(si))
+		return nil, errors.Is(err, fs.ErrNotExist), mapErr(err, "disk: create "+b.incomingPath(si))
 	}
 	if names, err := dirNames(d); err == nil {
 		removeDeadPuts(d, names, func(n int) bool { return n == shnum })

@@ -4,9 +4,11 @@ package disk
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,5 +110,66 @@ func TestParsePutName(t *testing.T) {
 		if _, ok := parsePutName(name); ok {
 			t.Errorf("%q parsed", name)
 		}
+	}
+}
+
+// Writers in one prefix, side by side: every upload that ends removes
+// the incoming prefix directory it leaves empty, and no writer may fail
+// because another one's end unlinked the directory it had just opened
+// or created. Without the retry on a vanished directory this fails with
+// "mkdir: no such file or directory".
+func TestWritersInOnePrefixSurviveEachOthersCleanup(t *testing.T) {
+	b, root := newBackend(t, Options{})
+	ctx := context.Background()
+	const writers, each = 16, 250
+	errs := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				var raw [16]byte
+				raw[0] = 0x17 // base32 "c4..": every SI in one prefix
+				binary.BigEndian.PutUint32(raw[4:], uint32(g*each+i))
+				id := sharestore.StorageIndex(raw)
+				if i%2 == 0 {
+					errs <- b.Shareset(id).PutRaw(ctx, 0, strings.NewReader("raw share"), 9)
+					continue
+				}
+				w, err := b.Shareset(id).WriteImmutable(ctx, 0, 4)
+				if err == nil {
+					if err = w.Write(ctx, 0, []byte("data")); err == nil {
+						err = w.Close(ctx)
+					}
+				}
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if err != nil {
+			if failed++; failed <= 3 {
+				t.Error(err)
+			}
+		}
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d writes failed", failed, writers*each)
+	}
+	prefixes, _ := os.ReadDir(filepath.Join(root, "shares"))
+	var sis int
+	for _, p := range prefixes {
+		if p.Name() == "incoming" {
+			continue
+		}
+		d, _ := os.ReadDir(filepath.Join(root, "shares", p.Name()))
+		sis += len(d)
+	}
+	if sis != writers*each {
+		t.Fatalf("%d storage index directories, want %d", sis, writers*each)
 	}
 }
