@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
@@ -54,13 +56,15 @@ type Config struct {
 	// HTTPClient, if set, carries every request (tests inject faults
 	// with it).
 	HTTPClient *http.Client
-	// Logger, if set, receives the SDK's log records, at debug level.
-	// The SDK has one log listener for the whole process
-	// (azcore/log.SetListener), so NewStore with a Logger replaces it:
-	// with a listener into Logger when Logger is enabled at debug level,
-	// and with none otherwise (the SDK then formats no log record at
-	// all); the last store opened with a Logger wins. Nil leaves the
-	// listener alone: the SDK logs nothing unless a program sets one.
+	// Logger receives the SDK's log records, at debug level; nil is
+	// slog.Default() (see cloud.SDKLogger). The SDK has one log
+	// listener for the whole process (azcore/log.SetListener), and
+	// setting it while a client runs is a data race. So the first
+	// NewStore installs this package's listener, once for the process,
+	// and every NewStore points it at its own Logger: the last store
+	// opened wins, and records are dropped while that Logger is not
+	// enabled at debug level. A program that uses this package must not
+	// call azcore/log.SetListener itself.
 	Logger *slog.Logger
 	// Backend holds the options of the cloud layer.
 	Backend cloud.Options
@@ -97,9 +101,8 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 	if endpoint == "" && c.Account != "" {
 		endpoint = fmt.Sprintf("https://%s.blob.core.windows.net/", c.Account)
 	}
-	if c.Logger != nil {
-		setListener(cloud.SDKLogger(c.Logger, "azure"))
-	}
+	installListener()
+	sdkLog.Store(cloud.SDKLogger(c.Logger, "azure"))
 	ep := cloud.Endpoint{Bucket: c.Container, Kind: "container", URL: endpoint}
 	var client *azblob.Client
 	var err error
@@ -139,17 +142,21 @@ func NewStore(ctx context.Context, c Config) (*Store, error) {
 // defaultCredential names the sources DefaultAzureCredential tries.
 const defaultCredential = "DefaultAzureCredential (environment AZURE_CLIENT_ID…, workload identity, managed identity, Azure CLI, Azure Developer CLI)"
 
-// setListener points the SDK's process-wide log listener at l, or
-// removes it when l is not enabled at debug level.
-func setListener(l *slog.Logger) {
-	if !l.Enabled(context.Background(), slog.LevelDebug) {
-		azlog.SetListener(nil)
-		return
-	}
+// sdkLog is the logger the SDK's log records go to, once
+// installListener has run; nil drops them.
+var sdkLog atomic.Pointer[slog.Logger]
+
+// installListener installs the process-wide SDK listener that forwards
+// to sdkLog, the first time it is called. Every NewStore calls it
+// before it builds a client, so the install happens before any request
+// of any store of this package reads the listener.
+var installListener = sync.OnceFunc(func() {
 	azlog.SetListener(func(ev azlog.Event, msg string) {
-		l.Debug(msg, "event", string(ev))
+		if l := sdkLog.Load(); l != nil && l.Enabled(context.Background(), slog.LevelDebug) {
+			l.Debug(msg, "event", string(ev))
+		}
 	})
-}
+})
 
 // CheckBucket implements cloud.BucketChecker with one request for the
 // container's properties. A DefaultAzureCredential that finds no
