@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
-	"github.com/sharestore/sharestore/internal/backendurl/redact"
-	"github.com/sharestore/sharestore/internal/statedir"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/plugin"
 )
@@ -155,172 +152,58 @@ func policyFromFlags(f crawlFlags) (leasedb.ExpirationPolicy, error) {
 	return leasedb.NewExpirationPolicy(true, f.expireMode, f.expireOverride, f.expireCutoff)
 }
 
-func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
+// checkCrawlFlags validates the flags crawl and serve share, and
+// returns the expiration policy and the deletion limits they give.
+func checkCrawlFlags(f crawlFlags) (leasedb.ExpirationPolicy, crawler.DeleteLimits, error) {
+	fail := func(err error) (leasedb.ExpirationPolicy, crawler.DeleteLimits, error) {
+		return leasedb.ExpirationPolicy{}, crawler.DeleteLimits{}, usageErr(err)
+	}
 	policy, err := policyFromFlags(f)
 	if err != nil {
-		return usageErr(err)
+		return fail(err)
 	}
 	if err := f.del.checkCutoff(policy, time.Now()); err != nil {
-		return usageErr(err)
+		return fail(err)
 	}
 	limits, err := f.del.limits()
 	if err != nil {
-		return usageErr(err)
+		return fail(err)
 	}
 	if f.which != "all" && f.which != "accounting" && f.which != "buckets" {
-		return usageErr(fmt.Errorf("--crawler %q: want accounting, buckets or all", f.which))
+		return fail(fmt.Errorf("--crawler %q: want accounting, buckets or all", f.which))
 	}
 	if f.rateLimit < 0 || math.IsNaN(f.rateLimit) || math.IsInf(f.rateLimit, 0) {
-		return usageErr(fmt.Errorf("--rate-limit %v: want a number of requests per second, 0 or more (0: unlimited)", f.rateLimit))
+		return fail(fmt.Errorf("--rate-limit %v: want a number of requests per second, 0 or more (0: unlimited)", f.rateLimit))
 	}
 	if f.inFlight < 1 || f.inFlight > 256 {
-		return usageErr(fmt.Errorf("--prefixes-in-flight %d: want 1 to 256", f.inFlight))
+		return fail(fmt.Errorf("--prefixes-in-flight %d: want 1 to 256", f.inFlight))
 	}
+	return policy, limits, nil
+}
+
+func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	switch f.progress {
 	case "auto", "bar", "log", "none":
 	default:
 		return usageErr(fmt.Errorf("--progress %q: want auto, bar, log or none", f.progress))
 	}
-	rep := &crawlReport{}
-	spec := f.backend
 	switch {
 	case f.demo && (f.backend != "" || f.plugin.path != ""):
 		return usageErr(errors.New("--demo crawls the demonstration store; it takes no --backend or --plugin"))
 	case !f.demo && f.backend == "":
 		return usageErr(errors.New("crawl: --backend is required, such as --backend disk:/var/lib/tahoe/storage or s3://BUCKET (see 'sharestore --help'); --demo crawls a store of sample shares instead"))
 	}
-	if f.demo {
-		spec = "disk:" + filepath.Join(defaultDataDir, "storage")
-		if f.stateDir == "" {
-			f.stateDir = filepath.Join(defaultDataDir, "state")
-		}
-	}
-	if f.stateDir == "" {
-		f.stateDir = defaultStateDirName
-	}
-	b, err := openBackend(ctx, spec, f.demo, &f.plugin)
+	set, err := setupCrawl(ctx, e, f, "sharestore crawl")
 	if err != nil {
 		return err
 	}
-	defer b.Close()
-	if f.plugin.path != "" {
-		leaveProcessorToPlugin()
-	}
-	if f.demo {
-		n, err := seedSamples(ctx, b)
-		if err != nil {
-			return fmt.Errorf("seeding the sample store: %w", err)
-		}
-		rep.Seeded = n
-		if n > 0 {
-			fmt.Fprintf(e.stderr, "sharestore: seeded %d sample shares into %s\n", n, strings.TrimPrefix(spec, "disk:"))
-		}
-	}
-	rep.Backend, rep.StateDir = redact.String(spec), f.stateDir
-	var options map[string]string
-	if f.plugin.path != "" {
-		set, err := f.plugin.settings() // resolved when the plugin was opened
-		if err != nil {
-			return err
-		}
-		options = set.options
-	}
-	id, legacy := backendIdentity(b, spec, options)
-	if err := prepareStateDir(f.stateDir, id, legacy); err != nil {
-		return err
-	}
-	lock, err := statedir.Acquire(f.stateDir, "sharestore crawl --backend "+id)
-	if err != nil {
-		return usageErr(err)
-	}
-	defer lock.Unlock()
-	// The command's logger (--log-level, --log-format): at the default
-	// level, info, every deletion is logged with its share and reason.
-	logger := e.log()
-	clock := crawler.RealClock{}
-	var listed atomic.Int64
-	counted := countListed(crawler.RateLimit(b, f.rateLimit, max(1, int(f.rateLimit)), clock), &listed)
-
-	cfg := crawler.Config{
-		CPUSlice:             time.Second,
-		AllowedCPUProportion: 0.1,
-		PrefixesInFlight:     f.inFlight,
-		OneShot:              f.once,
-		Logger:               logger,
-	}
-	if f.fast {
-		cfg.AllowedCPUProportion = 1
-	}
-	var db *leasedb.DB
-	var acct *crawler.Accounting
-	var engines []*crawler.Engine
-	var names []string
-	if f.which != "buckets" {
-		db, err = leasedb.Open(ctx, filepath.Join(f.stateDir, leasedbFile), leasedb.Options{})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		mayDelete, own, err := f.del.ownership(ctx, b, f.stateDir, !f.dryRun && !b.Capabilities().ReadOnly)
-		if err != nil {
-			return usageErr(err)
-		}
-		rep.Deletion = &deletionsReport{}
-		if own.Found != nil {
-			rep.Deletion.Owner = own.Found.String()
-		}
-		// Each warning is logged once, in the log's format: the
-		// accounting crawler logs "this cycle deletes nothing" itself
-		// when its cycle starts held.
-		if !own.Owned && !f.dryRun {
-			rep.Warnings = append(rep.Warnings, "this crawl deletes nothing: "+own.Reason)
-		} else if own.Claimed && own.Found != nil {
-			w := "took ownership of the store from " + own.Found.String()
-			rep.Warnings = append(rep.Warnings, w)
-			logger.Warn(w)
-		}
-		if f.dryRun {
-			mayDelete = nil
-		}
-		acct, err = crawler.NewAccounting(counted, db, clock, crawler.AccountingConfig{
-			Policy: policy, DryRun: f.dryRun, Logger: logger, Prefetch: f.inFlight == 1,
-			Limits: limits, MayDelete: mayDelete,
-		})
-		if err != nil {
-			return usageErr(err)
-		}
-		c := cfg
-		c.MinimumCycleTime = 12 * time.Hour
-		eng, err := crawler.New(acct, filepath.Join(f.stateDir, accountingState), clock, c, crawler.Hooks{})
-		if err != nil {
-			return err
-		}
-		engines, names = append(engines, eng), append(names, "accounting")
-	}
-	var buckets *crawler.Buckets
-	if f.which != "accounting" {
-		buckets = crawler.NewBuckets(counted)
-		c := cfg
-		c.MinimumCycleTime = time.Hour
-		eng, err := crawler.New(buckets, filepath.Join(f.stateDir, bucketsState), clock, c, crawler.Hooks{})
-		if err != nil {
-			return err
-		}
-		engines, names = append(engines, eng), append(names, "buckets")
-	}
-	for _, eng := range engines {
-		for _, w := range eng.Warnings() {
-			// The engine has logged it; the report keeps it.
-			rep.Warnings = append(rep.Warnings, w.Error())
-		}
-	}
-
-	run := crawlRun{names: names, engines: engines, acct: acct, db: db, buckets: buckets}
-	errs := run.run(ctx, e, f.progress, f.once, &listed)
+	defer set.close()
+	run, rep := &set.run, set.rep
+	errs := run.run(ctx, e, f.progress, f.once, &set.listed)
 	interrupted := ctx.Err() != nil
 	for i, err := range errs {
 		if err != nil && !(interrupted && errors.Is(err, context.Canceled)) {
-			return fmt.Errorf("%s crawler: %w", names[i], err)
+			return fmt.Errorf("%s crawler: %w", run.names[i], err)
 		}
 	}
 	// The report reads what the cycles stored.

@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
+	"github.com/sharestore/sharestore/internal/statedir"
+	"github.com/sharestore/sharestore/leasedb"
+)
+
+// crawlSetup is what crawl and serve run: the backend, the held state
+// directory, the lease database and the engines, ready to run.
+type crawlSetup struct {
+	b       sharestore.Backend
+	run     crawlRun
+	rep     *crawlReport
+	listed  atomic.Int64 // shares listed, for the progress display
+	closers []func()     // run by close, last first
+}
+
+// close releases what setupCrawl opened: the lease database, the state
+// directory's lock and the backend.
+func (s *crawlSetup) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// setupCrawl opens what f names and builds its crawlers, ready to run;
+// the state directory is locked for command (such as "sharestore
+// crawl"), so a second process on it refuses to start. f has been
+// checked by the caller (--demo or --backend given); setupCrawl checks
+// the rest. The caller must close the result.
+func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string) (_ *crawlSetup, err error) {
+	policy, limits, err := checkCrawlFlags(f)
+	if err != nil {
+		return nil, err
+	}
+	set := &crawlSetup{rep: &crawlReport{}}
+	defer func() {
+		if err != nil {
+			set.close()
+		}
+	}()
+	rep := set.rep
+	spec := f.backend
+	if f.demo {
+		spec = "disk:" + filepath.Join(defaultDataDir, "storage")
+		if f.stateDir == "" {
+			f.stateDir = filepath.Join(defaultDataDir, "state")
+		}
+	}
+	if f.stateDir == "" {
+		f.stateDir = defaultStateDirName
+	}
+	b, err := openBackend(ctx, spec, f.demo, &f.plugin)
+	if err != nil {
+		return nil, err
+	}
+	set.b = b
+	set.closers = append(set.closers, func() { b.Close() })
+	if f.plugin.path != "" {
+		leaveProcessorToPlugin()
+	}
+	if f.demo {
+		n, err := seedSamples(ctx, b)
+		if err != nil {
+			return nil, fmt.Errorf("seeding the sample store: %w", err)
+		}
+		rep.Seeded = n
+		if n > 0 {
+			fmt.Fprintf(e.stderr, "sharestore: seeded %d sample shares into %s\n", n, strings.TrimPrefix(spec, "disk:"))
+		}
+	}
+	rep.Backend, rep.StateDir = redact.String(spec), f.stateDir
+	var options map[string]string
+	if f.plugin.path != "" {
+		set, err := f.plugin.settings() // resolved when the plugin was opened
+		if err != nil {
+			return nil, err
+		}
+		options = set.options
+	}
+	id, legacy := backendIdentity(b, spec, options)
+	if err := prepareStateDir(f.stateDir, id, legacy); err != nil {
+		return nil, err
+	}
+	lock, err := statedir.Acquire(f.stateDir, command+" --backend "+id)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	set.closers = append(set.closers, func() { lock.Unlock() })
+	if err := set.buildEngines(ctx, e, f, policy, limits); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// buildEngines opens the lease database and makes the crawlers f
+// selects, over set.b and the state directory f.stateDir.
+func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, policy leasedb.ExpirationPolicy, limits crawler.DeleteLimits) error {
+	rep := set.rep
+	// The command's logger (--log-level, --log-format): at the default
+	// level, info, every deletion is logged with its share and reason.
+	logger := e.log()
+	clock := crawler.RealClock{}
+	b := set.b
+	counted := countListed(crawler.RateLimit(b, f.rateLimit, max(1, int(f.rateLimit)), clock), &set.listed)
+
+	cfg := crawler.Config{
+		CPUSlice:             time.Second,
+		AllowedCPUProportion: 0.1,
+		PrefixesInFlight:     f.inFlight,
+		OneShot:              f.once,
+		Logger:               logger,
+	}
+	if f.fast {
+		cfg.AllowedCPUProportion = 1
+	}
+	run := &set.run
+	if f.which != "buckets" {
+		db, err := leasedb.Open(ctx, filepath.Join(f.stateDir, leasedbFile), leasedb.Options{})
+		if err != nil {
+			return err
+		}
+		set.closers = append(set.closers, func() { db.Close() })
+		run.db = db
+		mayDelete, own, err := f.del.ownership(ctx, b, f.stateDir, !f.dryRun && !b.Capabilities().ReadOnly)
+		if err != nil {
+			return usageErr(err)
+		}
+		rep.Deletion = &deletionsReport{}
+		if own.Found != nil {
+			rep.Deletion.Owner = own.Found.String()
+		}
+		// Each warning is logged once, in the log's format: the
+		// accounting crawler logs "this cycle deletes nothing" itself
+		// when its cycle starts held.
+		if !own.Owned && !f.dryRun {
+			rep.Warnings = append(rep.Warnings, "this crawl deletes nothing: "+own.Reason)
+		} else if own.Claimed && own.Found != nil {
+			w := "took ownership of the store from " + own.Found.String()
+			rep.Warnings = append(rep.Warnings, w)
+			logger.Warn(w)
+		}
+		if f.dryRun {
+			mayDelete = nil
+		}
+		acct, err := crawler.NewAccounting(counted, db, clock, crawler.AccountingConfig{
+			Policy: policy, DryRun: f.dryRun, Logger: logger, Prefetch: f.inFlight == 1,
+			Limits: limits, MayDelete: mayDelete,
+		})
+		if err != nil {
+			return usageErr(err)
+		}
+		run.acct = acct
+		c := cfg
+		c.MinimumCycleTime = 12 * time.Hour
+		eng, err := crawler.New(acct, filepath.Join(f.stateDir, accountingState), clock, c, crawler.Hooks{})
+		if err != nil {
+			return err
+		}
+		run.engines, run.names = append(run.engines, eng), append(run.names, "accounting")
+	}
+	if f.which != "accounting" {
+		run.buckets = crawler.NewBuckets(counted)
+		c := cfg
+		c.MinimumCycleTime = time.Hour
+		eng, err := crawler.New(run.buckets, filepath.Join(f.stateDir, bucketsState), clock, c, crawler.Hooks{})
+		if err != nil {
+			return err
+		}
+		run.engines, run.names = append(run.engines, eng), append(run.names, "buckets")
+	}
+	for _, eng := range run.engines {
+		for _, w := range eng.Warnings() {
+			// The engine has logged it; the report keeps it.
+			rep.Warnings = append(rep.Warnings, w.Error())
+		}
+	}
+	return nil
+}
