@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
@@ -42,6 +43,9 @@ type crawlFlags struct {
 	rateLimit                  float64
 	progress                   string
 	del                        deleteFlags
+	// schedules[0] is the accounting crawler's, [1] the bucket
+	// counter's.
+	schedules [2]schedule
 }
 
 func newCrawlCmd(e *env) *cobra.Command {
@@ -79,23 +83,31 @@ files and the lease database; an interrupted crawl resumes where it stopped.
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.backend, "backend", "", "backend to crawl (disk:PATH, s3://…, gs://…, azblob://…; see 'sharestore --help')")
+	addCrawlerFlags(fl, &f, e)
+	fl.Lookup("state-dir").Usage = "directory for the state files and the lease database (default ./sharestore-state, or ./sharestore-data/state with --demo)"
 	fl.BoolVar(&f.demo, "demo", false, "crawl the demonstration store under ./sharestore-data, seeding it with sample shares the first time (instead of --backend)")
-	f.plugin.add(fl, e.stderr)
-	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-state, or ./sharestore-data/state with --demo)")
-	fl.StringVar(&f.which, "crawler", "all", "which crawler to run: accounting, buckets or all")
 	fl.BoolVar(&f.once, "once", false, "run one full cycle and exit")
+	fl.BoolVar(&f.asJSON, "json", false, "print the final report as JSON")
+	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log or none")
+	return cmd
+}
+
+// addCrawlerFlags registers on fl the flags crawl and serve share: the
+// backend, the plugin, the state directory, the crawlers, their pace,
+// expiration and the deletion bounds.
+func addCrawlerFlags(fl *pflag.FlagSet, f *crawlFlags, e *env) {
+	fl.StringVar(&f.backend, "backend", "", "backend to crawl (disk:PATH, s3://…, gs://…, azblob://…; see 'sharestore --help')")
+	f.plugin.add(fl, e.stderr)
+	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-state)")
+	fl.StringVar(&f.which, "crawler", "all", "which crawler to run: accounting, buckets or all")
 	fl.BoolVar(&f.fast, "fast", false, "turn the duty cycle off: crawl as fast as the backend allows")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would be deleted; delete nothing and expire no lease")
 	fl.StringVar(&f.expireMode, "expire-mode", "", "turn expiration on: age or cutoff-date")
 	fl.StringVar(&f.expireOverride, "expire-override", "", "with --expire-mode age: leases renewed longer ago than this expire (e.g. 60days)")
 	fl.StringVar(&f.expireCutoff, "expire-cutoff-date", "", "with --expire-mode cutoff-date: leases renewed before this UTC date expire (YYYY-MM-DD)")
-	fl.BoolVar(&f.asJSON, "json", false, "print the final report as JSON")
 	fl.IntVar(&f.inFlight, "prefixes-in-flight", 1, "prefixes processed at once (more hides cloud latency)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "maximum backend requests per second (0: unlimited)")
-	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log or none")
 	f.del.add(fl)
-	return cmd
 }
 
 // durationProblem says what is wrong with the duration s, which
@@ -193,7 +205,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	case !f.demo && f.backend == "":
 		return usageErr(errors.New("crawl: --backend is required, such as --backend disk:/var/lib/tahoe/storage or s3://BUCKET (see 'sharestore --help'); --demo crawls a store of sample shares instead"))
 	}
-	set, err := setupCrawl(ctx, e, f, "sharestore crawl")
+	set, err := setupCrawl(ctx, e, f, "sharestore crawl", nil)
 	if err != nil {
 		return err
 	}

@@ -36,10 +36,12 @@ func (s *crawlSetup) close() {
 
 // setupCrawl opens what f names and builds its crawlers, ready to run;
 // the state directory is locked for command (such as "sharestore
-// crawl"), so a second process on it refuses to start. f has been
+// crawl"), so a second process on it refuses to start. hooks, if not
+// nil, gives each crawler's engine hooks by its name ("accounting",
+// "buckets"). f has been
 // checked by the caller (--demo or --backend given); setupCrawl checks
 // the rest. The caller must close the result.
-func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string) (_ *crawlSetup, err error) {
+func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string, hooks func(name string) crawler.Hooks) (_ *crawlSetup, err error) {
 	policy, limits, err := checkCrawlFlags(f)
 	if err != nil {
 		return nil, err
@@ -98,7 +100,7 @@ func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string) (_ *c
 		return nil, usageErr(err)
 	}
 	set.closers = append(set.closers, func() { lock.Unlock() })
-	if err := set.buildEngines(ctx, e, f, policy, limits); err != nil {
+	if err := set.buildEngines(ctx, e, f, policy, limits, hooks); err != nil {
 		return nil, err
 	}
 	return set, nil
@@ -106,7 +108,13 @@ func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string) (_ *c
 
 // buildEngines opens the lease database and makes the crawlers f
 // selects, over set.b and the state directory f.stateDir.
-func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, policy leasedb.ExpirationPolicy, limits crawler.DeleteLimits) error {
+func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, policy leasedb.ExpirationPolicy, limits crawler.DeleteLimits, hooks func(string) crawler.Hooks) error {
+	hooksFor := func(name string) crawler.Hooks {
+		if hooks == nil {
+			return crawler.Hooks{}
+		}
+		return hooks(name)
+	}
 	rep := set.rep
 	// The command's logger (--log-level, --log-format): at the default
 	// level, info, every deletion is logged with its share and reason.
@@ -162,9 +170,8 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 			return usageErr(err)
 		}
 		run.acct = acct
-		c := cfg
-		c.MinimumCycleTime = 12 * time.Hour
-		eng, err := crawler.New(acct, filepath.Join(f.stateDir, accountingState), clock, c, crawler.Hooks{})
+		c := f.schedules[0].apply(cfg, 12*time.Hour, f.fast)
+		eng, err := crawler.New(acct, filepath.Join(f.stateDir, accountingState), clock, c, hooksFor("accounting"))
 		if err != nil {
 			return err
 		}
@@ -172,9 +179,8 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 	}
 	if f.which != "accounting" {
 		run.buckets = crawler.NewBuckets(counted)
-		c := cfg
-		c.MinimumCycleTime = time.Hour
-		eng, err := crawler.New(run.buckets, filepath.Join(f.stateDir, bucketsState), clock, c, crawler.Hooks{})
+		c := f.schedules[1].apply(cfg, time.Hour, f.fast)
+		eng, err := crawler.New(run.buckets, filepath.Join(f.stateDir, bucketsState), clock, c, hooksFor("buckets"))
 		if err != nil {
 			return err
 		}
@@ -187,4 +193,34 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 		}
 	}
 	return nil
+}
+
+// schedule is when one crawler works: zero fields take the defaults.
+type schedule struct {
+	// minCycle is the least time from one cycle's start to the next
+	// one's (Tahoe's minimum_cycle_time); 0 is the crawler's default.
+	minCycle time.Duration
+	// slowStart is the pause before the first slice after the start
+	// (Tahoe's slow_start); 0 is none.
+	slowStart time.Duration
+	// cpu is the allowed share of the time spent working (the duty
+	// cycle); 0 is the default, 10%.
+	cpu float64
+}
+
+// apply returns cfg with s, or the default minimum cycle time def,
+// applied. fast (--fast) turns off the duty cycle and the slow start.
+func (s schedule) apply(cfg crawler.Config, def time.Duration, fast bool) crawler.Config {
+	cfg.MinimumCycleTime = def
+	if s.minCycle > 0 {
+		cfg.MinimumCycleTime = s.minCycle
+	}
+	if s.cpu > 0 {
+		cfg.AllowedCPUProportion = s.cpu
+	}
+	cfg.SlowStart = s.slowStart
+	if fast {
+		cfg.AllowedCPUProportion, cfg.SlowStart = 1, 0
+	}
+	return cfg
 }

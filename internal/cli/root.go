@@ -225,6 +225,7 @@ with what is stored, and reports their state.
 	}
 	root.AddCommand(newLsCmd(e))
 	root.AddCommand(newCrawlCmd(e))
+	root.AddCommand(newServeCmd(e))
 	root.AddCommand(newStatusCmd(e))
 	root.AddCommand(newMkbucketCmd(e))
 	root.AddCommand(newCopyCmd(e))

@@ -79,45 +79,70 @@ func readStatus(ctx context.Context, dir string, now time.Time) (statusJSON, err
 	if err := checkStateDir(dir); err != nil {
 		return statusJSON{}, err
 	}
-	out := statusJSON{}
-	if s, ok, err := crawler.ReadState(filepath.Join(dir, bucketsState), crawler.BucketsName); err != nil {
-		return out, err
-	} else if ok {
-		var bs crawler.BucketsState
-		if len(s.Extra) > 0 {
-			if err := json.Unmarshal(s.Extra, &bs); err != nil {
-				return out, fmt.Errorf("%s: %w", filepath.Join(dir, bucketsState), err)
-			}
-		}
-		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(s, now)}
-	}
-	s, ok, err := crawler.ReadState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	bs, bok, err := crawler.ReadState(filepath.Join(dir, bucketsState), crawler.BucketsName)
 	if err != nil {
-		return out, err
+		return statusJSON{}, err
 	}
-	if ok {
+	as, aok, err := crawler.ReadState(filepath.Join(dir, accountingState), crawler.AccountingName)
+	if err != nil {
+		return statusJSON{}, err
+	}
+	if !bok && !aok {
+		return statusJSON{}, usageErr(fmt.Errorf("state directory %s holds no crawler state; run \"sharestore crawl --state-dir %s\" first", dir, dir))
+	}
+	src := statusSource{}
+	if bok {
+		src.buckets = &bs
+	}
+	if aok {
 		db, err := leasedb.Open(ctx, filepath.Join(dir, leasedbFile), leasedb.Options{})
 		if err != nil {
-			return out, err
+			return statusJSON{}, err
 		}
 		defer db.Close()
 		acct, err := crawler.NewAccounting(nil, db, crawler.RealClock{}, crawler.AccountingConfig{})
 		if err != nil {
-			return out, err
+			return statusJSON{}, err
 		}
-		rep, err := acct.Report(ctx, s)
+		src.accounting, src.acct, src.db = &as, acct, db
+	}
+	src.bucketsPath = filepath.Join(dir, bucketsState)
+	return src.status(ctx, now)
+}
+
+// statusSource is what a status is made of: each crawler's state (nil
+// when that crawler has none), and for the accounting crawler the
+// crawler and lease database that make its report.
+type statusSource struct {
+	buckets, accounting *crawler.State
+	acct                *crawler.Accounting
+	db                  *leasedb.DB
+	bucketsPath         string // the bucket counter's state file, for messages
+}
+
+// status assembles the status as of now.
+func (src statusSource) status(ctx context.Context, now time.Time) (statusJSON, error) {
+	out := statusJSON{}
+	if s := src.buckets; s != nil {
+		var bs crawler.BucketsState
+		if len(s.Extra) > 0 {
+			if err := json.Unmarshal(s.Extra, &bs); err != nil {
+				return out, fmt.Errorf("%s: %w", src.bucketsPath, err)
+			}
+		}
+		out.BucketCounter = &bucketStatus{BucketsState: bs, Progress: crawler.ProgressOf(*s, now)}
+	}
+	if s := src.accounting; s != nil {
+		rep, err := src.acct.Report(ctx, *s)
 		if err != nil {
 			return out, err
 		}
-		p := crawler.ProgressOf(s, now)
-		stats, err := db.Stats(ctx)
+		p := crawler.ProgressOf(*s, now)
+		stats, err := src.db.Stats(ctx)
 		if err != nil {
 			return out, err
 		}
 		out.LeaseChecker, out.LeaseCheckerProgress, out.LeaseDB = &rep, &p, &stats
-	}
-	if out.BucketCounter == nil && out.LeaseChecker == nil {
-		return out, usageErr(fmt.Errorf("state directory %s holds no crawler state; run \"sharestore crawl --state-dir %s\" first", dir, dir))
 	}
 	return out, nil
 }

@@ -1,0 +1,307 @@
+//go:build unix
+
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/leasedb"
+)
+
+// sampleStore makes a disk store seeded with the demonstration's sample
+// shares, and returns its path.
+func sampleStore(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "storage")
+	b, err := disk.Open(dir, disk.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := seedSamples(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// daemonProc is a sharestore serve running in a subprocess.
+type daemonProc struct {
+	cmd  *exec.Cmd
+	url  string        // http://HOST:PORT
+	logs chan string   // its stderr, line by line
+	done chan struct{} // closed when stderr ends
+	log  strings.Builder
+}
+
+var listenLine = regexp.MustCompile(`listen=(http://\S+)/`)
+
+// startDaemon starts sharestore serve with args (and --listen on a free
+// loopback port) in a subprocess, and waits for it to listen.
+func startDaemon(t *testing.T, args ...string) *daemonProc {
+	t.Helper()
+	args = append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)
+	cmd := exec.Command(subprocessExe(t), "-test.run=^TestCLISubprocess$")
+	cmd.Env = subprocessEnv(args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonProc{cmd: cmd, logs: make(chan string, 1000), done: make(chan struct{})}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	go func() {
+		defer close(d.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			select {
+			case d.logs <- sc.Text():
+			default:
+			}
+		}
+	}()
+	deadline := time.After(60 * time.Second)
+	for d.url == "" {
+		select {
+		case line := <-d.logs:
+			d.log.WriteString(line + "\n")
+			if m := listenLine.FindStringSubmatch(line); m != nil {
+				d.url = m[1]
+			}
+		case <-d.done:
+			t.Fatalf("serve %v exited before listening:\n%s", args, d.log.String())
+		case <-deadline:
+			t.Fatalf("serve %v did not listen within 60s:\n%s", args, d.log.String())
+		}
+	}
+	return d
+}
+
+// status fetches the daemon's /status.json.
+func (d *daemonProc) status(t *testing.T) statusJSON {
+	t.Helper()
+	resp, err := http.Get(d.url + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st statusJSON
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// waitFor polls the daemon's status until ok accepts it.
+func (d *daemonProc) waitFor(t *testing.T, what string, ok func(statusJSON) bool) statusJSON {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st := d.status(t)
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon never reached %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and returns the exit code and the log.
+func (d *daemonProc) stop(t *testing.T) (int, string) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	<-d.done
+	for {
+		select {
+		case line := <-d.logs:
+			d.log.WriteString(line + "\n")
+			continue
+		default:
+		}
+		break
+	}
+	err := d.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), d.log.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, d.log.String()
+}
+
+// accountingDone reports whether the accounting crawler has completed
+// cycle n.
+func accountingDone(n int) func(statusJSON) bool {
+	return func(st statusJSON) bool {
+		if st.LeaseChecker == nil {
+			return false
+		}
+		_, ok := st.LeaseChecker.History[n]
+		return ok
+	}
+}
+
+// leaseRows is a lease database's shares rows and lease counts, without
+// the times that differ from run to run.
+func leaseRows(t *testing.T, path string) ([]leasedb.DumpShare, map[string]int) {
+	t.Helper()
+	db, err := leasedb.Open(context.Background(), path, leasedb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d, err := db.Dump(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := map[string]int{}
+	for _, l := range d.Leases {
+		leases[fmt.Sprintf("%s/%d", l.StorageIndex, l.Shnum)]++
+	}
+	return d.Shares, leases
+}
+
+// SIGTERM mid-cycle: the daemon exits 0 with its state saved, a restart
+// resumes the cycle where it stopped (it does not start again), and the
+// lease database it ends with is the one an undisturbed crawl makes.
+func TestServeSIGTERMMidCycleResumes(t *testing.T) {
+	store := sampleStore(t)
+	state := t.TempDir()
+	// --rate-limit stretches the cycle (at least 1024 listings) over
+	// seconds, so that SIGTERM lands inside it.
+	args := []string{"--backend", "disk:" + store, "--state-dir", state, "--fast", "--crawler", "accounting", "--rate-limit", "200"}
+	d := startDaemon(t, args...)
+	mid := d.waitFor(t, "the middle of its first cycle", func(st statusJSON) bool {
+		p := st.LeaseCheckerProgress
+		return p != nil && p.CycleInProgress && p.CompletePrefixes >= 100
+	})
+	code, log := d.stop(t)
+	if code != 0 {
+		t.Fatalf("SIGTERM: exit %d, want 0\n%s", code, log)
+	}
+	if !strings.Contains(log, "the state is saved") {
+		t.Errorf("no word of the saved state:\n%s", log)
+	}
+	if _, ok := mid.LeaseChecker.History[0]; ok {
+		t.Fatal("the cycle had completed before SIGTERM; the test proves nothing")
+	}
+
+	d = startDaemon(t, args...)
+	first := d.status(t).LeaseCheckerProgress
+	if first == nil || first.CompletePrefixes < mid.LeaseCheckerProgress.CompletePrefixes {
+		t.Fatalf("the restart did not resume: progress %+v, before SIGTERM %+v", first, mid.LeaseCheckerProgress)
+	}
+	done := d.waitFor(t, "the end of its first cycle", accountingDone(0))
+	if code, log := d.stop(t); code != 0 {
+		t.Fatalf("second SIGTERM: exit %d\n%s", code, log)
+	}
+	h := done.LeaseChecker.History[0]
+
+	// The same store, crawled once without interruption.
+	undisturbed := t.TempDir()
+	if code, _, errOut := run(t, "crawl", "--once", "--fast", "--crawler", "accounting", "--progress", "none", "--backend", "disk:"+store, "--state-dir", undisturbed); code != 0 {
+		t.Fatalf("crawl: exit %d: %s", code, errOut)
+	}
+	gotShares, gotLeases := leaseRows(t, filepath.Join(state, leasedbFile))
+	wantShares, wantLeases := leaseRows(t, filepath.Join(undisturbed, leasedbFile))
+	if len(gotShares) == 0 || !equalJSON(gotShares, wantShares) || !equalJSON(gotLeases, wantLeases) {
+		t.Fatalf("leasedb after SIGTERM and restart differs from an undisturbed crawl:\n got %d shares %v\nwant %d shares %v", len(gotShares), gotLeases, len(wantShares), wantLeases)
+	}
+	// Nothing counted twice: the resumed cycle examined every share once.
+	if n := h.SpaceRecovered["examined-shares"]; n != int64(len(wantShares)) {
+		t.Fatalf("the resumed cycle examined %d shares, the store holds %d", n, len(wantShares))
+	}
+}
+
+func equalJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+// A second daemon on the same state directory refuses to start, naming
+// the first; so does a crawl.
+func TestServeSecondDaemonRefused(t *testing.T) {
+	store := sampleStore(t)
+	state := t.TempDir()
+	d := startDaemon(t, "--backend", "disk:"+store, "--state-dir", state)
+	pid := d.cmd.Process.Pid
+	for _, args := range [][]string{
+		{"serve", "--listen", "127.0.0.1:0", "--backend", "disk:" + store, "--state-dir", state},
+		{"crawl", "--once", "--backend", "disk:" + store, "--state-dir", state},
+	} {
+		code, _, errOut := run(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "in use by PID "+itoa(pid)+" (sharestore serve --backend") {
+			t.Errorf("%s beside a daemon: exit %d, %s", args[0], code, errOut)
+		}
+	}
+	if code, log := d.stop(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+}
+
+// The endpoints: health, readiness, and Tahoe's JSON at both paths,
+// the same structure as "sharestore status --json".
+func TestServeEndpoints(t *testing.T) {
+	store := sampleStore(t)
+	state := t.TempDir()
+	d := startDaemon(t, "--backend", "disk:"+store, "--state-dir", state, "--fast")
+	d.waitFor(t, "a complete cycle", accountingDone(0))
+	get := func(path string) (int, string) {
+		resp, err := http.Get(d.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/storage?t=json": 200, "/status.json": 200, "/storage": 404, "/nothing": 404} {
+		if code, body := get(path); code != want {
+			t.Errorf("GET %s: %d, want %d: %s", path, code, want, body)
+		}
+	}
+	_, a := get("/storage?t=json")
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(a), &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"bucket-counter", "lease-checker", "lease-checker-progress"} {
+		if len(keys[k]) == 0 || string(keys[k]) == "null" {
+			t.Errorf("/storage?t=json lacks %s:\n%s", k, a)
+		}
+	}
+	if code, log := d.stop(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	// After the daemon stops, status reads the same cycle from the
+	// state directory.
+	code, out, _ := run(t, "status", "--json", "--state-dir", state)
+	var st statusJSON
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.LeaseChecker == nil || len(st.LeaseChecker.History) == 0 {
+		t.Fatalf("status: %d %s", code, out)
+	}
+	var served statusJSON
+	json.Unmarshal([]byte(a), &served)
+	if !equalJSON(served.LeaseChecker.History[0], st.LeaseChecker.History[0]) {
+		t.Errorf("/storage?t=json history[0] differs from status --json")
+	}
+}
+
