@@ -304,4 +304,3 @@ func TestServeEndpoints(t *testing.T) {
 		t.Errorf("/storage?t=json history[0] differs from status --json")
 	}
 }
-
