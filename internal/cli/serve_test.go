@@ -91,7 +91,8 @@ func startDaemon(t *testing.T, args ...string) *daemonProc {
 	return d
 }
 
-// status fetches the daemon's /status.json.
+// status fetches the daemon's /status.json; it is empty while the
+// crawlers restart (503).
 func (d *daemonProc) status(t *testing.T) statusJSON {
 	t.Helper()
 	resp, err := http.Get(d.url + "/status.json")
@@ -100,6 +101,9 @@ func (d *daemonProc) status(t *testing.T) statusJSON {
 	}
 	defer resp.Body.Close()
 	var st statusJSON
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return st
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -302,5 +306,37 @@ func TestServeEndpoints(t *testing.T) {
 	json.Unmarshal([]byte(a), &served)
 	if !equalJSON(served.LeaseChecker.History[0], st.LeaseChecker.History[0]) {
 		t.Errorf("/storage?t=json history[0] differs from status --json")
+	}
+}
+
+// SIGHUP restarts the crawlers with everything reopened, and the daemon
+// goes on serving; the restart resumes the cycle in progress.
+func TestServeSIGHUPRestartsTheCrawlers(t *testing.T) {
+	store := sampleStore(t)
+	state := t.TempDir()
+	d := startDaemon(t, "--backend", "disk:"+store, "--state-dir", state, "--fast", "--crawler", "accounting", "--rate-limit", "200")
+	before := d.waitFor(t, "prefixes done", func(st statusJSON) bool {
+		p := st.LeaseCheckerProgress
+		return p != nil && p.CycleInProgress && p.CompletePrefixes >= 50
+	})
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	restarted := false
+	for line := range d.logs {
+		d.log.WriteString(line + "\n")
+		if strings.Contains(line, "SIGHUP: stopping the crawlers") {
+			restarted = true
+			break
+		}
+	}
+	if !restarted {
+		t.Fatalf("no restart logged:\n%s", d.log.String())
+	}
+	after := d.waitFor(t, "the restarted crawler answering", func(st statusJSON) bool { return st.LeaseCheckerProgress != nil })
+	if after.LeaseCheckerProgress.CompletePrefixes < before.LeaseCheckerProgress.CompletePrefixes {
+		t.Fatalf("after SIGHUP the cycle started again: %d prefixes, %d before", after.LeaseCheckerProgress.CompletePrefixes, before.LeaseCheckerProgress.CompletePrefixes)
+	}
+	d.waitFor(t, "the end of its first cycle", accountingDone(0))
+	if code, log := d.stop(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
 	}
 }
