@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/crawler"
 )
 
 // readyTimeout bounds what /readyz waits for the backend and the lease
@@ -24,6 +25,7 @@ func (d *daemon) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", d.serveReady)
 	mux.HandleFunc("GET /status.json", d.serveJSON)
+	mux.Handle("GET /metrics", d.metricsHandler())
 	mux.HandleFunc("GET /storage", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("t") != "json" {
 			http.Error(w, "only /storage?t=json is served here", http.StatusNotFound)
@@ -83,15 +85,22 @@ func (d *daemon) serveJSON(w http.ResponseWriter, r *http.Request) {
 
 // status is the status of set's crawlers as of now.
 func (set *crawlSetup) status(ctx context.Context, now time.Time) (statusJSON, error) {
-	src := statusSource{acct: set.run.acct, db: set.run.db, bucketsPath: bucketsState}
+	states := map[string]crawler.State{}
 	for i, name := range set.run.names {
-		s := set.run.engines[i].State()
-		switch name {
-		case "accounting":
-			src.accounting = &s
-		case "buckets":
-			src.buckets = &s
-		}
+		states[name] = set.run.engines[i].State()
+	}
+	return set.statusOf(ctx, states, now)
+}
+
+// statusOf is the status of set's crawlers in states (by crawler name)
+// as of now.
+func (set *crawlSetup) statusOf(ctx context.Context, states map[string]crawler.State, now time.Time) (statusJSON, error) {
+	src := statusSource{acct: set.run.acct, db: set.run.db, bucketsPath: bucketsState}
+	if s, ok := states["accounting"]; ok {
+		src.accounting = &s
+	}
+	if s, ok := states["buckets"]; ok {
+		src.buckets = &s
 	}
 	return src.status(ctx, now)
 }

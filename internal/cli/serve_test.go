@@ -17,6 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/sharestore/sharestore/backends/disk"
 	"github.com/sharestore/sharestore/leasedb"
 )
@@ -339,4 +343,90 @@ func TestServeSIGHUPRestartsTheCrawlers(t *testing.T) {
 	if code, log := d.stop(t); code != 0 {
 		t.Fatalf("exit %d\n%s", code, log)
 	}
+}
+
+// /metrics is Prometheus text that parses, passes client_golang's
+// linter, carries the Go and process collectors, and agrees with
+// /storage?t=json on what the cycle found.
+func TestServeMetrics(t *testing.T) {
+	store := sampleStore(t)
+	d := startDaemon(t, "--backend", "disk:"+store, "--state-dir", t.TempDir(), "--fast")
+	st := d.waitFor(t, "a complete accounting cycle and bucket count", func(st statusJSON) bool {
+		return accountingDone(0)(st) && st.BucketCounter != nil && st.BucketCounter.LastCompleteCount != nil
+	})
+	resp, err := http.Get(d.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	problems, err := promlint.New(strings.NewReader(string(body))).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "sharestore_") {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatalf("/metrics does not parse: %v", err)
+	}
+	value := func(name string, labels ...string) float64 {
+		t.Helper()
+		f := fams[name]
+		if f == nil {
+			t.Fatalf("no %s in /metrics", name)
+		}
+	metrics:
+		for _, m := range f.Metric {
+			for i := 0; i < len(labels); i += 2 {
+				found := false
+				for _, l := range m.Label {
+					found = found || (l.GetName() == labels[i] && l.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue metrics
+				}
+			}
+			switch {
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			}
+		}
+		t.Fatalf("no %s%v in /metrics", name, labels)
+		return 0
+	}
+	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total"} {
+		if fams[name] == nil {
+			t.Errorf("no %s: the Go and process collectors are missing", name)
+		}
+	}
+	h := st.LeaseChecker.History[0].SpaceRecovered
+	for _, c := range []struct {
+		metric string
+		labels []string
+		want   int64
+	}{
+		{"sharestore_accounting_examined_shares", []string{"type", "immutable"}, h["examined-shares-immutable"]},
+		{"sharestore_accounting_examined_shares", []string{"type", "mutable"}, h["examined-shares-mutable"]},
+		{"sharestore_accounting_examined_sharesets", []string{"type", "immutable"}, h["examined-buckets-immutable"]},
+		{"sharestore_accounting_examined_bytes", []string{"type", "mutable"}, h["examined-diskbytes-mutable"]},
+		{"sharestore_accounting_corrupt_shares", nil, st.LeaseChecker.History[0].CorruptCount},
+		{"sharestore_accounting_shares_added_total", nil, h["added"]},
+		{"sharestore_buckets_sharesets", nil, *st.BucketCounter.LastCompleteCount},
+		{"sharestore_crawler_cycle", []string{"crawler", "accounting"}, 0},
+	} {
+		if got := value(c.metric, c.labels...); got != float64(c.want) {
+			t.Errorf("%s%v = %v, /storage?t=json says %d", c.metric, c.labels, got, c.want)
+		}
+	}
+	if h["added"] == 0 || h["examined-shares-mutable"] == 0 {
+		t.Fatalf("the sample store's cycle found nothing: %v", h)
+	}
+	d.stop(t)
 }

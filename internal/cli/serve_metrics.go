@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sharestore/sharestore/crawler"
+)
+
+// metricsHandler serves /metrics: the Go and process collectors and the
+// crawlers' metrics, read from their state at each scrape.
+func (d *daemon) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newCrawlerCollector(d))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+// desc makes a metric description named sharestore_NAME.
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("sharestore_"+name, help, labels, nil)
+}
+
+// Crawler metrics. Gauges describe where each crawler is and what its
+// last complete cycle found; the _total counters sum what the
+// accounting crawler did while this process ran.
+var (
+	descCycle           = desc("crawler_cycle", "The cycle in progress, or else the last one completed.", "crawler")
+	descInProgress      = desc("crawler_cycle_in_progress", "1 while a cycle runs, 0 between cycles.", "crawler")
+	descPrefixes        = desc("crawler_prefixes_complete", "Prefixes completed in the cycle in progress (of 1024).", "crawler")
+	descFailedPrefixes  = desc("crawler_failed_prefixes", "Prefixes that failed for good in the cycle in progress, or in the last one between cycles.", "crawler")
+	descCycleStart      = desc("crawler_cycle_start_timestamp_seconds", "When the cycle in progress started, in seconds since the epoch.", "crawler")
+	descLastEnd         = desc("crawler_last_cycle_end_timestamp_seconds", "When the last complete cycle ended, in seconds since the epoch.", "crawler")
+	descExaminedShares  = desc("accounting_examined_shares", "Shares the last complete accounting cycle examined, by type.", "type")
+	descExaminedSets    = desc("accounting_examined_sharesets", "Sharesets the last complete accounting cycle examined, by type.", "type")
+	descExaminedBytes   = desc("accounting_examined_bytes", "Bytes of shares the last complete accounting cycle examined, by type.", "type")
+	descCorrupt         = desc("accounting_corrupt_shares", "Corrupt shares the last complete accounting cycle found.")
+	descAdded           = desc("accounting_shares_added_total", "Shares the accounting crawler found that the lease database did not know, while this process ran.")
+	descRemoved         = desc("accounting_shares_removed_total", "Shares the lease database knew that had vanished from the store, while this process ran.")
+	descDeleted         = desc("accounting_shares_deleted_total", "Shares deleted because all their leases had expired, while this process ran.")
+	descRecovered       = desc("accounting_recovered_bytes_total", "Bytes of store space recovered by deletions, while this process ran.")
+	descSharesets       = desc("buckets_sharesets", "Sharesets the last complete bucket count found.")
+	descLeasedShares    = desc("leasedb_leased_shares", "Shares with at least one lease in the lease database.")
+	descLeasedBytes     = desc("leasedb_leased_bytes", "Bytes of the shares with at least one lease.")
+	descCrawlerStatusOK = desc("crawler_status_up", "1 when the crawlers' status could be read at this scrape, 0 otherwise.")
+)
+
+// totalCounters maps each _total metric to the accounting counter it
+// sums.
+var totalCounters = []struct {
+	desc    *prometheus.Desc
+	counter string
+}{
+	{descAdded, "added"},
+	{descRemoved, "vanished"},
+	{descDeleted, "actual-shares"},
+	{descRecovered, "actual-diskbytes"},
+}
+
+// crawlerCollector reads the daemon's crawlers at each scrape.
+type crawlerCollector struct {
+	d *daemon
+
+	mu sync.Mutex
+	// counted holds the cycles whose whole counts are in base: those
+	// completed while this process ran.
+	counted map[int]bool
+	base    map[string]int64
+	// first is the first accounting cycle this process works on;
+	// cycles before it completed before the process started.
+	first int
+}
+
+// newCrawlerCollector returns the collector of d's crawlers, which must
+// be open.
+func newCrawlerCollector(d *daemon) *crawlerCollector {
+	c := &crawlerCollector{d: d, counted: map[int]bool{}, base: map[string]int64{}}
+	if set := d.current(); set != nil {
+		for i, name := range set.run.names {
+			if name != "accounting" {
+				continue
+			}
+			s := set.run.engines[i].State()
+			switch {
+			case s.CurrentCycle != nil:
+				c.first = *s.CurrentCycle
+			case s.LastCycleFinished != nil:
+				c.first = *s.LastCycleFinished + 1
+			}
+		}
+	}
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *crawlerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descCycle, descInProgress, descPrefixes, descFailedPrefixes, descCycleStart, descLastEnd,
+		descExaminedShares, descExaminedSets, descExaminedBytes, descCorrupt, descAdded, descRemoved, descDeleted, descRecovered,
+		descSharesets, descLeasedShares, descLeasedBytes, descCrawlerStatusOK} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *crawlerCollector) Collect(ch chan<- prometheus.Metric) {
+	set := c.d.current()
+	if set == nil {
+		ch <- prometheus.MustNewConstMetric(descCrawlerStatusOK, prometheus.GaugeValue, 0)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	states := map[string]crawler.State{}
+	for i, name := range set.run.names {
+		states[name] = set.run.engines[i].State()
+	}
+	st, err := set.statusOf(ctx, states, time.Now())
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(descCrawlerStatusOK, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descCrawlerStatusOK, prometheus.GaugeValue, 1)
+	for name, s := range states {
+		collectProgress(ch, name, s)
+	}
+	if b := st.BucketCounter; b != nil && b.LastCompleteCount != nil {
+		ch <- prometheus.MustNewConstMetric(descSharesets, prometheus.GaugeValue, float64(*b.LastCompleteCount))
+	}
+	if r := st.LeaseChecker; r != nil {
+		c.collectAccounting(ch, states["accounting"], r)
+	}
+	if s := st.LeaseDB; s != nil {
+		ch <- prometheus.MustNewConstMetric(descLeasedShares, prometheus.GaugeValue, float64(s.LeasedShares))
+		ch <- prometheus.MustNewConstMetric(descLeasedBytes, prometheus.GaugeValue, float64(s.LeasedBytes))
+	}
+}
+
+// collectProgress sends where the crawler name stands.
+func collectProgress(ch chan<- prometheus.Metric, name string, s crawler.State) {
+	p := crawler.ProgressOf(s, time.Now())
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name)
+	}
+	switch {
+	case s.CurrentCycle != nil:
+		gauge(descCycle, float64(*s.CurrentCycle))
+	case s.LastCycleFinished != nil:
+		gauge(descCycle, float64(*s.LastCycleFinished))
+	}
+	inProgress := 0.0
+	if p.CycleInProgress {
+		inProgress = 1
+	}
+	gauge(descInProgress, inProgress)
+	gauge(descPrefixes, float64(p.CompletePrefixes))
+	gauge(descFailedPrefixes, float64(len(p.FailedPrefixes)))
+	if s.CycleStart != nil {
+		gauge(descCycleStart, float64(s.CycleStart.UnixNano())/1e9)
+	}
+	if s.LastCycleEnd != nil {
+		gauge(descLastEnd, float64(s.LastCycleEnd.UnixNano())/1e9)
+	}
+}
+
+// collectAccounting sends the last complete cycle's findings and the
+// counters of this process's cycles: the whole of each cycle that
+// completed while it ran, plus the cycle in progress so far.
+func (c *crawlerCollector) collectAccounting(ch chan<- prometheus.Metric, s crawler.State, r *crawler.CycleReport) {
+	last := -1
+	for n := range r.History {
+		last = max(last, n)
+	}
+	if last >= 0 {
+		h := r.History[last]
+		sr := h.SpaceRecovered
+		for _, t := range []string{"immutable", "mutable"} {
+			ch <- prometheus.MustNewConstMetric(descExaminedShares, prometheus.GaugeValue, float64(sr["examined-shares-"+t]), t)
+			ch <- prometheus.MustNewConstMetric(descExaminedSets, prometheus.GaugeValue, float64(sr["examined-buckets-"+t]), t)
+			ch <- prometheus.MustNewConstMetric(descExaminedBytes, prometheus.GaugeValue, float64(sr["examined-diskbytes-"+t]), t)
+		}
+		ch <- prometheus.MustNewConstMetric(descCorrupt, prometheus.GaugeValue, float64(h.CorruptCount))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n, h := range r.History {
+		if n >= c.first && !c.counted[n] {
+			c.counted[n] = true
+			for _, tc := range totalCounters {
+				c.base[tc.counter] += h.SpaceRecovered[tc.counter]
+			}
+		}
+	}
+	for _, tc := range totalCounters {
+		v := c.base[tc.counter]
+		// The cycle in progress so far, unless the history already has
+		// it whole (it completed between the state and the history
+		// being read).
+		if so := r.SoFar; so != nil && s.CurrentCycle != nil && !c.counted[*s.CurrentCycle] {
+			v += so.Counters[tc.counter]
+		}
+		ch <- prometheus.MustNewConstMetric(tc.desc, prometheus.CounterValue, float64(v))
+	}
+}
