@@ -3,6 +3,7 @@ package sharestore
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // Hooks are what a backend made by Intercept calls. Either may be nil.
@@ -20,6 +21,12 @@ type Hooks struct {
 	// caller sees it: each ShareInfo that ListPrefix passes to its fn,
 	// and each of the Shares of a PrefixListing that a scan returns.
 	Listed func(ShareInfo)
+	// Done, if set, is called when a request that reached the wrapped
+	// backend returns, with its error (nil on success) and the time from
+	// the call to its return. A ListPrefix includes the time its fn
+	// took; a ReqScanPrefix is the time Next took. A request the Request
+	// hook refused is not reported to Done.
+	Done func(r Request, err error, elapsed time.Duration)
 }
 
 // Intercept returns a Backend that makes every request on b after
@@ -53,6 +60,26 @@ func (ib *intercepted) request(ctx context.Context, r Request) error {
 	return ib.h.Request(ctx, r)
 }
 
+// begin calls the Request hook for r and returns the time r starts, for
+// end.
+func (ib *intercepted) begin(ctx context.Context, r Request) (time.Time, error) {
+	if err := ib.request(ctx, r); err != nil {
+		return time.Time{}, err
+	}
+	if ib.h.Done == nil {
+		return time.Time{}, nil
+	}
+	return time.Now(), nil
+}
+
+// end reports r, begun at start, to the Done hook, and returns err.
+func (ib *intercepted) end(r Request, start time.Time, err error) error {
+	if ib.h.Done != nil {
+		ib.h.Done(r, err, time.Since(start))
+	}
+	return err
+}
+
 // listed reports shares to the Listed hook, if there is one.
 func (ib *intercepted) listed(shares []ShareInfo) {
 	if ib.h.Listed == nil {
@@ -66,23 +93,28 @@ func (ib *intercepted) listed(shares []ShareInfo) {
 func (ib *intercepted) Unwrap() Backend { return ib.b }
 
 func (ib *intercepted) ListPrefix(ctx context.Context, p Prefix, fn func(ShareInfo) error) error {
-	if err := ib.request(ctx, Request{Op: ReqListPrefix, Prefix: p, Shnum: -1}); err != nil {
+	r := Request{Op: ReqListPrefix, Prefix: p, Shnum: -1}
+	start, err := ib.begin(ctx, r)
+	if err != nil {
 		return err
 	}
 	if ib.h.Listed == nil {
-		return ib.b.ListPrefix(ctx, p, fn)
+		return ib.end(r, start, ib.b.ListPrefix(ctx, p, fn))
 	}
-	return ib.b.ListPrefix(ctx, p, func(i ShareInfo) error {
+	return ib.end(r, start, ib.b.ListPrefix(ctx, p, func(i ShareInfo) error {
 		ib.h.Listed(i)
 		return fn(i)
-	})
+	}))
 }
 
 func (ib *intercepted) SharesetsForPrefix(ctx context.Context, p Prefix) ([]StorageIndex, error) {
-	if err := ib.request(ctx, Request{Op: ReqSharesets, Prefix: p, Shnum: -1}); err != nil {
+	r := Request{Op: ReqSharesets, Prefix: p, Shnum: -1}
+	start, err := ib.begin(ctx, r)
+	if err != nil {
 		return nil, err
 	}
-	return ib.b.SharesetsForPrefix(ctx, p)
+	sis, err := ib.b.SharesetsForPrefix(ctx, p)
+	return sis, ib.end(r, start, err)
 }
 
 func (ib *intercepted) Shareset(si StorageIndex) Shareset {
@@ -90,10 +122,13 @@ func (ib *intercepted) Shareset(si StorageIndex) Shareset {
 }
 
 func (ib *intercepted) AvailableSpace(ctx context.Context) (int64, error) {
-	if err := ib.request(ctx, Request{Op: ReqAvailableSpace, Shnum: -1}); err != nil {
+	r := Request{Op: ReqAvailableSpace, Shnum: -1}
+	start, err := ib.begin(ctx, r)
+	if err != nil {
 		return 0, err
 	}
-	return ib.b.AvailableSpace(ctx)
+	n, err := ib.b.AvailableSpace(ctx)
+	return n, ib.end(r, start, err)
 }
 
 func (ib *intercepted) Capabilities() Capabilities { return ib.b.Capabilities() }
@@ -101,11 +136,13 @@ func (ib *intercepted) Capabilities() Capabilities { return ib.b.Capabilities() 
 func (ib *intercepted) Close() error { return ib.b.Close() }
 
 func (ib *intercepted) ScanPrefixes(ctx context.Context, first Prefix, opts ScanOptions) (PrefixScan, error) {
-	if err := ib.request(ctx, Request{Op: ReqScan, Prefix: first, Shnum: -1}); err != nil {
+	r := Request{Op: ReqScan, Prefix: first, Shnum: -1}
+	start, err := ib.begin(ctx, r)
+	if err != nil {
 		return nil, err
 	}
 	s, err := Scan(ctx, ib.b, first, opts)
-	if err != nil {
+	if ib.end(r, start, err) != nil {
 		return nil, err
 	}
 	return &interceptedScan{ib: ib, ctx: ctx, s: s, next: first.Index()}, nil
@@ -118,10 +155,12 @@ func (ib *intercepted) ReadHeaders(ctx context.Context, ids []ShareID, fn func(S
 // readHeaders is ReadHeaders with the caller's number of workers, for
 // the fallback of the backend it wraps.
 func (ib *intercepted) readHeaders(ctx context.Context, ids []ShareID, workers int, fn func(ShareID, Share, error)) error {
-	if err := ib.request(ctx, Request{Op: ReqReadHeaders, IDs: ids, Shnum: -1}); err != nil {
+	r := Request{Op: ReqReadHeaders, IDs: ids, Shnum: -1}
+	start, err := ib.begin(ctx, r)
+	if err != nil {
 		return err
 	}
-	return ReadHeaders(ctx, ib.b, ids, workers, fn)
+	return ib.end(r, start, ReadHeaders(ctx, ib.b, ids, workers, fn))
 }
 
 // interceptedScan is a scan of an intercepted backend: each Next is a
@@ -138,14 +177,20 @@ func (s *interceptedScan) Next() (PrefixListing, error) {
 	if s.err != nil {
 		return PrefixListing{}, s.err
 	}
+	r := Request{Op: ReqScanPrefix, Prefix: PrefixAt(min(s.next, NumPrefixes-1)), Shnum: -1}
+	var start time.Time
 	if s.next < NumPrefixes {
-		if err := s.ib.request(s.ctx, Request{Op: ReqScanPrefix, Prefix: PrefixAt(s.next), Shnum: -1}); err != nil {
+		var err error
+		if start, err = s.ib.begin(s.ctx, r); err != nil {
 			s.err = err
 			s.s.Close()
 			return PrefixListing{}, err
 		}
 	}
 	l, err := s.s.Next()
+	if s.next < NumPrefixes {
+		s.ib.end(r, start, err)
+	}
 	if err != nil {
 		return l, err
 	}
@@ -170,63 +215,84 @@ func (s *interceptedSet) req(op RequestOp, shnum int) Request {
 func (s *interceptedSet) StorageIndex() StorageIndex { return s.si }
 
 func (s *interceptedSet) Shares(ctx context.Context) ([]Share, []int, error) {
-	if err := s.ib.request(ctx, s.req(ReqShares, -1)); err != nil {
+	r := s.req(ReqShares, -1)
+	start, err := s.ib.begin(ctx, r)
+	if err != nil {
 		return nil, nil, err
 	}
-	return s.s.Shares(ctx)
+	shares, unreadable, err := s.s.Shares(ctx)
+	return shares, unreadable, s.ib.end(r, start, err)
 }
 
 func (s *interceptedSet) Share(ctx context.Context, shnum int) (Share, error) {
-	if err := s.ib.request(ctx, s.req(ReqShare, shnum)); err != nil {
+	r := s.req(ReqShare, shnum)
+	start, err := s.ib.begin(ctx, r)
+	if err != nil {
 		return Share{}, err
 	}
-	return s.s.Share(ctx, shnum)
+	sh, err := s.s.Share(ctx, shnum)
+	return sh, s.ib.end(r, start, err)
 }
 
 func (s *interceptedSet) ReadShareData(ctx context.Context, shnum int, offset, length int64) ([]byte, error) {
-	if err := s.ib.request(ctx, s.req(ReqReadShareData, shnum)); err != nil {
+	r := s.req(ReqReadShareData, shnum)
+	start, err := s.ib.begin(ctx, r)
+	if err != nil {
 		return nil, err
 	}
-	return s.s.ReadShareData(ctx, shnum, offset, length)
+	data, err := s.s.ReadShareData(ctx, shnum, offset, length)
+	return data, s.ib.end(r, start, err)
 }
 
 func (s *interceptedSet) DeleteShare(ctx context.Context, shnum int, guard Guard) error {
-	if err := s.ib.request(ctx, s.req(ReqDeleteShare, shnum)); err != nil {
+	r := s.req(ReqDeleteShare, shnum)
+	start, err := s.ib.begin(ctx, r)
+	if err != nil {
 		return err
 	}
-	return s.s.DeleteShare(ctx, shnum, guard)
+	return s.ib.end(r, start, s.s.DeleteShare(ctx, shnum, guard))
 }
 
 func (s *interceptedSet) WriteImmutable(ctx context.Context, shnum int, allocated int64) (ImmutableWriter, error) {
-	if err := s.ib.request(ctx, s.req(ReqWriteImmutable, shnum)); err != nil {
+	r := s.req(ReqWriteImmutable, shnum)
+	start, err := s.ib.begin(ctx, r)
+	if err != nil {
 		return nil, err
 	}
 	w, err := s.s.WriteImmutable(ctx, shnum, allocated)
-	if err != nil {
+	if s.ib.end(r, start, err) != nil {
 		return nil, err
 	}
 	return &interceptedWriter{set: s, w: w, shnum: shnum}, nil
 }
 
 func (s *interceptedSet) TestAndReadAndWrite(ctx context.Context, we WriteEnabler, tw []TestAndWrite, reads []ReadRange) (bool, map[int][][]byte, error) {
-	if err := s.ib.request(ctx, s.req(ReqTestAndReadAndWrite, -1)); err != nil {
+	r := s.req(ReqTestAndReadAndWrite, -1)
+	start, err := s.ib.begin(ctx, r)
+	if err != nil {
 		return false, nil, err
 	}
-	return s.s.TestAndReadAndWrite(ctx, we, tw, reads)
+	ok, data, err := s.s.TestAndReadAndWrite(ctx, we, tw, reads)
+	return ok, data, s.ib.end(r, start, err)
 }
 
 func (s *interceptedSet) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
-	if err := s.ib.request(ctx, s.req(ReqOpenRaw, shnum)); err != nil {
+	r := s.req(ReqOpenRaw, shnum)
+	start, err := s.ib.begin(ctx, r)
+	if err != nil {
 		return nil, 0, err
 	}
-	return s.s.OpenRaw(ctx, shnum)
+	rc, n, err := s.s.OpenRaw(ctx, shnum)
+	return rc, n, s.ib.end(r, start, err)
 }
 
 func (s *interceptedSet) PutRaw(ctx context.Context, shnum int, r io.Reader, size int64) error {
-	if err := s.ib.request(ctx, s.req(ReqPutRaw, shnum)); err != nil {
+	req := s.req(ReqPutRaw, shnum)
+	start, err := s.ib.begin(ctx, req)
+	if err != nil {
 		return err
 	}
-	return s.s.PutRaw(ctx, shnum, r, size)
+	return s.ib.end(req, start, s.s.PutRaw(ctx, shnum, r, size))
 }
 
 type interceptedWriter struct {
@@ -236,24 +302,33 @@ type interceptedWriter struct {
 }
 
 func (w *interceptedWriter) Write(ctx context.Context, offset int64, data []byte) error {
-	if err := w.set.ib.request(ctx, w.set.req(ReqImmutableWrite, w.shnum)); err != nil {
+	r := w.set.req(ReqImmutableWrite, w.shnum)
+	start, err := w.set.ib.begin(ctx, r)
+	if err != nil {
 		return err
 	}
-	return w.w.Write(ctx, offset, data)
+	return w.set.ib.end(r, start, w.w.Write(ctx, offset, data))
 }
 
 func (w *interceptedWriter) Close(ctx context.Context) error {
-	if err := w.set.ib.request(ctx, w.set.req(ReqImmutableClose, w.shnum)); err != nil {
+	r := w.set.req(ReqImmutableClose, w.shnum)
+	start, err := w.set.ib.begin(ctx, r)
+	if err != nil {
 		return err
 	}
-	return w.w.Close(ctx)
+	return w.set.ib.end(r, start, w.w.Close(ctx))
 }
 
 // Abort aborts even when the hook refuses, and then returns the hook's
 // error if the abort itself succeeded.
 func (w *interceptedWriter) Abort(ctx context.Context) error {
-	herr := w.set.ib.request(ctx, w.set.req(ReqImmutableAbort, w.shnum))
-	if err := w.w.Abort(ctx); err != nil {
+	r := w.set.req(ReqImmutableAbort, w.shnum)
+	start, herr := w.set.ib.begin(ctx, r)
+	err := w.w.Abort(ctx)
+	if herr == nil {
+		w.set.ib.end(r, start, err)
+	}
+	if err != nil {
 		return err
 	}
 	return herr
@@ -267,15 +342,20 @@ type interceptedMeta struct {
 }
 
 func (m interceptedMeta) ReadMeta(ctx context.Context, name string) ([]byte, error) {
-	if err := m.ib.request(ctx, Request{Op: ReqReadMeta, Name: name, Shnum: -1}); err != nil {
+	r := Request{Op: ReqReadMeta, Name: name, Shnum: -1}
+	start, err := m.ib.begin(ctx, r)
+	if err != nil {
 		return nil, err
 	}
-	return m.m.ReadMeta(ctx, name)
+	data, err := m.m.ReadMeta(ctx, name)
+	return data, m.ib.end(r, start, err)
 }
 
 func (m interceptedMeta) WriteMeta(ctx context.Context, name string, data []byte) error {
-	if err := m.ib.request(ctx, Request{Op: ReqWriteMeta, Name: name, Shnum: -1}); err != nil {
+	r := Request{Op: ReqWriteMeta, Name: name, Shnum: -1}
+	start, err := m.ib.begin(ctx, r)
+	if err != nil {
 		return err
 	}
-	return m.m.WriteMeta(ctx, name, data)
+	return m.ib.end(r, start, m.m.WriteMeta(ctx, name, data))
 }

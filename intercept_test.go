@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
@@ -21,6 +22,25 @@ type requestLog struct {
 	mu     sync.Mutex
 	reqs   []sharestore.Request
 	refuse bool
+	// finished counts the Done calls by op, and failed those with an
+	// error.
+	finished, failed map[sharestore.RequestOp]int
+}
+
+// done is a Done hook that counts what returned.
+func (l *requestLog) done(r sharestore.Request, err error, elapsed time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.finished == nil {
+		l.finished, l.failed = map[sharestore.RequestOp]int{}, map[sharestore.RequestOp]int{}
+	}
+	l.finished[r.Op]++
+	if err != nil {
+		l.failed[r.Op]++
+	}
+	if elapsed < 0 {
+		panic("negative elapsed time")
+	}
 }
 
 var errRefused = sharestore.Errorf(sharestore.ErrThrottled, "refused by the test hook")
@@ -54,7 +74,7 @@ func (h interceptHarness) NewBackend(ctx context.Context, t conformance.TB) (sha
 	if err != nil {
 		return nil, err
 	}
-	return sharestore.Intercept(sharestore.Intercept(b, sharestore.Hooks{Request: h.log.hook}), sharestore.Hooks{}), nil
+	return sharestore.Intercept(sharestore.Intercept(b, sharestore.Hooks{Request: h.log.hook, Done: h.log.done}), sharestore.Hooks{}), nil
 }
 
 func (h interceptHarness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
@@ -87,6 +107,19 @@ func TestInterceptConformance(t *testing.T) {
 			t.Errorf("the hook never saw a %s request", op)
 		}
 	}
+	// Every request that reached the backend was reported done, once.
+	asked := map[sharestore.RequestOp]int{}
+	for _, r := range log.reqs {
+		asked[r.Op]++
+	}
+	for op, n := range asked {
+		if log.finished[op] != n {
+			t.Errorf("%s: %d requests, %d reported done", op, n, log.finished[op])
+		}
+	}
+	if log.failed[sharestore.ReqShare] == 0 {
+		t.Errorf("no failed share request was reported with its error: %v", log.failed)
+	}
 }
 
 // Each Shareset request names its storage index and share, and a hook
@@ -100,7 +133,7 @@ func TestInterceptSharesetRequests(t *testing.T) {
 	}
 	defer inner.Close()
 	log := &requestLog{}
-	b := sharestore.Intercept(inner, sharestore.Hooks{Request: log.hook})
+	b := sharestore.Intercept(inner, sharestore.Hooks{Request: log.hook, Done: log.done})
 	si := sharestore.StorageIndex{1, 2, 3}
 	ss := b.Shareset(si)
 	w, err := ss.WriteImmutable(ctx, 4, 3)
@@ -137,6 +170,9 @@ func TestInterceptSharesetRequests(t *testing.T) {
 	log.refuse = true
 	if err := ss.DeleteShare(ctx, 4, nil); !errors.Is(err, errRefused) {
 		t.Fatalf("refused DeleteShare: %v", err)
+	}
+	if n := log.finished[sharestore.ReqDeleteShare]; n != 0 {
+		t.Errorf("a refused DeleteShare was reported done %d times", n)
 	}
 	if err := ss.PutRaw(ctx, 4, bytes.NewReader(nil), 0); !errors.Is(err, errRefused) {
 		t.Fatalf("refused PutRaw: %v", err)
