@@ -205,7 +205,7 @@ func runCrawl(ctx context.Context, e *env, f crawlFlags) error {
 	case !f.demo && f.backend == "":
 		return usageErr(errors.New("crawl: --backend is required, such as --backend disk:/var/lib/tahoe/storage or s3://BUCKET (see 'sharestore --help'); --demo crawls a store of sample shares instead"))
 	}
-	set, err := setupCrawl(ctx, e, f, "sharestore crawl", nil)
+	set, err := setupCrawl(ctx, e, f, "sharestore crawl", setupOptions{})
 	if err != nil {
 		return err
 	}

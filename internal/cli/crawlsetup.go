@@ -25,6 +25,17 @@ type crawlSetup struct {
 	closers []func()     // run by close, last first
 }
 
+// setupOptions are what serve adds to a crawl's setup; the zero value
+// adds nothing.
+type setupOptions struct {
+	// engineHooks, if set, gives each crawler's engine its hooks, by the
+	// crawler's name ("accounting", "buckets").
+	engineHooks func(name string) crawler.Hooks
+	// requestDone, if set, is told of every backend request the
+	// crawlers make when it returns (sharestore.Hooks.Done).
+	requestDone func(r sharestore.Request, err error, elapsed time.Duration)
+}
+
 // close releases what setupCrawl opened: the lease database, the state
 // directory's lock and the backend.
 func (s *crawlSetup) close() {
@@ -36,12 +47,11 @@ func (s *crawlSetup) close() {
 
 // setupCrawl opens what f names and builds its crawlers, ready to run;
 // the state directory is locked for command (such as "sharestore
-// crawl"), so a second process on it refuses to start. hooks, if not
-// nil, gives each crawler's engine hooks by its name ("accounting",
-// "buckets"). f has been
+// crawl"), so a second process on it refuses to start. opts adds hooks.
+// f has been
 // checked by the caller (--demo or --backend given); setupCrawl checks
 // the rest. The caller must close the result.
-func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string, hooks func(name string) crawler.Hooks) (_ *crawlSetup, err error) {
+func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string, opts setupOptions) (_ *crawlSetup, err error) {
 	policy, limits, err := checkCrawlFlags(f)
 	if err != nil {
 		return nil, err
@@ -100,7 +110,7 @@ func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string, hooks
 		return nil, usageErr(err)
 	}
 	set.closers = append(set.closers, func() { lock.Unlock() })
-	if err := set.buildEngines(ctx, e, f, policy, limits, hooks); err != nil {
+	if err := set.buildEngines(ctx, e, f, policy, limits, opts); err != nil {
 		return nil, err
 	}
 	return set, nil
@@ -108,12 +118,12 @@ func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string, hooks
 
 // buildEngines opens the lease database and makes the crawlers f
 // selects, over set.b and the state directory f.stateDir.
-func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, policy leasedb.ExpirationPolicy, limits crawler.DeleteLimits, hooks func(string) crawler.Hooks) error {
+func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, policy leasedb.ExpirationPolicy, limits crawler.DeleteLimits, opts setupOptions) error {
 	hooksFor := func(name string) crawler.Hooks {
-		if hooks == nil {
+		if opts.engineHooks == nil {
 			return crawler.Hooks{}
 		}
-		return hooks(name)
+		return opts.engineHooks(name)
 	}
 	rep := set.rep
 	// The command's logger (--log-level, --log-format): at the default
@@ -121,6 +131,11 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 	logger := e.log()
 	clock := crawler.RealClock{}
 	b := set.b
+	if opts.requestDone != nil {
+		// Under the rate limiter: a request waiting for its turn is not
+		// yet a request of the backend's.
+		b = sharestore.Intercept(b, sharestore.Hooks{Done: opts.requestDone})
+	}
 	counted := countListed(crawler.RateLimit(b, f.rateLimit, max(1, int(f.rateLimit)), clock), &set.listed)
 
 	cfg := crawler.Config{

@@ -77,7 +77,7 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 	f.crawl.schedules[0].slowStart = accountingSlowStart
 	f.crawl.schedules[1].slowStart = bucketsSlowStart
 	logger := e.log()
-	d := &daemon{e: e, logger: logger, load: func() (crawlFlags, error) { return f.crawl, nil }}
+	d := &daemon{e: e, logger: logger, load: func() (crawlFlags, error) { return f.crawl, nil }, requests: newRequestMetrics()}
 	set, err := d.open(ctx, f.crawl)
 	if err != nil {
 		return err
@@ -117,13 +117,15 @@ type daemon struct {
 	// every SIGHUP.
 	load func() (crawlFlags, error)
 
+	requests *requestMetrics // the backend requests of every setup
+
 	mu  sync.Mutex
 	cur *crawlSetup // nil between a stop and the next open
 }
 
 // open sets up the crawlers of f and makes them current.
 func (d *daemon) open(ctx context.Context, f crawlFlags) (*crawlSetup, error) {
-	set, err := setupCrawl(ctx, d.e, f, "sharestore serve", d.cycleHooks)
+	set, err := setupCrawl(ctx, d.e, f, "sharestore serve", setupOptions{engineHooks: d.cycleHooks, requestDone: d.requests.done})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
 )
 
@@ -18,7 +20,7 @@ import (
 func (d *daemon) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCrawlerCollector(d))
+	reg.MustRegister(newCrawlerCollector(d), d.requests.count, d.requests.duration)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
@@ -206,4 +208,35 @@ func (c *crawlerCollector) collectAccounting(ch chan<- prometheus.Metric, s craw
 		}
 		ch <- prometheus.MustNewConstMetric(tc.desc, prometheus.CounterValue, float64(v))
 	}
+}
+
+// requestMetrics counts the backend requests the crawlers make, by
+// operation and result, and times them.
+type requestMetrics struct {
+	count    *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newRequestMetrics() *requestMetrics {
+	return &requestMetrics{
+		count: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharestore_backend_requests_total",
+			Help: "Backend requests the crawlers made, by operation and result (ok, or the error's class, such as not_found or throttled).",
+		}, []string{"op", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sharestore_backend_request_duration_seconds",
+			Help:    "How long backend requests took, by operation.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9), // 0.5 ms to 33 s
+		}, []string{"op"}),
+	}
+}
+
+// done is a sharestore.Hooks.Done hook.
+func (m *requestMetrics) done(r sharestore.Request, err error, elapsed time.Duration) {
+	result := "ok"
+	if err != nil {
+		result = strings.ToLower(sharestore.CodeOf(err).String())
+	}
+	m.count.WithLabelValues(string(r.Op), result).Inc()
+	m.duration.WithLabelValues(string(r.Op)).Observe(elapsed.Seconds())
 }

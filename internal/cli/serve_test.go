@@ -425,6 +425,18 @@ func TestServeMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v, /storage?t=json says %d", c.metric, c.labels, got, c.want)
 		}
 	}
+	// Two cycles of 1024 prefixes: at least one request per prefix each,
+	// all timed.
+	var requests, timed uint64
+	for _, m := range fams["sharestore_backend_requests_total"].GetMetric() {
+		requests += uint64(m.Counter.GetValue())
+	}
+	for _, m := range fams["sharestore_backend_request_duration_seconds"].GetMetric() {
+		timed += m.Histogram.GetSampleCount()
+	}
+	if requests < 2048 || timed != requests {
+		t.Errorf("%d backend requests counted, %d timed; want at least 2048, all timed", requests, timed)
+	}
 	if h["added"] == 0 || h["examined-shares-mutable"] == 0 {
 		t.Fatalf("the sample store's cycle found nothing: %v", h)
 	}
