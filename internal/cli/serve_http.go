@@ -19,6 +19,7 @@ const readyTimeout = 10 * time.Second
 // handler serves the daemon's HTTP endpoints.
 func (d *daemon) handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /", d.servePage)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -215,6 +216,9 @@ func (c *crawlerCollector) collectAccounting(ch chan<- prometheus.Metric, s craw
 type requestMetrics struct {
 	count    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	mu     sync.Mutex
+	failed map[[2]string]int64 // by op and result, for the status page
 }
 
 func newRequestMetrics() *requestMetrics {
@@ -228,7 +232,25 @@ func newRequestMetrics() *requestMetrics {
 			Help:    "How long backend requests took, by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9), // 0.5 ms to 33 s
 		}, []string{"op"}),
+		failed: map[[2]string]int64{},
 	}
+}
+
+// errorRows lists the failed requests by operation and result.
+func (m *requestMetrics) errorRows() []errorRow {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var rows []errorRow
+	for k, n := range m.failed {
+		rows = append(rows, errorRow{Op: k[0], Result: k[1], Count: n})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Op != rows[j].Op {
+			return rows[i].Op < rows[j].Op
+		}
+		return rows[i].Result < rows[j].Result
+	})
+	return rows
 }
 
 // done is a sharestore.Hooks.Done hook.
@@ -236,6 +258,9 @@ func (m *requestMetrics) done(r sharestore.Request, err error, elapsed time.Dura
 	result := "ok"
 	if err != nil {
 		result = strings.ToLower(sharestore.CodeOf(err).String())
+		m.mu.Lock()
+		m.failed[[2]string{string(r.Op), result}]++
+		m.mu.Unlock()
 	}
 	m.count.WithLabelValues(string(r.Op), result).Inc()
 	m.duration.WithLabelValues(string(r.Op)).Observe(elapsed.Seconds())

@@ -442,3 +442,56 @@ func TestServeMetrics(t *testing.T) {
 	}
 	d.stop(t)
 }
+
+// The status page shows, after a cycle, the crawlers, the lease-age
+// chart (its bars add up to the cycle's histogram), the corrupt shares
+// and the history, all from the binary (no external reference).
+func TestServePage(t *testing.T) {
+	store := sampleStore(t)
+	d := startDaemon(t, "--backend", "disk:"+store, "--state-dir", t.TempDir(), "--fast")
+	st := d.waitFor(t, "a complete accounting cycle", accountingDone(0))
+	resp, err := http.Get(d.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	h := st.LeaseChecker.History[0]
+	var leases int64
+	for _, bucket := range h.Histogram {
+		leases += bucket[2]
+	}
+	var drawn int64
+	for _, m := range regexp.MustCompile(`class="bucket"[^>]*data-count="(\d+)"`).FindAllStringSubmatch(page, -1) {
+		var n int64
+		fmt.Sscan(m[1], &n)
+		drawn += n
+	}
+	if leases == 0 || drawn != leases {
+		t.Errorf("the chart draws %d leases, the cycle's histogram holds %d", drawn, leases)
+	}
+	for _, want := range []string{
+		`data-name="accounting"`, `data-name="buckets"`, `id="lease-age-chart"`,
+		"Last complete accounting cycle (0)", `id="history"`, `id="capabilities"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	for _, c := range h.Corrupt {
+		if !strings.Contains(page, c.SI) {
+			t.Errorf("corrupt share %s/%d not shown", c.SI, c.Shnum)
+		}
+	}
+	if len(h.Corrupt) == 0 {
+		t.Fatal("the sample store has corrupt shares; the cycle found none")
+	}
+	if regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(page) {
+		t.Error("the page refers to something outside the binary")
+	}
+	d.stop(t)
+}
