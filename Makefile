@@ -1,7 +1,7 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 GO ?= go
 
-.PHONY: test build vet cross fuzz bench generate emulators
+.PHONY: test build vet cross fuzz bench generate emulators chromium
 # The cloud backends are tested against real emulators on loopback (MinIO,
 # fake-gcs-server, Azurite), installed at pinned versions into .tools/ by
 # scripts/install-emulators.sh. SHARESTORE_REQUIRE_EMULATORS=1 turns a
@@ -13,15 +13,23 @@ GO ?= go
 # the end, whether the tests passed or not. The example backend,
 # examples/sqlitestore, is a Go module of its own, which ./... does not
 # reach: it is vetted and tested on its own.
+#
+# The status page is tested in Debian's Chromium, headless, installed by
+# scripts/install-chromium.sh; the test's screenshot goes into
+# test-artifacts/.
 CONFORMANCE_DIR ?= $(CURDIR)/conformance-results
-test: vet emulators
-	rm -rf $(CONFORMANCE_DIR)
-	SHARESTORE_REQUIRE_EMULATORS=1 SHARESTORE_CONFORMANCE_DIR=$(CONFORMANCE_DIR) $(GO) test -race -count=1 -timeout 30m ./...; \
+ARTIFACTS_DIR ?= $(CURDIR)/test-artifacts
+test: vet emulators chromium
+	rm -rf $(CONFORMANCE_DIR) $(ARTIFACTS_DIR)
+	SHARESTORE_REQUIRE_EMULATORS=1 SHARESTORE_CONFORMANCE_DIR=$(CONFORMANCE_DIR) SHARESTORE_ARTIFACTS_DIR=$(ARTIFACTS_DIR) $(GO) test -race -count=1 -timeout 30m ./...; \
 		rc=$$?; cat $(CONFORMANCE_DIR)/*.txt 2>/dev/null; exit $$rc
 	cd examples/sqlitestore && $(GO) test -race -count=1 -timeout 30m ./...
 
 emulators:
 	./scripts/install-emulators.sh
+
+chromium:
+	./scripts/install-chromium.sh
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
