@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
@@ -15,10 +16,28 @@ import (
 // credentials or an unreachable endpoint is exit code 2 with one line
 // naming the bucket, the endpoint and the credential source, before any
 // work starts.
+//
+// A retry observer in ctx (withRetryObserver) is told of every retry.
 func openCloud(ctx context.Context, spec string) (sharestore.Backend, error) {
-	b, err := backendurl.Open(ctx, spec, backendurl.Env{Logger: loggerFrom(ctx)}, cloud.Options{})
+	opts := cloud.Options{Retry: cloud.RetryPolicy{OnRetry: retryObserverFrom(ctx)}}
+	b, err := backendurl.Open(ctx, spec, backendurl.Env{Logger: loggerFrom(ctx)}, opts)
 	if err != nil {
 		return nil, openErr(err)
 	}
 	return b, nil
+}
+
+type retryObserverKey struct{}
+
+// withRetryObserver returns ctx carrying fn, which the cloud backends
+// openCloud opens call before each retry of a request (see
+// cloud.RetryPolicy.OnRetry).
+func withRetryObserver(ctx context.Context, fn func(what string, attempt int, err error, delay time.Duration)) context.Context {
+	return context.WithValue(ctx, retryObserverKey{}, fn)
+}
+
+// retryObserverFrom returns the retry observer in ctx, or nil.
+func retryObserverFrom(ctx context.Context) func(what string, attempt int, err error, delay time.Duration) {
+	fn, _ := ctx.Value(retryObserverKey{}).(func(string, int, error, time.Duration))
+	return fn
 }

@@ -78,6 +78,7 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 	f.crawl.schedules[1].slowStart = bucketsSlowStart
 	logger := e.log()
 	d := &daemon{e: e, logger: logger, load: func() (crawlFlags, error) { return f.crawl, nil }, requests: newRequestMetrics()}
+	ctx = withRetryObserver(ctx, d.requests.retried)
 	set, err := d.open(ctx, f.crawl)
 	if err != nil {
 		return err

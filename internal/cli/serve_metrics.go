@@ -21,7 +21,7 @@ import (
 func (d *daemon) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCrawlerCollector(d), d.requests.count, d.requests.duration)
+	reg.MustRegister(newCrawlerCollector(d), d.requests.count, d.requests.duration, d.requests.retries)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
@@ -216,13 +216,16 @@ func (c *crawlerCollector) collectAccounting(ch chan<- prometheus.Metric, s craw
 type requestMetrics struct {
 	count    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// retries counts the cloud backends' retries, by the class of the
+	// error retried (throttled or unavailable).
+	retries *prometheus.CounterVec
 
 	mu     sync.Mutex
 	failed map[[2]string]int64 // by op and result, for the status page
 }
 
 func newRequestMetrics() *requestMetrics {
-	return &requestMetrics{
+	m := &requestMetrics{
 		count: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sharestore_backend_requests_total",
 			Help: "Backend requests the crawlers made, by operation and result (ok, or the error's class, such as not_found or throttled).",
@@ -232,8 +235,21 @@ func newRequestMetrics() *requestMetrics {
 			Help:    "How long backend requests took, by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9), // 0.5 ms to 33 s
 		}, []string{"op"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharestore_backend_retries_total",
+			Help: "Retries of cloud backend requests, by the class of the error that caused them: throttled (the service asked to slow down) or unavailable.",
+		}, []string{"class"}),
 		failed: map[[2]string]int64{},
 	}
+	for _, class := range []string{"throttled", "unavailable"} {
+		m.retries.WithLabelValues(class) // present, at 0, before the first
+	}
+	return m
+}
+
+// retried is a cloud.RetryPolicy.OnRetry hook.
+func (m *requestMetrics) retried(what string, attempt int, err error, delay time.Duration) {
+	m.retries.WithLabelValues(strings.ToLower(sharestore.CodeOf(err).String())).Inc()
 }
 
 // errorRows lists the failed requests by operation and result.
