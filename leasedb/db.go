@@ -75,6 +75,12 @@ type Options struct {
 	// CacheSizeKiB is SQLite's page cache per connection, in KiB. Zero
 	// means 65536 (64 MiB) for the writer and 8192 for each reader.
 	CacheSizeKiB int
+	// OnTx, if set, is called when a transaction ends (commits, fails to
+	// commit, or rolls back), with whether it was a write transaction,
+	// Commit's error (nil for a commit and for a rollback) and the time
+	// from Begin to the end. View's snapshots are read transactions.
+	// It must not block.
+	OnTx func(write bool, err error, elapsed time.Duration)
 }
 
 // DB is an open lease database. It is safe for concurrent use. Writes are
@@ -82,8 +88,9 @@ type Options struct {
 // committed state.
 type DB struct {
 	path string
-	w    *sql.DB // one connection; BEGIN IMMEDIATE
-	r    *sql.DB // read-only pool
+	onTx func(write bool, err error, elapsed time.Duration) // Options.OnTx
+	w    *sql.DB                                            // one connection; BEGIN IMMEDIATE
+	r    *sql.DB                                            // read-only pool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -148,7 +155,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: path, w: w}
+	db := &DB{path: path, w: w, onTx: opts.OnTx}
 	if err := db.init(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -267,6 +274,14 @@ type Tx struct {
 	ro    bool
 	stmts map[string]*sql.Stmt
 	done  bool
+	start time.Time // when Begin returned it, for Options.OnTx
+}
+
+// ended reports the transaction's end to Options.OnTx.
+func (tx *Tx) ended(err error) {
+	if tx.db.onTx != nil {
+		tx.db.onTx(!tx.ro, err, time.Since(tx.start))
+	}
 }
 
 // Begin starts a write transaction. Only one write transaction exists at a
@@ -278,7 +293,7 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, db.classify(err, "begin")
 	}
-	return &Tx{db: db, ctx: ctx, tx: tx}, nil
+	return &Tx{db: db, ctx: ctx, tx: tx, start: time.Now()}, nil
 }
 
 // beginRead starts a read-only snapshot transaction on the reader pool.
@@ -287,7 +302,7 @@ func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, db.classify(err, "begin read")
 	}
-	return &Tx{db: db, ctx: ctx, tx: tx, ro: true}, nil
+	return &Tx{db: db, ctx: ctx, tx: tx, ro: true, start: time.Now()}, nil
 }
 
 // Commit makes the transaction's changes durable (as synchronous=NORMAL
@@ -304,10 +319,14 @@ func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	if err != nil {
 		if cerr := tx.ctx.Err(); cerr != nil {
-			return sharestore.Wrap(sharestore.ErrCanceled, cerr, "leasedb "+tx.db.path+": commit: transaction rolled back")
+			err = sharestore.Wrap(sharestore.ErrCanceled, cerr, "leasedb "+tx.db.path+": commit: transaction rolled back")
+			tx.ended(err)
+			return err
 		}
 	}
-	return tx.db.classify(err, "commit")
+	err = tx.db.classify(err, "commit")
+	tx.ended(err)
+	return err
 }
 
 // Rollback discards the transaction's changes. Calling it after Commit or
@@ -318,6 +337,7 @@ func (tx *Tx) Rollback() error {
 	}
 	tx.done = true
 	tx.closeStmts()
+	tx.ended(nil)
 	err := tx.tx.Rollback()
 	if errors.Is(err, sql.ErrTxDone) {
 		return nil

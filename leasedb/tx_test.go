@@ -287,3 +287,39 @@ func TestCancelDuringTransaction(t *testing.T) {
 	}
 	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, mkSI(0, 0), 0, 1, 0) })
 }
+
+// OnTx hears of every transaction's end once: a committed write, a
+// rolled-back write, and a read snapshot, each with its kind and result.
+func TestOnTxReportsEveryTransaction(t *testing.T) {
+	type end struct {
+		write  bool
+		failed bool
+	}
+	var ends []end
+	db, err := Open(bg, filepath.Join(t.TempDir(), "leasedb.sqlite"), Options{OnTx: func(write bool, err error, elapsed time.Duration) {
+		if elapsed < 0 {
+			t.Errorf("negative elapsed %v", elapsed)
+		}
+		ends = append(ends, end{write, err != nil})
+	}})
+	must(t, err)
+	defer db.Close()
+	ends = nil // whatever Open itself ran
+	si := mkSI(0, 1)
+	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, si, 0, 1, 0) })
+	errNo := errors.New("no")
+	if err := db.Update(bg, func(tx *Tx) error { return errNo }); !errors.Is(err, errNo) {
+		t.Fatal(err)
+	}
+	if _, err := db.SharesForPrefix(bg, "aa"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin(bg)
+	must(t, err)
+	must(t, tx.Commit())
+	tx.Rollback() // after Commit: a no-op, not a second end
+	want := []end{{true, false}, {true, false}, {false, false}, {true, false}}
+	if fmt.Sprint(ends) != fmt.Sprint(want) {
+		t.Fatalf("ends %v, want %v", ends, want)
+	}
+}

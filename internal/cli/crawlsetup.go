@@ -34,6 +34,9 @@ type setupOptions struct {
 	// requestDone, if set, is told of every backend request the
 	// crawlers make when it returns (sharestore.Hooks.Done).
 	requestDone func(r sharestore.Request, err error, elapsed time.Duration)
+	// leasedbTx, if set, is told of every lease database transaction
+	// when it ends (leasedb.Options.OnTx).
+	leasedbTx func(write bool, err error, elapsed time.Duration)
 }
 
 // close releases what setupCrawl opened: the lease database, the state
@@ -150,7 +153,7 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 	}
 	run := &set.run
 	if f.which != "buckets" {
-		db, err := leasedb.Open(ctx, filepath.Join(f.stateDir, leasedbFile), leasedb.Options{})
+		db, err := leasedb.Open(ctx, filepath.Join(f.stateDir, leasedbFile), leasedb.Options{OnTx: opts.leasedbTx})
 		if err != nil {
 			return err
 		}

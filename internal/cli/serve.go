@@ -126,7 +126,7 @@ type daemon struct {
 
 // open sets up the crawlers of f and makes them current.
 func (d *daemon) open(ctx context.Context, f crawlFlags) (*crawlSetup, error) {
-	set, err := setupCrawl(ctx, d.e, f, "sharestore serve", setupOptions{engineHooks: d.cycleHooks, requestDone: d.requests.done})
+	set, err := setupCrawl(ctx, d.e, f, "sharestore serve", setupOptions{engineHooks: d.cycleHooks, requestDone: d.requests.done, leasedbTx: d.requests.leasedbTx})
 	if err != nil {
 		return nil, err
 	}

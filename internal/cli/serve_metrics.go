@@ -21,7 +21,7 @@ import (
 func (d *daemon) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCrawlerCollector(d), d.requests.count, d.requests.duration, d.requests.retries)
+	reg.MustRegister(newCrawlerCollector(d), d.requests.count, d.requests.duration, d.requests.retries, d.requests.tx, d.requests.txFailed)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
@@ -219,6 +219,10 @@ type requestMetrics struct {
 	// retries counts the cloud backends' retries, by the class of the
 	// error retried (throttled or unavailable).
 	retries *prometheus.CounterVec
+	// tx times the lease database's transactions, by kind (read or
+	// write); txFailed counts the commits that failed.
+	tx       *prometheus.HistogramVec
+	txFailed prometheus.Counter
 
 	mu     sync.Mutex
 	failed map[[2]string]int64 // by op and result, for the status page
@@ -239,12 +243,33 @@ func newRequestMetrics() *requestMetrics {
 			Name: "sharestore_backend_retries_total",
 			Help: "Retries of cloud backend requests, by the class of the error that caused them: throttled (the service asked to slow down) or unavailable.",
 		}, []string{"class"}),
+		tx: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sharestore_leasedb_transaction_duration_seconds",
+			Help:    "How long lease database transactions took from begin to commit or rollback, by kind (read or write).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10), // 0.1 ms to 26 s
+		}, []string{"kind"}),
+		txFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sharestore_leasedb_commit_failures_total",
+			Help: "Lease database commits that failed (the transaction was rolled back).",
+		}),
 		failed: map[[2]string]int64{},
 	}
 	for _, class := range []string{"throttled", "unavailable"} {
 		m.retries.WithLabelValues(class) // present, at 0, before the first
 	}
 	return m
+}
+
+// leasedbTx is a leasedb.Options.OnTx hook.
+func (m *requestMetrics) leasedbTx(write bool, err error, elapsed time.Duration) {
+	kind := "read"
+	if write {
+		kind = "write"
+	}
+	m.tx.WithLabelValues(kind).Observe(elapsed.Seconds())
+	if err != nil {
+		m.txFailed.Inc()
+	}
 }
 
 // retried is a cloud.RetryPolicy.OnRetry hook.

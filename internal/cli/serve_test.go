@@ -437,6 +437,18 @@ func TestServeMetrics(t *testing.T) {
 	if requests < 2048 || timed != requests {
 		t.Errorf("%d backend requests counted, %d timed; want at least 2048, all timed", requests, timed)
 	}
+	// The cycle wrote the leasedb and the status read it.
+	tx := map[string]uint64{}
+	for _, m := range fams["sharestore_leasedb_transaction_duration_seconds"].GetMetric() {
+		for _, l := range m.Label {
+			if l.GetName() == "kind" {
+				tx[l.GetValue()] = m.Histogram.GetSampleCount()
+			}
+		}
+	}
+	if tx["write"] == 0 || tx["read"] == 0 {
+		t.Errorf("leasedb transactions timed: %v; want reads and writes", tx)
+	}
 	if h["added"] == 0 || h["examined-shares-mutable"] == 0 {
 		t.Fatalf("the sample store's cycle found nothing: %v", h)
 	}
