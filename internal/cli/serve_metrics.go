@@ -14,6 +14,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/plugin"
 )
 
 // metricsHandler serves /metrics: the Go and process collectors and the
@@ -51,6 +52,7 @@ var (
 	descSharesets       = desc("buckets_sharesets", "Sharesets the last complete bucket count found.")
 	descLeasedShares    = desc("leasedb_leased_shares", "Shares with at least one lease in the lease database.")
 	descLeasedBytes     = desc("leasedb_leased_bytes", "Bytes of the shares with at least one lease.")
+	descPluginRestarts  = desc("plugin_restarts_total", "Times the plugin serving the backend was restarted after it died, since the backend was opened (SIGHUP opens it anew).")
 	descCrawlerStatusOK = desc("crawler_status_up", "1 when the crawlers' status could be read at this scrape, 0 otherwise.")
 )
 
@@ -105,7 +107,7 @@ func newCrawlerCollector(d *daemon) *crawlerCollector {
 func (c *crawlerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCycle, descInProgress, descPrefixes, descFailedPrefixes, descCycleStart, descLastEnd,
 		descExaminedShares, descExaminedSets, descExaminedBytes, descCorrupt, descAdded, descRemoved, descDeleted, descRecovered,
-		descSharesets, descLeasedShares, descLeasedBytes, descCrawlerStatusOK} {
+		descSharesets, descLeasedShares, descLeasedBytes, descPluginRestarts, descCrawlerStatusOK} {
 		ch <- d
 	}
 }
@@ -129,6 +131,9 @@ func (c *crawlerCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(descCrawlerStatusOK, prometheus.GaugeValue, 1)
+	if n, ok := pluginRestarts(set.b); ok {
+		ch <- prometheus.MustNewConstMetric(descPluginRestarts, prometheus.CounterValue, float64(n))
+	}
 	for name, s := range states {
 		collectProgress(ch, name, s)
 	}
@@ -305,4 +310,20 @@ func (m *requestMetrics) done(r sharestore.Request, err error, elapsed time.Dura
 	}
 	m.count.WithLabelValues(string(r.Op), result).Inc()
 	m.duration.WithLabelValues(string(r.Op)).Observe(elapsed.Seconds())
+}
+
+// pluginRestarts returns how often the plugin under b was restarted, and
+// false when no plugin serves b.
+func pluginRestarts(b sharestore.Backend) (int, bool) {
+	for b != nil {
+		if pb, ok := b.(*plugin.Backend); ok {
+			return pb.Restarts(), true
+		}
+		w, ok := b.(sharestore.Wrapper)
+		if !ok {
+			return 0, false
+		}
+		b = w.Unwrap()
+	}
+	return 0, false
 }

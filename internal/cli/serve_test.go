@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -506,4 +508,67 @@ func TestServePage(t *testing.T) {
 		t.Error("the page refers to something outside the binary")
 	}
 	d.stop(t)
+}
+
+// A plugin that dies is restarted by the supervisor, and /metrics counts
+// the restart.
+func TestServeCountsPluginRestarts(t *testing.T) {
+	store := sampleStore(t)
+	d := startDaemon(t, "--plugin", buildDiskPlugin(t), "--backend", "disk:"+store, "--state-dir", t.TempDir(), "--fast", "--crawler", "accounting", "--rate-limit", "100")
+	d.waitFor(t, "a cycle under way", func(st statusJSON) bool {
+		p := st.LeaseCheckerProgress
+		return p != nil && p.CycleInProgress && p.CompletePrefixes > 0
+	})
+	if got := d.metric(t, "sharestore_plugin_restarts_total"); got != 0 {
+		t.Fatalf("restarts before any death: %v", got)
+	}
+	// The daemon's children, whichever of its threads started them.
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", d.cmd.Process.Pid))
+	var kids []byte
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		kids = append(append(kids, b...), ' ')
+	}
+	killed := 0
+	for _, f := range strings.Fields(string(kids)) {
+		pid, _ := strconv.Atoi(f)
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.Contains(exe, "sharestore-backend-disk") {
+			syscall.Kill(pid, syscall.SIGKILL)
+			killed++
+		}
+	}
+	if killed != 1 {
+		t.Fatalf("found %d plugin processes among the daemon's children %q", killed, kids)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for d.metric(t, "sharestore_plugin_restarts_total") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the plugin's death was never counted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.waitFor(t, "the end of the cycle", accountingDone(0))
+	if code, log := d.stop(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+}
+
+// metric returns the value of the unlabelled metric name in /metrics.
+func (d *daemonProc) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(d.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no %s in /metrics", name)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
