@@ -242,7 +242,11 @@ func (s Settings) Redacted() string {
 		}
 		slices.Sort(names)
 		for _, n := range names {
-			fmt.Fprintf(&b, "#   %s = %s from %s\n", n, redacted, s.Secrets[n].Source)
+			if v := s.Secrets[n]; v.Value == "" {
+				fmt.Fprintf(&b, "#   %s: %s\n", n, v.Source)
+			} else {
+				fmt.Fprintf(&b, "#   %s = %s from %s\n", n, redacted, v.Source)
+			}
 		}
 	}
 	if b.Len() > 0 {
