@@ -14,9 +14,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/backendurl"
+	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
@@ -174,6 +177,9 @@ func (s Settings) Validate(k Keys, now time.Time) error {
 	if err := CheckCrawl(k, s.Crawler, s.RateLimit, s.PrefixesInFlight); err != nil {
 		return err
 	}
+	if err := s.checkBackend(k); err != nil {
+		return err
+	}
 	p, err := s.Policy(k)
 	if err != nil {
 		return err
@@ -202,6 +208,24 @@ func (s Settings) Validate(k Keys, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// checkBackend checks the URL's form, unless a plugin serves it (a
+// plugin takes the forms it knows); "" is allowed, for a command line
+// that gives --backend.
+func (s Settings) checkBackend(k Keys) error {
+	switch {
+	case s.Backend == "" || s.Plugin.Path != "":
+		return nil
+	case backendurl.IsCloud(s.Backend):
+		if _, err := backendurl.Parse(s.Backend); err != nil {
+			return fmt.Errorf("%s: %v", k.Backend, err)
+		}
+		return nil
+	case strings.HasPrefix(s.Backend, "disk:") && len(s.Backend) > len("disk:"):
+		return nil
+	}
+	return fmt.Errorf("%s %q: want disk:PATH, s3://BUCKET, gs://BUCKET or azblob://CONTAINER", k.Backend, redact.String(s.Backend))
 }
 
 func (c Schedule) check(table string) error {

@@ -18,7 +18,7 @@ import (
 var TahoeKeys = func() Keys {
 	k := FlagKeys
 	k.ExpireMode, k.ExpireOverride, k.ExpireCutoff = "[storage]expire.mode", "[storage]expire.override_lease_duration", "[storage]expire.cutoff_date"
-	k.StorageDir = "[storage]storage_dir"
+	k.Backend = "[storage]storage_dir"
 	return k
 }()
 

@@ -143,6 +143,9 @@ func TestLoadErrors(t *testing.T) {
 		{"duty cycle", "[schedule.accounting]\nallowed_cpu_proportion = 0\n", "schedule.accounting.allowed_cpu_proportion 0: want more than 0 and at most 1"},
 		{"cpu slice", "[schedule.buckets]\ncpu_slice = \"0s\"\n", "schedule.buckets.cpu_slice 0s: want more than 0"},
 		{"disabled", "[backend]\nenabled = false\n", "storage is not enabled"},
+		{"bad scheme", "[backend]\nurl = \"ftp://x\"\n", `backend.url "ftp://x": want disk:PATH`},
+		{"bad cloud URL", "[backend]\nurl = \"s3://b?bogus=1\"\n", `backend.url: backend URL: unknown option "bogus"`},
+		{"credentials in URL", "[backend]\nurl = \"s3://KEY:topsecret@b\"\n", "credentials do not belong in the URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeFile(t, "bad.toml", tc.text)

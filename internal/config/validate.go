@@ -20,11 +20,11 @@ const DefaultHoldPercent = 10
 // names what the user typed: FlagKeys for crawl's flags, TOMLKeys for a
 // configuration file.
 type Keys struct {
-	Crawler, RateLimit, PrefixesInFlight              string
-	ExpireMode, ExpireOverride, ExpireCutoff          string
-	MaxDelete, MaxDeletePercent, AllowFutureCutoff    string
-	DryRun                                            string
-	LogFormat, LogLevel, Listen, Schedule, StorageDir string
+	Crawler, RateLimit, PrefixesInFlight           string
+	ExpireMode, ExpireOverride, ExpireCutoff       string
+	MaxDelete, MaxDeletePercent, AllowFutureCutoff string
+	DryRun                                         string
+	LogFormat, LogLevel, Listen, Schedule, Backend string
 }
 
 // FlagKeys are the names of the settings as command-line flags.
@@ -33,7 +33,7 @@ var FlagKeys = Keys{
 	ExpireMode: "--expire-mode", ExpireOverride: "--expire-override", ExpireCutoff: "--expire-cutoff-date",
 	MaxDelete: "--max-delete", MaxDeletePercent: "--max-delete-percent", AllowFutureCutoff: "--allow-future-cutoff", DryRun: "--dry-run",
 	LogFormat: "--log-format", LogLevel: "--log-level", Listen: "--listen", Schedule: "schedule",
-	StorageDir: "--backend",
+	Backend: "--backend",
 }
 
 // TOMLKeys are the names of the settings in a configuration file read by
@@ -43,7 +43,7 @@ var TOMLKeys = Keys{
 	ExpireMode: "expire.mode", ExpireOverride: "expire.override", ExpireCutoff: "expire.cutoff_date",
 	MaxDelete: "delete.max_delete", MaxDeletePercent: "delete.max_delete_percent", AllowFutureCutoff: "delete.allow_future_cutoff", DryRun: "crawl.dry_run",
 	LogFormat: "log.format", LogLevel: "log.level", Listen: "http.listen", Schedule: "schedule",
-	StorageDir: "backend.url",
+	Backend: "backend.url",
 }
 
 // CheckCrawl validates the crawler selection, the rate limit (requests
