@@ -77,8 +77,8 @@ type (
 		CutoffDate string `toml:"cutoff_date"`
 	}
 	fileDelete struct {
-		MaxDelete         int64   `toml:"max_delete"`
-		MaxDeletePercent  float64 `toml:"max_delete_percent"`
+		MaxDelete         int64   `toml:"max_delete,omitzero"`
+		MaxDeletePercent  float64 `toml:"max_delete_percent,omitzero"`
 		AllowFutureCutoff bool    `toml:"allow_future_cutoff"`
 		TakeOwnership     bool    `toml:"take_ownership"`
 	}
@@ -141,7 +141,8 @@ func (f fileSchema) settings() Settings {
 // Load reads the TOML configuration file at path over Defaults and
 // validates it (Settings.Validate with TOMLKeys, against the current
 // time). Relative paths in it (crawl.state_dir, a disk: backend.url,
-// plugin.path and plugin.config) are relative to the file's directory.
+// plugin.path and plugin.config) are relative to the file's directory,
+// and so is the default state directory, DefaultStateDir.
 // The file holds no secrets: cloud credentials come from the
 // environment, as for crawl. Errors wrap sharestore.ErrInvalidArgument
 // and name the file and the key, and the line where the TOML library
@@ -226,7 +227,8 @@ func undecoded(md toml.MetaData) []string {
 }
 
 // Redacted returns the settings as a TOML file of Load's schema that
-// Load reads back to the same settings, with a comment naming the source
+// Load reads back to the same settings (a deletion bound of 0, no bound,
+// is left out), with a comment naming the source
 // and, for each secret, its variable and where it was read, never its
 // value.
 func (s Settings) Redacted() string {
@@ -252,7 +254,9 @@ func (s Settings) Redacted() string {
 	if b.Len() > 0 {
 		b.WriteString("\n")
 	}
-	if err := toml.NewEncoder(&b).Encode(toFile(s)); err != nil {
+	enc := toml.NewEncoder(&b)
+	enc.Indent = ""
+	if err := enc.Encode(toFile(s)); err != nil {
 		// The schema holds only strings, numbers, booleans and lists.
 		panic(err)
 	}

@@ -74,6 +74,13 @@ func TestTOMLRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip:\n got %#v\nwant %#v", got, want)
 	}
+	def := Defaults()
+	p = writeFile(t, "defaults.toml", def.Redacted())
+	// The default state directory is next to the file.
+	def.Source, def.StateDir = p, filepath.Join(filepath.Dir(p), DefaultStateDir)
+	if got, err := Load(p); err != nil || !reflect.DeepEqual(got, def) {
+		t.Errorf("round trip of the defaults: %v\n got %#v\nwant %#v", err, got, def)
+	}
 	want.ExpireMode, want.ExpireOverride, want.ExpireCutoffDate = "age", "2mo", ""
 	p = writeFile(t, "age.toml", want.Redacted())
 	want.Source = p
