@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/config"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/plugin"
 )
@@ -110,58 +109,10 @@ func addCrawlerFlags(fl *pflag.FlagSet, f *crawlFlags, e *env) {
 	f.del.add(fl)
 }
 
-// durationProblem says what is wrong with the duration s, which
-// leasedb.ParseDuration refused with err. That error is Tahoe's text, kept
-// for values from a tahoe.cfg; it says "no unit" of '1week' too, so a
-// unit Tahoe does not know is named here.
-func durationProblem(s string, err error) string {
-	unit := strings.TrimLeft(strings.TrimSpace(s), "0123456789 +-.")
-	if unit != "" && strings.HasPrefix(err.Error(), "no unit") {
-		return fmt.Sprintf("unknown unit '%s' in '%s' (want day, month, mo or year, as in 7days)", unit, s)
-	}
-	return err.Error()
-}
-
 // policyFromFlags builds the expiration policy; expiration is off unless
 // a mode is given, and the other flags then follow Tahoe's expire.*.
 func policyFromFlags(f crawlFlags) (leasedb.ExpirationPolicy, error) {
-	if f.expireMode == "" {
-		if f.expireOverride != "" || f.expireCutoff != "" {
-			return leasedb.ExpirationPolicy{}, errors.New("--expire-override and --expire-cutoff-date need --expire-mode")
-		}
-		return leasedb.ExpirationPolicy{}, nil
-	}
-	if f.expireMode == leasedb.ModeAge && f.expireCutoff != "" {
-		return leasedb.ExpirationPolicy{}, errors.New("--expire-cutoff-date needs --expire-mode cutoff-date")
-	}
-	if f.expireMode == leasedb.ModeCutoffDate && f.expireOverride != "" {
-		return leasedb.ExpirationPolicy{}, errors.New("--expire-override needs --expire-mode age")
-	}
-	// The values are parsed here first so that an error names the flag
-	// the user typed; leasedb's messages name Tahoe's keys.
-	switch f.expireMode {
-	case leasedb.ModeAge, leasedb.ModeCutoffDate:
-	default:
-		return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-mode %q: want age or cutoff-date", f.expireMode)
-	}
-	if f.expireOverride != "" {
-		d, err := leasedb.ParseDuration(f.expireOverride)
-		if err != nil {
-			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-override: %s", durationProblem(f.expireOverride, err))
-		}
-		if d <= 0 {
-			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-override %q: must be longer than 0 days", f.expireOverride)
-		}
-	}
-	if f.expireCutoff != "" {
-		if _, err := leasedb.ParseDate(f.expireCutoff); err != nil {
-			return leasedb.ExpirationPolicy{}, fmt.Errorf("--expire-cutoff-date: %v", err)
-		}
-	}
-	if f.expireMode == leasedb.ModeCutoffDate && f.expireCutoff == "" {
-		return leasedb.ExpirationPolicy{}, errors.New("--expire-mode cutoff-date needs --expire-cutoff-date YYYY-MM-DD")
-	}
-	return leasedb.NewExpirationPolicy(true, f.expireMode, f.expireOverride, f.expireCutoff)
+	return config.Policy(config.FlagKeys, f.expireMode, f.expireOverride, f.expireCutoff)
 }
 
 // checkCrawlFlags validates the flags crawl and serve share, and
@@ -181,14 +132,8 @@ func checkCrawlFlags(f crawlFlags) (leasedb.ExpirationPolicy, crawler.DeleteLimi
 	if err != nil {
 		return fail(err)
 	}
-	if f.which != "all" && f.which != "accounting" && f.which != "buckets" {
-		return fail(fmt.Errorf("--crawler %q: want accounting, buckets or all", f.which))
-	}
-	if f.rateLimit < 0 || math.IsNaN(f.rateLimit) || math.IsInf(f.rateLimit, 0) {
-		return fail(fmt.Errorf("--rate-limit %v: want a number of requests per second, 0 or more (0: unlimited)", f.rateLimit))
-	}
-	if f.inFlight < 1 || f.inFlight > 256 {
-		return fail(fmt.Errorf("--prefixes-in-flight %d: want 1 to 256", f.inFlight))
+	if err := config.CheckCrawl(config.FlagKeys, f.which, f.rateLimit, f.inFlight); err != nil {
+		return fail(err)
 	}
 	return policy, limits, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/config"
 	"github.com/sharestore/sharestore/internal/statedir"
 	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
@@ -19,8 +20,8 @@ import (
 
 // DefaultHoldPercent is crawl's brake: without --max-delete or
 // --max-delete-percent, a cycle whose expiration policy would delete more
-// than this percentage of the store deletes nothing.
-const DefaultHoldPercent = 10
+// than this percentage of the store deletes nothing (config.DefaultHoldPercent).
+const DefaultHoldPercent = config.DefaultHoldPercent
 
 // deleteFlags are crawl's flags that bound and allow deletion.
 type deleteFlags struct {
@@ -41,25 +42,13 @@ func (d *deleteFlags) add(fl *pflag.FlagSet) {
 
 // limits returns the crawler's deletion limits for the flags.
 func (d *deleteFlags) limits() (crawler.DeleteLimits, error) {
-	if d.set != nil && d.set("max-delete") && d.maxDelete < 1 {
-		return crawler.DeleteLimits{}, fmt.Errorf("--max-delete %d: want 1 or more (use --dry-run to delete nothing)", d.maxDelete)
-	}
-	if d.set != nil && d.set("max-delete-percent") && (d.maxDeletePercent <= 0 || d.maxDeletePercent > 100) {
-		return crawler.DeleteLimits{}, fmt.Errorf("--max-delete-percent %g: want more than 0 and at most 100", d.maxDeletePercent)
-	}
-	l := crawler.DeleteLimits{MaxShares: d.maxDelete, MaxPercent: d.maxDeletePercent}
-	if l.MaxShares == 0 && l.MaxPercent == 0 {
-		l.HoldAbovePercent = DefaultHoldPercent
-	}
-	return l, nil
+	set := func(name string) bool { return d.set != nil && d.set(name) }
+	return config.DeleteLimits(config.FlagKeys, d.maxDelete, set("max-delete"), d.maxDeletePercent, set("max-delete-percent"))
 }
 
 // checkCutoff refuses a cutoff date after now unless allowed.
 func (d *deleteFlags) checkCutoff(p leasedb.ExpirationPolicy, now time.Time) error {
-	if p.Enabled && p.Mode == leasedb.ModeCutoffDate && p.CutoffDate.After(now) && !d.allowFutureCutoff {
-		return fmt.Errorf("--expire-cutoff-date %s is in the future: every lease renewed before it would expire, which is nearly every lease; check the year, or pass --allow-future-cutoff", p.CutoffDate.Format("2006-01-02"))
-	}
-	return nil
+	return config.CheckCutoff(config.FlagKeys, p, now, d.allowFutureCutoff)
 }
 
 // ownership checks, and for a crawl that may delete claims, the store's

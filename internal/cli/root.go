@@ -231,6 +231,7 @@ with what is stored, and reports their state.
 	root.AddCommand(newCopyCmd(e))
 	root.AddCommand(newMaintenanceCmd(e))
 	root.AddCommand(newConformanceCmd(e))
+	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newVersionCmd(e))
 	return root
 }
