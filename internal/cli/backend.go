@@ -105,7 +105,8 @@ func openBackend(ctx context.Context, spec string, create bool, pf *pluginFlags)
 		if rest == "" {
 			return nil, usageErr(fmt.Errorf("backend %q: missing path after disk:", redact.String(spec)))
 		}
-		b, err := disk.Open(rest, disk.Options{Create: create, Logger: loggerFrom(ctx)})
+		o := openOptionsFrom(ctx)
+		b, err := disk.Open(rest, disk.Options{Create: create && !o.readOnly, Logger: loggerFrom(ctx), ReadOnly: o.readOnly, ReservedSpace: o.reservedSpace})
 		if err != nil {
 			return nil, openErr(err)
 		}

@@ -20,7 +20,8 @@ import (
 // A retry observer in ctx (withRetryObserver) is told of every retry.
 func openCloud(ctx context.Context, spec string) (sharestore.Backend, error) {
 	opts := cloud.Options{Retry: cloud.RetryPolicy{OnRetry: retryObserverFrom(ctx)}}
-	b, err := backendurl.Open(ctx, spec, backendurl.Env{Logger: loggerFrom(ctx)}, opts)
+	o := openOptionsFrom(ctx)
+	b, err := backendurl.Open(ctx, spec, backendurl.Env{Logger: loggerFrom(ctx), Getenv: o.getenv, Source: o.source}, opts)
 	if err != nil {
 		return nil, openErr(err)
 	}

@@ -224,6 +224,9 @@ type schedule struct {
 	// cpu is the allowed share of the time spent working (the duty
 	// cycle); 0 is the default, 10%.
 	cpu float64
+	// cpuSlice is the work done between two pauses; 0 is the default,
+	// one second.
+	cpuSlice time.Duration
 }
 
 // apply returns cfg with s, or the default minimum cycle time def,
@@ -235,6 +238,9 @@ func (s schedule) apply(cfg crawler.Config, def time.Duration, fast bool) crawle
 	}
 	if s.cpu > 0 {
 		cfg.AllowedCPUProportion = s.cpu
+	}
+	if s.cpuSlice > 0 {
+		cfg.CPUSlice = s.cpuSlice
 	}
 	cfg.SlowStart = s.slowStart
 	if fast {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sharestore/sharestore/crawler"
 )
@@ -30,8 +31,10 @@ const (
 )
 
 type serveFlags struct {
-	crawl  crawlFlags
-	listen string
+	crawl                crawlFlags
+	listen               string
+	config, tahoeBasedir string
+	flags                *pflag.FlagSet
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -67,26 +70,63 @@ It listens on --listen (loopback by default) for:
 	fl := cmd.Flags()
 	addCrawlerFlags(fl, &f.crawl, e)
 	fl.StringVar(&f.listen, "listen", defaultListen, "address to serve the status page, the JSON and the health checks on (HOST:PORT; port 0 picks a free one)")
+	fl.StringVar(&f.config, "config", "", "read every setting from this sharestore configuration `FILE` (TOML; see docs/configuration.md) instead of the flags; SIGHUP re-reads it")
+	fl.StringVar(&f.tahoeBasedir, "tahoe-basedir", "", "read the settings from the Tahoe-LAFS node's DIR/tahoe.cfg and DIR/private/ instead of the flags; SIGHUP re-reads them")
+	f.flags = fl
 	return cmd
 }
 
-func runServe(ctx context.Context, e *env, f serveFlags) error {
-	if f.crawl.backend == "" {
-		return usageErr(errors.New("serve: --backend is required, such as --backend disk:/var/lib/tahoe/storage or s3://BUCKET (see 'sharestore --help')"))
+// loadSpec returns what serve runs: from the file, or from the flags.
+func (f serveFlags) spec(e *env) (serveSpec, error) {
+	if f.fromFile() {
+		sp, _, err := f.loadSpec()
+		sp.crawl.plugin.stderr = e.stderr
+		if f.flags.Changed("fast") {
+			sp.crawl.fast = true
+		}
+		if f.flags.Changed("listen") {
+			sp.listen = f.listen
+		}
+		return sp, err
 	}
-	f.crawl.schedules[0].slowStart = accountingSlowStart
-	f.crawl.schedules[1].slowStart = bucketsSlowStart
-	logger := e.log()
-	d := &daemon{e: e, logger: logger, load: func() (crawlFlags, error) { return f.crawl, nil }, requests: newRequestMetrics()}
-	ctx = withRetryObserver(ctx, d.requests.retried)
-	set, err := d.open(ctx, f.crawl)
+	if f.crawl.backend == "" {
+		return serveSpec{}, usageErr(errors.New("serve: --backend is required, such as --backend disk:/var/lib/tahoe/storage or s3://BUCKET (see 'sharestore --help'), or --config FILE or --tahoe-basedir DIR"))
+	}
+	c := f.crawl
+	c.schedules[0].slowStart = accountingSlowStart
+	c.schedules[1].slowStart = bucketsSlowStart
+	return serveSpec{crawl: c, listen: f.listen}, nil
+}
+
+func runServe(ctx context.Context, e *env, f serveFlags) error {
+	if f.fromFile() {
+		if err := checkNoCrawlFlags(f.flags); err != nil {
+			return usageErr(err)
+		}
+		_, s, err := f.loadSpec()
+		if err != nil {
+			return err
+		}
+		if err := e.fileLogger(f.flags, s); err != nil {
+			return err
+		}
+		ctx = withLogger(ctx, e.log())
+	}
+	sp, err := f.spec(e)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.listen)
+	logger := e.log()
+	d := &daemon{e: e, logger: logger, load: func() (serveSpec, error) { return f.spec(e) }, requests: newRequestMetrics()}
+	ctx = withRetryObserver(ctx, d.requests.retried)
+	set, err := d.open(ctx, sp)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", sp.listen)
 	if err != nil {
 		set.close()
-		return usageErr(fmt.Errorf("--listen %s: %w", f.listen, err))
+		return usageErr(fmt.Errorf("--listen %s: %w", sp.listen, err))
 	}
 	srv := &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
@@ -116,17 +156,20 @@ type daemon struct {
 	logger *slog.Logger
 	// load returns the settings to run with, at the start and on
 	// every SIGHUP.
-	load func() (crawlFlags, error)
+	load func() (serveSpec, error)
 
 	requests *requestMetrics // the backend requests of every setup
 
-	mu  sync.Mutex
+	// mu guards cur: the HTTP handlers hold it shared while they read
+	// the crawlers, and closeCurrent holds it alone, so nothing is read
+	// from a closed lease database or backend.
+	mu  sync.RWMutex
 	cur *crawlSetup // nil between a stop and the next open
 }
 
-// open sets up the crawlers of f and makes them current.
-func (d *daemon) open(ctx context.Context, f crawlFlags) (*crawlSetup, error) {
-	set, err := setupCrawl(ctx, d.e, f, "sharestore serve", setupOptions{engineHooks: d.cycleHooks, requestDone: d.requests.done, leasedbTx: d.requests.leasedbTx})
+// open sets up the crawlers of sp and makes them current.
+func (d *daemon) open(ctx context.Context, sp serveSpec) (*crawlSetup, error) {
+	set, err := setupCrawl(withOpenOptions(ctx, sp.open), d.e, sp.crawl, "sharestore serve", setupOptions{engineHooks: d.cycleHooks, requestDone: d.requests.done, leasedbTx: d.requests.leasedbTx})
 	if err != nil {
 		return nil, err
 	}
@@ -136,21 +179,21 @@ func (d *daemon) open(ctx context.Context, f crawlFlags) (*crawlSetup, error) {
 	return set, nil
 }
 
-// current returns the running crawlers, or nil while they restart.
-func (d *daemon) current() *crawlSetup {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.cur
+// acquire returns the running crawlers, or nil while they restart, and
+// the function that releases them; they are not closed until then.
+func (d *daemon) acquire() (*crawlSetup, func()) {
+	d.mu.RLock()
+	return d.cur, d.mu.RUnlock
 }
 
-// closeCurrent closes the current crawlers' backend, lock and database.
+// closeCurrent closes the current crawlers' backend, lock and database,
+// once no handler reads them.
 func (d *daemon) closeCurrent() {
 	d.mu.Lock()
-	set := d.cur
-	d.cur = nil
-	d.mu.Unlock()
-	if set != nil {
-		set.close()
+	defer d.mu.Unlock()
+	if d.cur != nil {
+		d.cur.close()
+		d.cur = nil
 	}
 }
 
@@ -164,7 +207,7 @@ func (d *daemon) loop(ctx context.Context, set *crawlSetup, hup <-chan os.Signal
 		done := make(chan []error, 1)
 		go func() { done <- set.run.run(runCtx, d.e, "none", false, &set.listed) }()
 		var errs []error
-		var next *crawlFlags
+		var next *serveSpec
 	wait:
 		for {
 			select {

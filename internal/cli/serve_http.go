@@ -46,7 +46,8 @@ func (d *daemon) serveReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	set := d.current()
+	set, release := d.acquire()
+	defer release()
 	if set == nil {
 		http.Error(w, "not ready: the crawlers are restarting", http.StatusServiceUnavailable)
 		return
@@ -68,7 +69,8 @@ func (d *daemon) serveReady(w http.ResponseWriter, r *http.Request) {
 // serveJSON answers with the status as "sharestore status --json"
 // prints it, made from the running crawlers' states.
 func (d *daemon) serveJSON(w http.ResponseWriter, r *http.Request) {
-	set := d.current()
+	set, release := d.acquire()
+	defer release()
 	if set == nil {
 		http.Error(w, "the crawlers are restarting", http.StatusServiceUnavailable)
 		return

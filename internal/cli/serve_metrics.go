@@ -86,7 +86,9 @@ type crawlerCollector struct {
 // be open.
 func newCrawlerCollector(d *daemon) *crawlerCollector {
 	c := &crawlerCollector{d: d, counted: map[int]bool{}, base: map[string]int64{}}
-	if set := d.current(); set != nil {
+	set, release := d.acquire()
+	defer release()
+	if set != nil {
 		for i, name := range set.run.names {
 			if name != "accounting" {
 				continue
@@ -114,7 +116,8 @@ func (c *crawlerCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *crawlerCollector) Collect(ch chan<- prometheus.Metric) {
-	set := c.d.current()
+	set, release := c.d.acquire()
+	defer release()
 	if set == nil {
 		ch <- prometheus.MustNewConstMetric(descCrawlerStatusOK, prometheus.GaugeValue, 0)
 		return

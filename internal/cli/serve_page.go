@@ -87,7 +87,8 @@ func (d *daemon) servePage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	set := d.current()
+	set, release := d.acquire()
+	defer release()
 	if set == nil {
 		http.Error(w, "the crawlers are restarting", http.StatusServiceUnavailable)
 		return
