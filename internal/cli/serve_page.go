@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/sharestore/sharestore"
@@ -142,12 +141,7 @@ func buildPage(set *crawlSetup, names []string, states map[string]crawler.State,
 	if r.Whole != nil {
 		p.Whole = totalsOf(r.Whole.SpaceRecovered)
 	}
-	var cycles []int
-	for c := range r.History {
-		cycles = append(cycles, c)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(cycles)))
-	for i, c := range cycles {
+	for i, c := range newestFirst(r.History) {
 		h := r.History[c]
 		start, end := time.Unix(h.CycleStartFinish[0], 0), time.Unix(h.CycleStartFinish[1], 0)
 		took, ago := end.Sub(start), now.Sub(end)

@@ -182,12 +182,7 @@ func printStatus(w io.Writer, s statusJSON, now time.Time) {
 			fmt.Fprintf(w, "    Corrupt share: SI %s shnum %d\n", cs.SI, cs.Shnum)
 		}
 	}
-	var cycles []int
-	for c := range r.History {
-		cycles = append(cycles, c)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(cycles)))
-	for i, c := range cycles {
+	for i, c := range newestFirst(r.History) {
 		h := r.History[c]
 		took := time.Duration(h.CycleStartFinish[1]-h.CycleStartFinish[0]) * time.Second
 		ago := now.Sub(time.Unix(h.CycleStartFinish[1], 0))
@@ -271,4 +266,14 @@ func defaultStateDir() (string, error) {
 // IEC units.
 func printLeaseDBStats(w io.Writer, d leasedb.Stats) {
 	fmt.Fprintf(w, "\nLease database: %d leased shares, %s leased, %d sharesets\n", d.LeasedShares, units.Bytes(d.LeasedBytes), d.Sharesets)
+}
+
+// newestFirst returns the cycles of a history, the newest first.
+func newestFirst(history map[int]crawler.HistoryEntry) []int {
+	cycles := make([]int, 0, len(history))
+	for c := range history {
+		cycles = append(cycles, c)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(cycles)))
+	return cycles
 }
