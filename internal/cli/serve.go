@@ -76,7 +76,7 @@ It listens on --listen (loopback by default) for:
 	return cmd
 }
 
-// loadSpec returns what serve runs: from the file, or from the flags.
+// spec returns what serve runs: from the file, or from the flags.
 func (f serveFlags) spec(e *env) (serveSpec, error) {
 	if f.fromFile() {
 		sp, _, err := f.loadSpec()
