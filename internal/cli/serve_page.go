@@ -42,6 +42,7 @@ type statusPage struct {
 	CorruptCount           int64
 	History                []historyRow
 	Errors                 []errorRow
+	PluginRestarts         *int // nil when no plugin serves the backend
 	LeaseDB                *leasedb.Stats
 }
 
@@ -104,6 +105,9 @@ func (d *daemon) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	page := buildPage(set, set.run.names, states, st, now)
 	page.Errors = d.requests.errorRows()
+	if n, ok := pluginRestarts(set.b); ok {
+		page.PluginRestarts = &n
+	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, page); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -548,6 +548,15 @@ func TestServeCountsPluginRestarts(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.waitFor(t, "the end of the cycle", accountingDone(0))
+	resp, err := http.Get(d.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if m := regexp.MustCompile(`id="plugin-restarts">(\d+)<`).FindSubmatch(page); m == nil || string(m[1]) == "0" {
+		t.Errorf("the status page does not show the plugin's restart")
+	}
 	if code, log := d.stop(t); code != 0 {
 		t.Fatalf("exit %d\n%s", code, log)
 	}
