@@ -17,17 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sharestore/sharestore/crawler"
-)
-
-// defaultListen is serve's --listen: loopback only, so that the status
-// page and the metrics are not exposed unless the operator says so.
-const defaultListen = "127.0.0.1:7480"
-
-// Tahoe's slow starts: the pause before a daemon's first slice, so that
-// a node's start is not slowed by its crawlers.
-const (
-	accountingSlowStart = 600 * time.Second
-	bucketsSlowStart    = 300 * time.Second
+	"github.com/sharestore/sharestore/internal/config"
 )
 
 type serveFlags struct {
@@ -69,7 +59,7 @@ It listens on --listen (loopback by default) for:
 	}
 	fl := cmd.Flags()
 	addCrawlerFlags(fl, &f.crawl, e)
-	fl.StringVar(&f.listen, "listen", defaultListen, "address to serve the status page, the JSON and the health checks on (HOST:PORT; port 0 picks a free one)")
+	fl.StringVar(&f.listen, "listen", config.DefaultListen, "address to serve the status page, the JSON and the health checks on (HOST:PORT; port 0 picks a free one)")
 	fl.StringVar(&f.config, "config", "", "read every setting from this sharestore configuration `FILE` (TOML; see docs/configuration.md) instead of the flags; SIGHUP re-reads it")
 	fl.StringVar(&f.tahoeBasedir, "tahoe-basedir", "", "read the settings from the Tahoe-LAFS node's DIR/tahoe.cfg and DIR/private/ instead of the flags; SIGHUP re-reads them")
 	f.flags = fl
@@ -93,8 +83,10 @@ func (f serveFlags) spec(e *env) (serveSpec, error) {
 		return serveSpec{}, usageErr(errors.New("serve: --backend is required, such as --backend disk:/var/lib/tahoe/storage or s3://BUCKET (see 'sharestore --help'), or --config FILE or --tahoe-basedir DIR"))
 	}
 	c := f.crawl
-	c.schedules[0].slowStart = accountingSlowStart
-	c.schedules[1].slowStart = bucketsSlowStart
+	// Tahoe's slow starts, as a configuration file has them by default.
+	def := config.Defaults()
+	c.schedules[0].slowStart = def.Accounting.SlowStart
+	c.schedules[1].slowStart = def.Buckets.SlowStart
 	return serveSpec{crawl: c, listen: f.listen}, nil
 }
 
