@@ -112,6 +112,11 @@ type Accounting struct {
 	// aheadUsed counts the prefixes whose reconcile used headers read
 	// ahead (for tests).
 	aheadUsed int
+	// memoHits counts the prefixes settled from their memo (for tests);
+	// noMemo turns the memos off, so tests can compare with full
+	// reconciles.
+	memoHits int
+	noMemo   bool
 	// held is why the cycle heldCycle may not delete, or "".
 	held, heldCycle string
 	// lastCycleID is the ID of the last cycle this crawler finished.
@@ -348,26 +353,15 @@ func (a *Accounting) ProcessPrefix(ctx context.Context, cycle Cycle, p sharestor
 	if len(stored) == 0 && known && !occupied {
 		return nil, nil
 	}
-	var prior *PrefixResult
-	err = a.db.View(ctx, func(tx *leasedb.Tx) error {
-		raw, ok, err := tx.PrefixResult(ctx, AccountingName, cycle.ID, p)
-		if err != nil || !ok {
-			return err
-		}
-		prior = &PrefixResult{}
-		if err := json.Unmarshal(raw, prior); err != nil {
-			return sharestore.Errorf(sharestore.ErrCorrupt, "accounting: stored result of prefix %s: %w", p, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := a.ensureHold(ctx, cycle); err != nil {
+		return nil, err
+	}
+	prior, settled, err := a.begin(ctx, cycle, p, stored)
+	if err != nil || settled {
 		return nil, err
 	}
 	if prior != nil && prior.Done {
 		return nil, nil // committed before a restart: never redo or recount
-	}
-	if err := a.ensureHold(ctx, cycle); err != nil {
-		return nil, err
 	}
 	res := prior
 	if res == nil {
@@ -561,10 +555,20 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 		if err != nil {
 			return err
 		}
-		if err := a.judge(ctx, tx, cycle, p, stored, rows, res, plan, now); err != nil {
+		kept, err := a.judge(ctx, tx, cycle, p, stored, rows, res, plan, now)
+		if err != nil {
 			return err
 		}
 		res.Done = len(res.Pending) == 0
+		if m := a.memoOf(cycle, listing, known, kept, res); m != nil {
+			js, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutPrefixMemo(ctx, AccountingName, p, js); err != nil {
+				return err
+			}
+		}
 		js, err := json.Marshal(res)
 		if err != nil {
 			return err

@@ -221,10 +221,10 @@ func (a *Accounting) decideHold(ctx context.Context, cycle Cycle, plan *deletion
 // shares GOING within the cycle's bound and adds them to res.Pending. It
 // also fills the lease-age histogram with the leases that remain. rows
 // mirrors the prefix's rows after this transaction's earlier work.
-func (a *Accounting) judge(ctx context.Context, tx *leasedb.Tx, cycle Cycle, p sharestore.Prefix, stored map[sharestore.ShareID]sharestore.ShareInfo, rows []leasedb.Share, res *PrefixResult, plan *deletionPlan, now time.Time) error {
+func (a *Accounting) judge(ctx context.Context, tx *leasedb.Tx, cycle Cycle, p sharestore.Prefix, stored map[sharestore.ShareID]sharestore.ShareInfo, rows []leasedb.Share, res *PrefixResult, plan *deletionPlan, now time.Time) (kept []leasedb.Lease, err error) {
 	leases, err := tx.LeasesForPrefix(ctx, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	expired := map[sharestore.ShareID][]leasedb.Lease{}
 	surviving := map[sharestore.ShareID]int{}
@@ -266,7 +266,7 @@ func (a *Accounting) judge(ctx context.Context, tx *leasedb.Tx, cycle Cycle, p s
 			res.Counters["delete-deferred"]++
 		default:
 			if err := tx.MarkGoing(ctx, r.SI, r.Shnum); err != nil {
-				return err
+				return nil, err
 			}
 			plan.Used++
 			res.Pending = append(res.Pending, pendingOf(r, info, d))
@@ -277,7 +277,7 @@ func (a *Accounting) judge(ctx context.Context, tx *leasedb.Tx, cycle Cycle, p s
 	configured.into(res.Counters, "configured")
 	if plan.Used != used {
 		if err := a.putPlan(ctx, tx, cycle, plan); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if active {
@@ -286,20 +286,20 @@ func (a *Accounting) judge(ctx context.Context, tx *leasedb.Tx, cycle Cycle, p s
 				continue
 			}
 			if _, err := tx.RemoveExpiredLeasesOf(ctx, id.SI, id.Shnum, a.cfg.Policy, cycle.Start); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	for _, l := range leases {
-		if _, ok := stored[l.ID()]; !ok {
-			continue
-		}
 		if active && !keep[l.ID()] && a.cfg.Policy.Expired(l, cycle.Start) {
 			continue // expired just now
 		}
-		res.Histogram[int(now.Sub(l.Renewal)/(24*time.Hour))]++
+		kept = append(kept, l)
+		if _, ok := stored[l.ID()]; ok {
+			res.Histogram[int(now.Sub(l.Renewal)/(24*time.Hour))]++
+		}
 	}
-	return nil
+	return kept, nil
 }
 
 // newDeletion explains why the share of row r goes.

@@ -268,6 +268,31 @@ func (p ExpirationPolicy) Expired(l Lease, now time.Time) bool {
 	return !l.Expiration.IsZero() && l.Expiration.Unix() < now.Unix()
 }
 
+// ExpiresAt returns when p starts to expire l: Expired(l, now) is true
+// exactly when never is false and now is not before at. never is true
+// when p never expires l: p is disabled or invalid, l has no expiration
+// time (age mode without Override), or l was renewed on or after the
+// cutoff date. A lease renewed before the cutoff date is expired at
+// every time, and at is then the zero Time.
+func (p ExpirationPolicy) ExpiresAt(l Lease) (at time.Time, never bool) {
+	if !p.Enabled || p.Validate() != nil {
+		return time.Time{}, true
+	}
+	switch {
+	case p.mode() == ModeCutoffDate:
+		if l.Renewal.Unix() < p.CutoffDate.Unix() {
+			return time.Time{}, false
+		}
+		return time.Time{}, true
+	case p.Override > 0:
+		// Renewal's second < (now − Override)'s second.
+		return time.Unix(l.Renewal.Unix()+1, 0).Add(p.Override), false
+	case l.Expiration.IsZero():
+		return time.Time{}, true
+	}
+	return time.Unix(l.Expiration.Unix()+1, 0), false
+}
+
 // CheckExpireTypeOptions checks the raw values of Tahoe's obsolete
 // [storage] options expire.immutable and expire.mutable (pass "" for an
 // option that is not set). Per-type expiration was removed from the

@@ -117,7 +117,10 @@ func (db *DB) init(ctx context.Context) error {
 		return err
 	}
 	if version == SchemaVersion {
-		return nil
+		if err := db.ensureChangeTracking(ctx, tx); err != nil {
+			return err
+		}
+		return db.classify(tx.Commit(), "commit change tracking")
 	}
 	if version == 0 {
 		for _, s := range schemaV1 {
@@ -140,6 +143,9 @@ func (db *DB) init(ctx context.Context) error {
 	}
 	if version != SchemaVersion {
 		return sharestore.Errorf(sharestore.ErrInternal, "leasedb %s: no migration from version %d", db.path, version)
+	}
+	if err := db.ensureChangeTracking(ctx, tx); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE `version` SET `version` = ?", SchemaVersion); err != nil {
 		return db.classify(err, "set version")

@@ -1,0 +1,199 @@
+package crawler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/leasedb"
+)
+
+// The steady short cut. Most prefixes of a steady store are the same
+// from one cycle to the next: the same shares, all leased, no lease due
+// to expire. When a reconcile finds such a prefix it stores a memo of it
+// in the lease database (leasedb.Tx.PutPrefixMemo): a digest of the
+// listing, when the first of its leases will expire, its examined
+// counters and corrupt shares, and the renewal times of its leases. A
+// later cycle whose listing has the same digest, whose policy is the
+// same, that starts before that expiry, and whose prefix rows no program
+// has written since (leasedb.Tx.PrefixMemo, which the database's own
+// triggers keep honest) settles the prefix from the memo alone. The
+// result is the one a full reconcile would commit: the same counters,
+// corrupt list and lease-age histogram (recomputed from the renewal
+// times at this cycle's now), and nothing to add, remove, expire or
+// delete.
+
+// memoFormat is the memo layout's version; a memo of another format is
+// ignored, so a newer crawler never trusts an older one's memo.
+const memoFormat = 1
+
+// prefixMemo is what a reconcile remembers of a settled prefix.
+type prefixMemo struct {
+	Format int `json:"format"`
+	// Listing is listingDigest of the listing the prefix was settled on.
+	Listing string `json:"listing"`
+	// Policy is policyKey of the policy it was judged by.
+	Policy string `json:"policy"`
+	// Expires is the earliest cycle start, in Unix nanoseconds, at which
+	// the policy expires one of its leases; absent if it expires none.
+	Expires *int64 `json:"expires,omitempty"`
+	// Counters are the nonzero examined counters.
+	Counters map[string]int64 `json:"counters"`
+	// Corrupt lists the corrupt shares, in listing order.
+	Corrupt []CorruptShare `json:"corrupt,omitempty"`
+	// Renewals are (renewal time in Unix seconds, leases) pairs in
+	// ascending time.
+	Renewals [][2]int64 `json:"renewals"`
+}
+
+// listingDigest digests what a reconcile reads of a listing: each
+// share's (SI, shnum, size, used space), in order.
+func listingDigest(listing []sharestore.ShareInfo) string {
+	h := sha256.New()
+	var b [sharestore.StorageIndexSize + 24]byte
+	for _, info := range listing {
+		copy(b[:], info.SI[:])
+		n := sharestore.StorageIndexSize
+		binary.BigEndian.PutUint64(b[n:], uint64(info.Shnum))
+		binary.BigEndian.PutUint64(b[n+8:], uint64(info.Size))
+		binary.BigEndian.PutUint64(b[n+16:], uint64(info.UsedSpace))
+		h.Write(b[:])
+	}
+	return base64.RawStdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// policyKey identifies everything of a policy that decides expiry.
+func policyKey(p leasedb.ExpirationPolicy) string {
+	mode := p.Mode
+	if mode == "" {
+		mode = leasedb.ModeAge
+	}
+	cutoff := int64(0)
+	if !p.CutoffDate.IsZero() {
+		cutoff = p.CutoffDate.UnixNano()
+	}
+	return strconv.FormatBool(p.Enabled) + "/" + mode + "/" + strconv.FormatInt(int64(p.Override), 10) + "/" + strconv.FormatInt(cutoff, 10)
+}
+
+// memoOf returns the memo of a prefix whose reconcile res left rows
+// (the prefix's rows after the transaction) and leases (its leases after
+// the transaction), over listing, or nil if the prefix is not settled:
+// something was judged garbage or is pending, a row is not STABLE or
+// disagrees with the listing, or a lease is already expired at the
+// cycle's start.
+func (a *Accounting) memoOf(cycle Cycle, listing []sharestore.ShareInfo, rows map[sharestore.ShareID]leasedb.Share, leases []leasedb.Lease, res *PrefixResult) *prefixMemo {
+	if a.noMemo || len(res.Pending) > 0 || len(res.Deletions) > 0 || res.Counters["configured-shares"] > 0 || len(rows) != len(listing) {
+		return nil
+	}
+	for _, info := range listing {
+		r, ok := rows[info.ID()]
+		if !ok || r.State != leasedb.StateStable || r.UsedSpace != info.UsedSpace {
+			return nil
+		}
+	}
+	m := &prefixMemo{Format: memoFormat, Listing: listingDigest(listing), Policy: policyKey(a.cfg.Policy), Counters: map[string]int64{}, Corrupt: res.Corrupt}
+	renewals := map[int64]int64{}
+	for _, l := range leases {
+		if _, ok := rows[l.ID()]; !ok {
+			return nil
+		}
+		if at, never := a.cfg.Policy.ExpiresAt(l); !never {
+			if !cycle.Start.Before(at) {
+				return nil // expired and kept (a dry run)
+			}
+			if n := at.UnixNano(); m.Expires == nil || n < *m.Expires {
+				m.Expires = &n
+			}
+		}
+		renewals[l.Renewal.Unix()]++
+	}
+	for k, v := range res.Counters {
+		if v != 0 {
+			m.Counters[k] = v
+		}
+	}
+	for _, k := range []string{"added", "vanished", "coming-settled", "delete-changed"} {
+		delete(m.Counters, k)
+	}
+	m.Renewals = make([][2]int64, 0, len(renewals))
+	for t, n := range renewals {
+		m.Renewals = append(m.Renewals, [2]int64{t, n})
+	}
+	sort.Slice(m.Renewals, func(i, j int) bool { return m.Renewals[i][0] < m.Renewals[j][0] })
+	return m
+}
+
+// applies reports whether m settles a prefix listed as digest in cycle.
+func (a *Accounting) applies(m *prefixMemo, cycle Cycle, digest string) bool {
+	return m.Format == memoFormat && m.Listing == digest && m.Policy == policyKey(a.cfg.Policy) &&
+		(m.Expires == nil || cycle.Start.UnixNano() < *m.Expires)
+}
+
+// result is the prefix result m gives at now.
+func (m *prefixMemo) result(now time.Time) *PrefixResult {
+	res := &PrefixResult{Done: true, Counters: newCounters(), Histogram: map[int]int64{}, Corrupt: m.Corrupt}
+	for k, v := range m.Counters {
+		res.Counters[k] = v
+	}
+	for _, r := range m.Renewals {
+		res.Histogram[int(now.Sub(time.Unix(r[0], 0))/(24*time.Hour))] += r[1]
+	}
+	return res
+}
+
+// begin starts p's work in cycle: in one transaction it reads p's
+// result of this cycle, committed before a restart (prior: done, or
+// between its two transactions), and, if there is none, commits p's
+// result from its memo when the memo applies to this cycle and listing
+// (see prefixMemo). settled reports the latter.
+func (a *Accounting) begin(ctx context.Context, cycle Cycle, p sharestore.Prefix, listing []sharestore.ShareInfo) (prior *PrefixResult, settled bool, err error) {
+	var digest string
+	if !a.noMemo {
+		digest = listingDigest(listing)
+	}
+	err = a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		prior, settled = nil, false
+		raw, ok, err := tx.PrefixResult(ctx, AccountingName, cycle.ID, p)
+		if err != nil {
+			return err
+		}
+		if ok {
+			prior = &PrefixResult{}
+			if err := json.Unmarshal(raw, prior); err != nil {
+				return sharestore.Errorf(sharestore.ErrCorrupt, "accounting: stored result of prefix %s: %w", p, err)
+			}
+			return nil
+		}
+		if a.noMemo {
+			return nil
+		}
+		if raw, ok, err = tx.PrefixMemo(ctx, AccountingName, p); err != nil || !ok {
+			return err
+		}
+		var m prefixMemo
+		if json.Unmarshal(raw, &m) != nil || !a.applies(&m, cycle, digest) {
+			return nil // an unreadable or stale memo is only a miss
+		}
+		js, err := json.Marshal(m.result(a.clock.Now()))
+		if err != nil {
+			return err
+		}
+		if err := tx.PutPrefixResult(ctx, AccountingName, cycle.ID, p, js); err != nil {
+			return err
+		}
+		settled = true
+		return nil
+	})
+	if err == nil && settled {
+		a.mu.Lock()
+		a.memoHits++
+		a.mu.Unlock()
+	}
+	return prior, settled, err
+}
