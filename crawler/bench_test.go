@@ -138,6 +138,7 @@ func runAccounting(b *testing.B, backend sharestore.Backend, dir string, cfg Con
 	if err := e.Run(ctx); err != nil {
 		b.Fatal(err)
 	}
+	b.ReportMetric(float64(a.memoHits), "memo-hits")
 	st, err := db.Stats(ctx)
 	if err != nil || st.LeasedShares != int64(n) {
 		b.Fatalf("leased %d of %d: %v", st.LeasedShares, n, err)

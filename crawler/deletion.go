@@ -148,7 +148,7 @@ func planName() string { return AccountingName }
 // startPlan forecasts the cycle's deletions and stores a new plan,
 // inside the cycle's first transaction, before any lease expires.
 func (a *Accounting) startPlan(ctx context.Context, tx *leasedb.Tx, cycle Cycle) (*deletionPlan, error) {
-	f, err := tx.DeletionForecast(ctx, a.cfg.Policy, cycle.Start)
+	f, err := a.forecast(ctx, tx, cycle)
 	if err != nil {
 		return nil, err
 	}

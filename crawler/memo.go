@@ -43,6 +43,8 @@ type prefixMemo struct {
 	// Expires is the earliest cycle start, in Unix nanoseconds, at which
 	// the policy expires one of its leases; absent if it expires none.
 	Expires *int64 `json:"expires,omitempty"`
+	// Rows is how many share rows the prefix has.
+	Rows int64 `json:"rows"`
 	// Counters are the nonzero examined counters.
 	Counters map[string]int64 `json:"counters"`
 	// Corrupt lists the corrupt shares, in listing order.
@@ -97,7 +99,7 @@ func (a *Accounting) memoOf(cycle Cycle, listing []sharestore.ShareInfo, rows ma
 			return nil
 		}
 	}
-	m := &prefixMemo{Format: memoFormat, Listing: listingDigest(listing), Policy: policyKey(a.cfg.Policy), Counters: map[string]int64{}, Corrupt: res.Corrupt}
+	m := &prefixMemo{Format: memoFormat, Listing: listingDigest(listing), Policy: policyKey(a.cfg.Policy), Rows: int64(len(rows)), Counters: map[string]int64{}, Corrupt: res.Corrupt}
 	renewals := map[int64]int64{}
 	for _, l := range leases {
 		if _, ok := rows[l.ID()]; !ok {
@@ -131,8 +133,56 @@ func (a *Accounting) memoOf(cycle Cycle, listing []sharestore.ShareInfo, rows ma
 
 // applies reports whether m settles a prefix listed as digest in cycle.
 func (a *Accounting) applies(m *prefixMemo, cycle Cycle, digest string) bool {
-	return m.Format == memoFormat && m.Listing == digest && m.Policy == policyKey(a.cfg.Policy) &&
+	return m.Listing == digest && a.holds(m, cycle)
+}
+
+// holds reports whether m's rows stay settled in cycle: its format and
+// policy are this crawler's, and none of its leases expires by the
+// cycle's start. Its rows are then all leased or corrupt.
+func (a *Accounting) holds(m *prefixMemo, cycle Cycle) bool {
+	return m.Format == memoFormat && m.Policy == policyKey(a.cfg.Policy) &&
 		(m.Expires == nil || cycle.Start.UnixNano() < *m.Expires)
+}
+
+// maxForecastQueries bounds the per-prefix queries forecast makes
+// before it asks for the whole database's forecast instead.
+const maxForecastQueries = 64
+
+// forecast is leasedb.Tx.DeletionForecast for cycle, from the memos
+// where it can: a prefix whose memo holds (see holds) and is still
+// valid has Rows rows and none to delete, so only the other prefixes
+// are asked, one by one, or all at once when there are more than
+// maxForecastQueries of them. The result is the same either way.
+func (a *Accounting) forecast(ctx context.Context, tx *leasedb.Tx, cycle Cycle) (leasedb.Forecast, error) {
+	if a.noMemo {
+		return tx.DeletionForecast(ctx, a.cfg.Policy, cycle.Start)
+	}
+	memos, err := tx.PrefixMemos(ctx, AccountingName)
+	if err != nil {
+		return leasedb.Forecast{}, err
+	}
+	var f leasedb.Forecast
+	var rest []sharestore.Prefix
+	for i := 0; i < sharestore.NumPrefixes; i++ {
+		p := sharestore.PrefixAt(i)
+		var m prefixMemo
+		if raw, ok := memos[p]; ok && json.Unmarshal(raw, &m) == nil && a.holds(&m, cycle) {
+			f.Shares += m.Rows
+			continue
+		}
+		if rest = append(rest, p); len(rest) > maxForecastQueries {
+			return tx.DeletionForecast(ctx, a.cfg.Policy, cycle.Start)
+		}
+	}
+	for _, p := range rest {
+		g, err := tx.DeletionForecastOf(ctx, a.cfg.Policy, cycle.Start, p)
+		if err != nil {
+			return leasedb.Forecast{}, err
+		}
+		f.Shares += g.Shares
+		f.Unleased += g.Unleased
+	}
+	return f, nil
 }
 
 // result is the prefix result m gives at now.

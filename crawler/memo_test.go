@@ -38,6 +38,12 @@ var memoPrefixes = []int{3, 40, 41, 500, 1023}
 func memoSI(k int, j byte) sharestore.StorageIndex { return siAt(k, j) }
 
 func newMemoWorld(t *testing.T, memo bool) *memoWorld {
+	return newMemoWorldOf(t, memo, memoPrefixes, 3)
+}
+
+// newMemoWorldOf builds a world with sis storage indexes, two shares
+// each, in each of prefixes, plus a mutable and a corrupt share.
+func newMemoWorldOf(t *testing.T, memo bool, prefixes []int, sis byte) *memoWorld {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -48,8 +54,8 @@ func newMemoWorld(t *testing.T, memo bool) *memoWorld {
 	w := &memoWorld{dir: dir, b: b, clock: NewFakeClock(t0), memo: memo}
 	w.openDB(t)
 	t.Cleanup(func() { w.db.Close(); b.Close() })
-	for _, k := range memoPrefixes {
-		for j := byte(0); j < 3; j++ {
+	for _, k := range prefixes {
+		for j := byte(0); j < sis; j++ {
 			for shnum := 0; shnum < 2; shnum++ {
 				w.put(t, memoSI(k, j), shnum, 10+int(j))
 			}
@@ -106,9 +112,13 @@ func (w *memoWorld) cycle(t *testing.T, policy leasedb.ExpirationPolicy) (hits i
 	}
 	var results map[sharestore.Prefix]json.RawMessage
 	var dump *leasedb.Dump
+	var plan json.RawMessage
 	err = w.db.View(ctx, func(tx *leasedb.Tx) error {
 		var err error
 		if results, err = tx.PrefixResults(ctx, AccountingName, a.LastCycleID()); err != nil {
+			return err
+		}
+		if plan, _, err = tx.CyclePlan(ctx, planName(), a.LastCycleID()); err != nil {
 			return err
 		}
 		dump, err = tx.Dump(ctx)
@@ -136,7 +146,7 @@ func (w *memoWorld) cycle(t *testing.T, policy leasedb.ExpirationPolicy) (hits i
 			stored = append(stored, s)
 		}
 	}
-	js, err := json.MarshalIndent(map[string]any{"results": decoded, "leasedb": dump, "stored": stored}, "", " ")
+	js, err := json.MarshalIndent(map[string]any{"results": decoded, "plan": plan, "leasedb": dump, "stored": stored}, "", " ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,5 +293,59 @@ func TestMemoDetectsEveryChange(t *testing.T) {
 				t.Fatalf("with memos the cycle gave\n%s\nwithout them\n%s", outcomes[0], outcomes[1])
 			}
 		})
+	}
+}
+
+// TestMemoForecast checks the deletion forecast a cycle makes from its
+// memos against the database-wide one, in a store with shares in every
+// prefix (so the forecast asks the changed prefixes one by one), after
+// another program removed leases in two prefixes.
+func TestMemoForecast(t *testing.T) {
+	all := make([]int, sharestore.NumPrefixes)
+	for i := range all {
+		all[i] = i
+	}
+	policy := leasedb.ExpirationPolicy{Enabled: true, Mode: leasedb.ModeAge} // nothing expires in these days
+	var outcomes [2]string
+	for i, memo := range []bool{true, false} {
+		w := newMemoWorldOf(t, memo, all, 1)
+		w.cycle(t, policy)
+		w.clock.Advance(day)
+		if hits, _ := w.cycle(t, policy); memo && hits != sharestore.NumPrefixes {
+			t.Fatalf("steady cycle settled %d prefixes from memos", hits)
+		}
+		w.sql(t, "DELETE FROM leases WHERE storage_index IN (?, ?) AND shnum = 1", memoSI(7, 0).String(), memoSI(900, 0).String())
+		w.clock.Advance(day)
+		hold := DeleteLimits{HoldAbovePercent: 0.05} // 2 of 2050 shares is more
+		a, err := NewAccounting(w.b, w.db, w.clock, AccountingConfig{Logger: quiet, Limits: hold, Policy: policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.noMemo = !memo
+		cycle := Cycle{ID: "forecast", Number: 3, Start: w.clock.Now()}
+		if err := a.StartedCycle(context.Background(), cycle); err != nil {
+			t.Fatal(err)
+		}
+		var plan deletionPlan
+		err = w.db.View(context.Background(), func(tx *leasedb.Tx) error {
+			raw, _, err := tx.CyclePlan(context.Background(), planName(), cycle.ID)
+			if err == nil {
+				err = json.Unmarshal(raw, &plan)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Forecast.Shares != 2*sharestore.NumPrefixes+2 || plan.Forecast.Unleased != 2 {
+			t.Fatalf("memos %v: forecast %+v, want 2050 shares and 2 unleased", memo, plan.Forecast)
+		}
+		if a.HeldReason() == "" {
+			t.Fatalf("memos %v: the cycle is not held back", memo)
+		}
+		outcomes[i] = a.HeldReason()
+	}
+	if outcomes[0] != outcomes[1] {
+		t.Fatalf("held with memos: %q, without: %q", outcomes[0], outcomes[1])
 	}
 }

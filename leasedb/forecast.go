@@ -2,6 +2,7 @@ package leasedb
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/sharestore/sharestore"
@@ -35,6 +36,17 @@ func (f Forecast) Percent() float64 {
 // nothing. A disabled policy expires nothing, so only shares that have no
 // lease at all count.
 func (tx *Tx) DeletionForecast(ctx context.Context, p ExpirationPolicy, now time.Time) (Forecast, error) {
+	return tx.forecast(ctx, p, now, "")
+}
+
+// DeletionForecastOf is DeletionForecast for the shares of one prefix:
+// Shares counts its rows, Unleased its rows that would have no lease.
+func (tx *Tx) DeletionForecastOf(ctx context.Context, p ExpirationPolicy, now time.Time, prefix sharestore.Prefix) (Forecast, error) {
+	return tx.forecast(ctx, p, now, prefix)
+}
+
+// forecast is DeletionForecast over every share, or over prefix's.
+func (tx *Tx) forecast(ctx context.Context, p ExpirationPolicy, now time.Time, prefix sharestore.Prefix) (Forecast, error) {
 	var f Forecast
 	if err := p.Validate(); err != nil {
 		return f, err
@@ -45,11 +57,20 @@ func (tx *Tx) DeletionForecast(ctx context.Context, p ExpirationPolicy, now time
 		cond, cutoff := p.expiredClause(now)
 		surviving, args = "NOT ("+cond+")", []any{cutoff}
 	}
-	q := "SELECT (SELECT count(*) FROM `shares`), count(*) FROM `shares` AS s WHERE " +
-		"(s.`state` = ? AND s.`sharetype` != ? OR s.`state` = ?) AND NOT EXISTS " +
+	var in string
+	var inArgs []any
+	if prefix != "" {
+		lo, hi := string(prefix), string(prefix)+"~"
+		in, inArgs = " AND `storage_index` >= ? AND `storage_index` < ?", []any{lo, hi}
+	}
+	q := "SELECT (SELECT count(*) FROM `shares` WHERE 1" + in + "), count(*) FROM `shares` AS s WHERE " +
+		"(s.`state` = ? AND s.`sharetype` != ? OR s.`state` = ?)" + strings.ReplaceAll(in, "`storage_index`", "s.`storage_index`") + " AND NOT EXISTS " +
 		"(SELECT 1 FROM `leases` WHERE `leases`.`storage_index` = s.`storage_index` AND `leases`.`shnum` = s.`shnum` AND " + surviving + ")"
-	args = append([]any{int(StateStable), int(sharestore.ShareTypeCorrupt), int(StateGoing)}, args...)
-	rows, err := tx.query(ctx, "forecast deletions", q, args...)
+	all := append([]any{}, inArgs...)
+	all = append(all, int(StateStable), int(sharestore.ShareTypeCorrupt), int(StateGoing))
+	all = append(all, inArgs...)
+	all = append(all, args...)
+	rows, err := tx.query(ctx, "forecast deletions", q, all...)
 	if err != nil {
 		return f, err
 	}
