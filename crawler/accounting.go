@@ -117,6 +117,9 @@ type Accounting struct {
 	// reconciles.
 	memoHits int
 	noMemo   bool
+	// settled holds the results of prefixes settled from memos that
+	// are not committed yet (see begin).
+	settled []settledResult
 	// held is why the cycle heldCycle may not delete, or "".
 	held, heldCycle string
 	// lastCycleID is the ID of the last cycle this crawler finished.
@@ -291,6 +294,9 @@ func (s bucketSet) into(c map[string]int64, kind string) {
 // cycle may delete (MayDelete, DeleteLimits.HoldAbovePercent). Leases
 // expire prefix by prefix, in the transaction that judges their shares.
 func (a *Accounting) StartedCycle(ctx context.Context, cycle Cycle) error {
+	if err := a.flushSettled(ctx); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	a.cycleStart = cycle.Start
 	a.mu.Unlock()
@@ -875,6 +881,9 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 
 // FinishedCycle writes the cycle's history entry.
 func (a *Accounting) FinishedCycle(ctx context.Context, cycle Cycle, _ map[sharestore.Prefix]json.RawMessage) error {
+	if err := a.flushSettled(ctx); err != nil {
+		return err
+	}
 	a.takeAhead("")
 	if a.lister != nil {
 		a.lister.close()

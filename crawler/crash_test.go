@@ -117,3 +117,45 @@ func TestCrashResume(t *testing.T) {
 		t.Fatal("the lease database has no cycle history")
 	}
 }
+
+// A steady cycle, whose prefixes are settled from their memos and
+// committed in batches, SIGKILLed at random prefixes and resumed, ends
+// with exactly the state and lease database of an undisturbed one: the
+// engine never saves a state that counts a prefix whose result was not
+// committed yet.
+func TestCrashResumeSteady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts subprocesses")
+	}
+	clean, crashed := t.TempDir(), t.TempDir()
+	benchstore.CrawlFixture(t, clean, 600, t0)
+	benchstore.CrawlFixture(t, crashed, 600, t0)
+	for _, dir := range []string{clean, crashed} {
+		if !runChild(t, dir, 0) {
+			t.Fatal("first cycle did not finish")
+		}
+	}
+	if !runChild(t, clean, 0) {
+		t.Fatal("undisturbed steady cycle did not finish")
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	kills := 0
+	for i := 0; i < 4; i++ {
+		at := 1 + rng.IntN(300)
+		if runChild(t, crashed, at) {
+			break
+		}
+		kills++
+		t.Logf("killed after %d more prefixes", at)
+	}
+	if kills == 0 {
+		t.Fatal("no run was killed")
+	}
+	if !runChild(t, crashed, 0) {
+		t.Fatal("resumed steady cycle did not finish")
+	}
+	want, got := benchstore.CrawlResult(t, clean), benchstore.CrawlResult(t, crashed)
+	if want != got {
+		t.Fatalf("after %d kills the steady result differs from an undisturbed one:\n--- undisturbed\n%s\n--- crashed\n%s", kills, want, got)
+	}
+}

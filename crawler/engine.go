@@ -50,6 +50,15 @@ type Persister interface {
 	Restore(extra json.RawMessage) error
 }
 
+// Flusher is implemented by crawlers that commit some prefixes' results
+// after ProcessPrefix returned. Flush must make the result of every
+// prefix ProcessPrefix has returned durable; the engine calls it before
+// it saves its state, so a saved state never counts a prefix whose
+// result could be lost.
+type Flusher interface {
+	Flush() error
+}
+
 // Cycle identifies one cycle.
 type Cycle struct {
 	// Number counts cycles from 0.
@@ -211,6 +220,11 @@ func (e *Engine) State() State {
 
 // Save writes the state file now.
 func (e *Engine) Save() error {
+	if f, ok := e.c.(Flusher); ok {
+		if err := e.call("Flush", f.Flush); err != nil {
+			return err
+		}
+	}
 	var extra json.RawMessage
 	if p, ok := e.c.(Persister); ok {
 		err := e.call("MarshalExtra", func() (err error) {

@@ -197,18 +197,33 @@ func (m *prefixMemo) result(now time.Time) *PrefixResult {
 	return res
 }
 
-// begin starts p's work in cycle: in one transaction it reads p's
-// result of this cycle, committed before a restart (prior: done, or
-// between its two transactions), and, if there is none, commits p's
-// result from its memo when the memo applies to this cycle and listing
-// (see prefixMemo). settled reports the latter.
+// memoBatch is how many prefixes settled from memos are committed in
+// one transaction.
+const memoBatch = 64
+
+// settledResult is a prefix result from a memo, not yet committed.
+type settledResult struct {
+	cycle string
+	p     sharestore.Prefix
+	js    json.RawMessage
+}
+
+// begin starts p's work in cycle. In one read-only snapshot it reads
+// p's result of this cycle, committed before a restart (prior: done, or
+// between its two transactions), and, if there is none, p's memo: when
+// the memo applies to this cycle and listing (see prefixMemo), p's
+// result is computed from it and settled is true. Such results are
+// committed memoBatch at a time, and by Flush, which the engine calls
+// before it saves its state: a prefix the saved state counts as done
+// always has its result committed, and one lost in a crash is settled
+// again when the cycle resumes.
 func (a *Accounting) begin(ctx context.Context, cycle Cycle, p sharestore.Prefix, listing []sharestore.ShareInfo) (prior *PrefixResult, settled bool, err error) {
 	var digest string
 	if !a.noMemo {
 		digest = listingDigest(listing)
 	}
-	err = a.db.Update(ctx, func(tx *leasedb.Tx) error {
-		prior, settled = nil, false
+	var js json.RawMessage
+	err = a.db.View(ctx, func(tx *leasedb.Tx) error {
 		raw, ok, err := tx.PrefixResult(ctx, AccountingName, cycle.ID, p)
 		if err != nil {
 			return err
@@ -230,20 +245,49 @@ func (a *Accounting) begin(ctx context.Context, cycle Cycle, p sharestore.Prefix
 		if json.Unmarshal(raw, &m) != nil || !a.applies(&m, cycle, digest) {
 			return nil // an unreadable or stale memo is only a miss
 		}
-		js, err := json.Marshal(m.result(a.clock.Now()))
-		if err != nil {
-			return err
+		js, err = json.Marshal(m.result(a.clock.Now()))
+		return err
+	})
+	if err != nil || js == nil {
+		return prior, false, err
+	}
+	a.mu.Lock()
+	a.memoHits++
+	a.settled = append(a.settled, settledResult{cycle.ID, p, js})
+	full := len(a.settled) >= memoBatch
+	a.mu.Unlock()
+	if full {
+		err = a.flushSettled(ctx)
+	}
+	return nil, true, err
+}
+
+// Flush commits the results of the prefixes settled from memos that are
+// not committed yet. The engine calls it before it saves its state.
+func (a *Accounting) Flush() error { return a.flushSettled(context.Background()) }
+
+// flushSettled commits the settled results in one transaction. If that
+// fails they stay pending, for the next try.
+func (a *Accounting) flushSettled(ctx context.Context) error {
+	a.mu.Lock()
+	batch := a.settled
+	a.settled = nil
+	a.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		for _, r := range batch {
+			if err := tx.PutPrefixResult(ctx, AccountingName, r.cycle, r.p, r.js); err != nil {
+				return err
+			}
 		}
-		if err := tx.PutPrefixResult(ctx, AccountingName, cycle.ID, p, js); err != nil {
-			return err
-		}
-		settled = true
 		return nil
 	})
-	if err == nil && settled {
+	if err != nil {
 		a.mu.Lock()
-		a.memoHits++
+		a.settled = append(batch, a.settled...)
 		a.mu.Unlock()
 	}
-	return prior, settled, err
+	return err
 }

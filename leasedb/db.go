@@ -92,6 +92,11 @@ type DB struct {
 	w    *sql.DB                                            // one connection; BEGIN IMMEDIATE
 	r    *sql.DB                                            // read-only pool
 
+	// wc and rc keep statements prepared on the writer's connection and
+	// the readers', so a transaction uses them without preparing again
+	// (see Tx.stmt).
+	wc, rc stmtCache
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -156,6 +161,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	db := &DB{path: path, w: w, onTx: opts.OnTx}
+	db.wc.pool = w
 	if err := db.init(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -168,6 +174,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	db.r = r
+	db.rc.pool = r
 	return db, nil
 }
 
@@ -224,6 +231,8 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		var errs []error
+		db.wc.close()
+		db.rc.close()
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
@@ -273,8 +282,11 @@ type Tx struct {
 	tx    *sql.Tx
 	ro    bool
 	stmts map[string]*sql.Stmt
-	done  bool
-	start time.Time // when Begin returned it, for Options.OnTx
+	// missed lists the queries this transaction had to prepare itself;
+	// they are prepared on its pool when it ends.
+	missed []string
+	done   bool
+	start  time.Time // when Begin returned it, for Options.OnTx
 }
 
 // ended reports the transaction's end to Options.OnTx.
@@ -317,6 +329,7 @@ func (tx *Tx) Commit() error {
 	tx.done = true
 	tx.closeStmts()
 	err := tx.tx.Commit()
+	tx.cache().prepareLater(tx.missed)
 	if err != nil {
 		if cerr := tx.ctx.Err(); cerr != nil {
 			err = sharestore.Wrap(sharestore.ErrCanceled, cerr, "leasedb "+tx.db.path+": commit: transaction rolled back")
@@ -339,6 +352,7 @@ func (tx *Tx) Rollback() error {
 	tx.closeStmts()
 	tx.ended(nil)
 	err := tx.tx.Rollback()
+	tx.cache().prepareLater(tx.missed)
 	if errors.Is(err, sql.ErrTxDone) {
 		return nil
 	}
@@ -361,9 +375,17 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := tx.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := tx.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, tx.db.classify(err, "prepare")
+	var s *sql.Stmt
+	if ds := tx.cache().get(query); ds != nil {
+		// database/sql prepares it on this transaction's connection
+		// once, and reuses it there after.
+		s = tx.tx.StmtContext(ctx, ds)
+	} else {
+		tx.missed = append(tx.missed, query)
+		var err error
+		if s, err = tx.tx.PrepareContext(ctx, query); err != nil {
+			return nil, tx.db.classify(err, "prepare")
+		}
 	}
 	if tx.stmts == nil {
 		tx.stmts = make(map[string]*sql.Stmt)
@@ -427,6 +449,14 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
 	}
 	defer tx.Rollback()
 	return fn(tx)
+}
+
+// cache returns the statement cache of the transaction's pool.
+func (tx *Tx) cache() *stmtCache {
+	if tx.ro {
+		return &tx.db.rc
+	}
+	return &tx.db.wc
 }
 
 // checkWritable refuses writes inside View.
