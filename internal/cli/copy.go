@@ -22,6 +22,11 @@ import (
 // real backend.
 var copySourceHook func(sharestore.Backend) sharestore.Backend
 
+// copyDestHook, when set (by tests only), wraps the destination backend
+// of every copy run through the command, once its overlap with the
+// source is checked.
+var copyDestHook func(sharestore.Backend) sharestore.Backend
+
 func newCopyCmd(e *env) *cobra.Command {
 	var from, to, prefix string
 	var transfers int
@@ -111,6 +116,9 @@ SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.
 			defer dst.Close()
 			if err := checkCopyOverlap(src, dst, copyIdentity(src, from, &fromPlugin), copyIdentity(dst, to, &toPlugin)); err != nil {
 				return err
+			}
+			if copyDestHook != nil {
+				dst = copyDestHook(dst)
 			}
 			err = runCopy(ctx, src, dst, prefixes, transfers, e.stdout, e.stderr)
 			return interrupted(ctx, err, "copy", "rerun the same copy to resume: shares already at the destination are verified and skipped")
