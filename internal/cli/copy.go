@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore"
@@ -23,11 +22,17 @@ import (
 // real backend.
 var copySourceHook func(sharestore.Backend) sharestore.Backend
 
+// copyDestHook, when set (by tests only), wraps the destination backend
+// of every copy run through the command, once its overlap with the
+// source is checked.
+var copyDestHook func(sharestore.Backend) sharestore.Backend
+
 func newCopyCmd(e *env) *cobra.Command {
 	var from, to, prefix string
+	var transfers int
 	var fromPlugin, toPlugin pluginFlags
 	cmd := &cobra.Command{
-		Use:   "copy --from BACKEND --to BACKEND [--prefix PP] [--from-plugin PATH] [--to-plugin PATH]",
+		Use:   "copy --from BACKEND --to BACKEND [--prefix PP] [--transfers N] [--from-plugin PATH] [--to-plugin PATH]",
 		Short: "Copy every share's raw container from one backend to another",
 		Long: `copy copies every share's container, byte for byte as stored, from one
 backend to another: for example a Tahoe disk store into a bucket
@@ -40,6 +45,12 @@ destination with the same size and SHA-256 is skipped, so after a failure,
 a kill or an interrupt (exit 130) the same command picks up where it
 stopped. Nothing is ever deleted or changed at the source. Progress goes to
 stderr: a bar on a terminal, one line per prefix otherwise.
+
+--transfers N (default 8) copies up to N shares at once, each streamed
+from the source to the destination, so at most N shares' data is in
+memory. Progress still goes prefix by prefix, in order: a prefix is
+reported once every share of it is copied, even when later prefixes'
+shares are already done.
 
 The source may be live. A share that is listed and then gone when it is
 read (collected by the source's own crawler, say) is reported on stderr as
@@ -66,6 +77,9 @@ SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from == "" || to == "" {
 				return usageErr(errors.New("copy: --from and --to are required"))
+			}
+			if transfers < 1 {
+				return usageErr(fmt.Errorf("copy: --transfers must be at least 1, not %d", transfers))
 			}
 			prefixes := sharestore.Prefixes()
 			if prefix != "" {
@@ -103,13 +117,17 @@ SHARESTORE_FROM_PLUGIN_SECRET_NAME and --from-plugin-option.
 			if err := checkCopyOverlap(src, dst, copyIdentity(src, from, &fromPlugin), copyIdentity(dst, to, &toPlugin)); err != nil {
 				return err
 			}
-			err = runCopy(ctx, src, dst, prefixes, e.stdout, e.stderr)
+			if copyDestHook != nil {
+				dst = copyDestHook(dst)
+			}
+			err = runCopy(ctx, src, dst, prefixes, transfers, e.stdout, e.stderr)
 			return interrupted(ctx, err, "copy", "rerun the same copy to resume: shares already at the destination are verified and skipped")
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "source backend (disk:PATH, s3://…, gs://…, azblob://…)")
 	cmd.Flags().StringVar(&to, "to", "", "destination backend")
 	cmd.Flags().StringVar(&prefix, "prefix", "", "copy only this two-character prefix")
+	cmd.Flags().IntVar(&transfers, "transfers", defaultTransfers, "number of shares copied at once")
 	fromPlugin.addFor(cmd.Flags(), "from", e.stderr)
 	toPlugin.addFor(cmd.Flags(), "to", e.stderr)
 	return cmd
@@ -128,32 +146,19 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// runCopy copies every share under prefixes from src to dst, reporting
-// progress and skipped shares on stderr and the totals on stdout. Shares
-// that vanish at the source are not an error; shares that kept changing
-// at the source fail the run (exit 1) after every other share is copied.
-func runCopy(ctx context.Context, src, dst sharestore.Backend, prefixes []sharestore.Prefix, stdout, stderr io.Writer) error {
-	var st copyStats
-	var bar *progressbar.ProgressBar
-	if isTerminal(stderr) {
-		bar = progressbar.NewOptions(len(prefixes), progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("copying"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	}
+// runCopy copies every share under prefixes from src to dst, with at
+// most transfers shares in flight at once, reporting progress and
+// skipped shares on stderr and the totals on stdout. Shares that vanish
+// at the source are not an error; shares that kept changing at the
+// source fail the run (exit 1) after every other share is copied.
+func runCopy(ctx context.Context, src, dst sharestore.Backend, prefixes []sharestore.Prefix, transfers int, stdout, stderr io.Writer) error {
+	stderr = &lockedWriter{w: stderr} // the transfers write to it at once
+	pr := newCopyProgress(prefixes, stderr)
 	start := time.Now()
-	for i, p := range prefixes {
-		before := st
-		if err := copyPrefix(ctx, src, dst, p, &st, stderr); err != nil {
-			return err
-		}
-		if bar != nil {
-			bar.Describe(fmt.Sprintf("copying %s: %d copied, %d skipped", p, st.copied, st.skipped))
-			bar.Add(1)
-		} else if st.copied != before.copied || st.skipped != before.skipped {
-			fmt.Fprintf(stderr, "copy: prefix %s (%d/%d): %d copied, %d already present\n", p, i+1, len(prefixes), st.copied-before.copied, st.skipped-before.skipped)
-		}
-	}
-	if bar != nil {
-		bar.Finish()
+	err := copyAll(ctx, src, dst, prefixes, transfers, pr, stderr)
+	st := pr.done()
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "copied %d shares (%s), skipped %d already present, in %s\n", st.copied, units.Bytes(st.bytes), st.skipped, time.Since(start).Round(time.Millisecond))
 	if st.vanished > 0 {
@@ -198,43 +203,6 @@ const (
 	vanishedShare                    // listed at the source, then not found there
 	changedShare                     // its size changed at the source while it was read
 )
-
-func copyPrefix(ctx context.Context, src, dst sharestore.Backend, p sharestore.Prefix, st *copyStats, stderr io.Writer) error {
-	infos, err := listAll(ctx, src, p)
-	if err != nil || len(infos) == 0 {
-		return err
-	}
-	existing, err := listAll(ctx, dst, p)
-	if err != nil {
-		return err
-	}
-	have := map[sharestore.ShareID]int64{}
-	for _, info := range existing {
-		have[info.ID()] = info.Size
-	}
-	for _, info := range infos {
-		id := info.ID()
-		size, present := have[id]
-		out, n, err := copyShare(ctx, src, dst, info, present && size == info.Size, stderr)
-		if err != nil {
-			return err
-		}
-		switch out {
-		case copiedShare:
-			st.copied++
-			st.bytes += n
-		case skippedShare:
-			st.skipped++
-		case vanishedShare:
-			st.vanished++
-			fmt.Fprintf(stderr, "copy: vanished at source: %s shnum %d (listed, then gone when read; skipped)\n", id.SI, id.Shnum)
-		case changedShare:
-			st.unstable++
-			fmt.Fprintf(stderr, "copy: changed at source while being read, twice: %s shnum %d (not copied; rerun copy to copy it)\n", id.SI, id.Shnum)
-		}
-	}
-	return nil
-}
 
 // copyShare copies one listed share, trying once more when the share
 // changes at the source while it is read. candidate says the destination

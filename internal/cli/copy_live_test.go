@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sharestore/sharestore"
@@ -19,9 +20,12 @@ import (
 // every OpenRaw of a share and after (if set) just after it, with the
 // share's ID and the attempt number (1 for the first open of that share):
 // a live store whose shares are collected or rewritten while a copy runs.
+// The copy's transfers call it at once; it calls before and after under
+// its lock.
 type liveSource struct {
 	sharestore.Backend
 	before, after func(id sharestore.ShareID, attempt int)
+	mu            sync.Mutex
 	opens         map[sharestore.ShareID]int
 }
 
@@ -36,6 +40,8 @@ type liveShareset struct {
 
 func (s liveShareset) OpenRaw(ctx context.Context, shnum int) (io.ReadCloser, int64, error) {
 	id := sharestore.ShareID{SI: s.StorageIndex(), Shnum: shnum}
+	s.l.mu.Lock()
+	defer s.l.mu.Unlock()
 	if s.l.opens == nil {
 		s.l.opens = map[sharestore.ShareID]int{}
 	}
