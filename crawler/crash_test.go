@@ -93,22 +93,7 @@ func TestCrashResume(t *testing.T) {
 	if !runChild(t, clean, 0) {
 		t.Fatal("undisturbed run did not finish")
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	kills := 0
-	for i := 0; i < 4; i++ {
-		at := 1 + rng.IntN(200)
-		if runChild(t, crashed, at) {
-			break
-		}
-		kills++
-		t.Logf("killed after %d more prefixes", at)
-	}
-	if kills == 0 {
-		t.Fatal("no run was killed")
-	}
-	if !runChild(t, crashed, 0) {
-		t.Fatal("resumed run did not finish")
-	}
+	kills := killRepeatedly(t, crashed, 200)
 	want, got := benchstore.CrawlResult(t, clean), benchstore.CrawlResult(t, crashed)
 	if want != got {
 		t.Fatalf("after %d kills the result differs from an undisturbed run:\n--- undisturbed\n%s\n--- crashed\n%s", kills, want, got)
@@ -138,11 +123,23 @@ func TestCrashResumeSteady(t *testing.T) {
 	if !runChild(t, clean, 0) {
 		t.Fatal("undisturbed steady cycle did not finish")
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	kills := killRepeatedly(t, crashed, 300)
+	want, got := benchstore.CrawlResult(t, clean), benchstore.CrawlResult(t, crashed)
+	if want != got {
+		t.Fatalf("after %d kills the steady result differs from an undisturbed one:\n--- undisturbed\n%s\n--- crashed\n%s", kills, want, got)
+	}
+}
+
+// killRepeatedly runs the crawler on dir up to four times, SIGKILLing
+// each run after a random number of prefixes (at most within), then lets
+// it finish, and returns how many runs it killed.
+func killRepeatedly(t *testing.T, dir string, within int) int {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(within)))
 	kills := 0
 	for i := 0; i < 4; i++ {
-		at := 1 + rng.IntN(300)
-		if runChild(t, crashed, at) {
+		at := 1 + rng.IntN(within)
+		if runChild(t, dir, at) {
 			break
 		}
 		kills++
@@ -151,11 +148,8 @@ func TestCrashResumeSteady(t *testing.T) {
 	if kills == 0 {
 		t.Fatal("no run was killed")
 	}
-	if !runChild(t, crashed, 0) {
-		t.Fatal("resumed steady cycle did not finish")
+	if !runChild(t, dir, 0) {
+		t.Fatal("resumed run did not finish")
 	}
-	want, got := benchstore.CrawlResult(t, clean), benchstore.CrawlResult(t, crashed)
-	if want != got {
-		t.Fatalf("after %d kills the steady result differs from an undisturbed one:\n--- undisturbed\n%s\n--- crashed\n%s", kills, want, got)
-	}
+	return kills
 }

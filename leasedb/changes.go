@@ -137,19 +137,6 @@ func (tx *Tx) PrefixMemo(ctx context.Context, crawler string, prefix sharestore.
 
 // PrefixMemos returns crawler's valid memos (see PrefixMemo), by prefix.
 func (tx *Tx) PrefixMemos(ctx context.Context, crawler string) (map[sharestore.Prefix]json.RawMessage, error) {
-	rows, err := tx.query(ctx, "read prefix memos", "SELECT m.`prefix`, m.`json` FROM `crawler_prefix_memos` m JOIN `prefix_changes` g"+
+	return tx.byPrefix(ctx, "read prefix memos", "SELECT m.`prefix`, m.`json` FROM `crawler_prefix_memos` m JOIN `prefix_changes` g"+
 		" ON g.`prefix` = m.`prefix` AND g.`generation` = m.`generation` WHERE m.`crawler` = ?", crawler)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[sharestore.Prefix]json.RawMessage{}
-	for rows.Next() {
-		var p, js string
-		if err := rows.Scan(&p, &js); err != nil {
-			return nil, tx.db.classify(err, "read prefix memos")
-		}
-		out[sharestore.Prefix(p)] = json.RawMessage(js)
-	}
-	return out, tx.db.classify(rows.Err(), "read prefix memos")
 }

@@ -44,7 +44,13 @@ func (tx *Tx) PrefixResult(ctx context.Context, crawler, cycleID string, prefix 
 // PrefixResults returns every result crawler stored for the cycle
 // cycleID, keyed by prefix.
 func (tx *Tx) PrefixResults(ctx context.Context, crawler, cycleID string) (map[sharestore.Prefix]json.RawMessage, error) {
-	rows, err := tx.query(ctx, "read prefix results", "SELECT `prefix`, `json` FROM `crawler_prefix_results` WHERE `crawler` = ? AND `cycle_id` = ?", crawler, cycleID)
+	return tx.byPrefix(ctx, "read prefix results", "SELECT `prefix`, `json` FROM `crawler_prefix_results` WHERE `crawler` = ? AND `cycle_id` = ?", crawler, cycleID)
+}
+
+// byPrefix runs query, which selects (prefix, json) rows, and returns
+// the JSON by prefix.
+func (tx *Tx) byPrefix(ctx context.Context, op, query string, args ...any) (map[sharestore.Prefix]json.RawMessage, error) {
+	rows, err := tx.query(ctx, op, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -53,11 +59,11 @@ func (tx *Tx) PrefixResults(ctx context.Context, crawler, cycleID string) (map[s
 	for rows.Next() {
 		var p, js string
 		if err := rows.Scan(&p, &js); err != nil {
-			return nil, tx.db.classify(err, "read prefix results")
+			return nil, tx.db.classify(err, op)
 		}
 		out[sharestore.Prefix(p)] = json.RawMessage(js)
 	}
-	return out, tx.db.classify(rows.Err(), "read prefix results")
+	return out, tx.db.classify(rows.Err(), op)
 }
 
 // ClearPrefixResults removes crawler's results that do not belong to the
