@@ -909,6 +909,7 @@ func (a *Accounting) FinishedCycle(ctx context.Context, cycle Cycle, _ map[share
 			Corrupt:           sum.Corrupt,
 			CorruptCount:      sum.CorruptCount,
 			SpaceRecovered:    sum.Counters,
+			Requests:          cycle.Requests,
 		}
 		js, err := json.Marshal(h)
 		if err != nil {
@@ -919,7 +920,8 @@ func (a *Accounting) FinishedCycle(ctx context.Context, cycle Cycle, _ map[share
 }
 
 // HistoryEntry is one completed cycle in the lease database's history,
-// with Tahoe's keys.
+// with Tahoe's keys, and one of sharestore's own (store-requests), which
+// Tahoe's readers ignore.
 type HistoryEntry struct {
 	CycleStartFinish  [2]int64         `json:"cycle-start-finish-times"`
 	ExpirationEnabled bool             `json:"expiration-enabled"`
@@ -929,6 +931,9 @@ type HistoryEntry struct {
 	Corrupt           []CorruptShare   `json:"corrupt-shares"`
 	CorruptCount      int64            `json:"corrupt-share-count"`
 	SpaceRecovered    map[string]int64 `json:"space-recovered"`
+	// Requests counts the requests the backend sent to its store while
+	// the cycle ran (Cycle.Requests); nil when they were not counted.
+	Requests sharestore.StoreRequests `json:"store-requests,omitempty"`
 }
 
 // configuredMode is Tahoe's configured-expiration-mode tuple: (mode,

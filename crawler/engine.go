@@ -67,6 +67,10 @@ type Cycle struct {
 	ID string
 	// Start is when the cycle started.
 	Start time.Time
+	// Requests counts the requests the backend sent to its store while
+	// the cycle ran, when the engine counts them (Config.Requests):
+	// FinishedCycle sees the whole cycle's. Nil otherwise.
+	Requests sharestore.StoreRequests
 }
 
 // Config is the engine's schedule. Zero fields take the defaults in
@@ -107,6 +111,15 @@ type Config struct {
 	MaxPermanentRun int
 	// Logger receives progress and error messages [slog.Default()].
 	Logger *slog.Logger
+	// Requests, if set, returns the requests the backend has sent to its
+	// store so far, and false when it keeps no counts: usually a call
+	// of sharestore.StoreRequestsOf. The engine then counts the requests
+	// made while each cycle ran, across processes, in
+	// State.CycleRequests, and hands them to FinishedCycle in
+	// Cycle.Requests. The counts are the backend's: requests another
+	// user of the same Backend makes at the same time (another engine
+	// run side by side) are counted in both.
+	Requests func(context.Context) (sharestore.StoreRequests, bool, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -163,6 +176,8 @@ type Engine struct {
 	// floor is the least number of the next cycle: one above every cycle
 	// that a damaged state file moved aside names (see salvageCycles).
 	floor int
+	// reqs tracks the backend's request counts (Config.Requests).
+	reqs requestTally
 }
 
 // recentPrefixes is how many prefix intervals an older state file may
@@ -220,6 +235,7 @@ func (e *Engine) State() State {
 
 // Save writes the state file now.
 func (e *Engine) Save() error {
+	e.tallyRequests()
 	if f, ok := e.c.(Flusher); ok {
 		if err := e.call("Flush", f.Flush); err != nil {
 			return err
@@ -381,6 +397,9 @@ func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error 
 			// from here, not across the time no process worked on it.
 			e.st.RunStart = &RunMark{Time: start, CompletePrefixes: e.st.LastCompletePrefix + 1}
 			e.marked = true
+			e.mu.Unlock()
+			e.markRequests(false)
+			return nil
 		}
 		e.mu.Unlock()
 		return nil
@@ -408,6 +427,7 @@ func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error 
 	e.st.RunStart = &RunMark{Time: start}
 	e.marked = true
 	e.mu.Unlock()
+	e.markRequests(true)
 	cycle := e.cycle()
 	if err := e.call("StartedCycle", func() error { return e.c.StartedCycle(ctx, cycle) }); err != nil {
 		e.mu.Lock()
@@ -431,6 +451,8 @@ func (e *Engine) clearCycleLocked() {
 	e.st.Results = map[string]json.RawMessage{}
 	e.st.Failing = nil
 	e.st.Failed = nil
+	e.st.CycleRequests = nil
+	e.reqs.marked = false
 }
 
 // finishCycle hands every result to the crawler's FinishedCycle and, if
@@ -441,6 +463,10 @@ func (e *Engine) finishCycle(ctx context.Context, cycle Cycle) error {
 	for p, r := range e.st.Results {
 		res[sharestore.Prefix(p)] = r
 	}
+	e.mu.Unlock()
+	e.tallyRequests()
+	e.mu.Lock()
+	cycle.Requests = e.st.CycleRequests
 	e.mu.Unlock()
 	if err := e.call("FinishedCycle", func() error { return e.c.FinishedCycle(ctx, cycle, res) }); err != nil {
 		return err
@@ -453,6 +479,7 @@ func (e *Engine) finishCycle(ctx context.Context, cycle Cycle) error {
 	e.st.LastCycleStart = e.st.CycleStart
 	e.st.LastCycleEnd = &now
 	e.st.LastCycleFailed = e.st.Failed
+	e.st.LastCycleRequests = e.st.CycleRequests
 	e.clearCycleLocked()
 	return nil
 }

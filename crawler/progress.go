@@ -36,11 +36,21 @@ type Progress struct {
 	// cycle in progress, or in the last completed cycle between cycles
 	// (see State.FailedPrefixes).
 	FailedPrefixes []PrefixFailure
+	// CycleRequests counts the store requests of the cycle in progress
+	// so far (State.CycleRequests); nil between cycles or when they are
+	// not counted.
+	CycleRequests sharestore.StoreRequests
+	// LastCycleRequests counts the store requests of the last completed
+	// cycle (State.LastCycleRequests), nil when they were not counted.
+	LastCycleRequests sharestore.StoreRequests
 }
 
 // ProgressOf computes the Progress of state st at time now.
 func ProgressOf(st State, now time.Time) Progress {
-	p := Progress{CycleInProgress: st.CurrentCycle != nil, FailedPrefixes: st.FailedPrefixes()}
+	p := Progress{CycleInProgress: st.CurrentCycle != nil, FailedPrefixes: st.FailedPrefixes(), LastCycleRequests: st.LastCycleRequests}
+	if p.CycleInProgress {
+		p.CycleRequests = st.CycleRequests
+	}
 	var perPrefix float64 // seconds, at the current cycle's rate
 	if p.CycleInProgress {
 		p.CompletePrefixes = st.LastCompletePrefix + 1
@@ -96,7 +106,10 @@ func (e *Engine) Progress() Progress { return ProgressOf(e.State(), e.clock.Now(
 // cycles: cycle-in-progress (false), next-crawl-time and
 // remaining-wait-time; always: estimated-time-per-cycle and, when any
 // prefix failed, failed-prefixes. An estimate that is not known is null,
-// as in Tahoe.
+// as in Tahoe. Two keys of sharestore's own, which Tahoe's readers
+// ignore, hold the store requests when they are counted:
+// cycle-store-requests (the cycle in progress so far) and
+// last-cycle-store-requests, each in sharestore.StoreRequests' JSON form.
 func (p Progress) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
 		"cycle-in-progress":        p.CycleInProgress,
@@ -119,6 +132,12 @@ func (p Progress) MarshalJSON() ([]byte, error) {
 	if len(p.FailedPrefixes) > 0 {
 		m["failed-prefixes"] = p.FailedPrefixes
 	}
+	if p.CycleRequests != nil {
+		m["cycle-store-requests"] = p.CycleRequests
+	}
+	if p.LastCycleRequests != nil {
+		m["last-cycle-store-requests"] = p.LastCycleRequests
+	}
 	return json.Marshal(m)
 }
 
@@ -127,21 +146,24 @@ func (p Progress) MarshalJSON() ([]byte, error) {
 // NextWake.
 func (p *Progress) UnmarshalJSON(b []byte) error {
 	var j struct {
-		InProgress bool            `json:"cycle-in-progress"`
-		Percentage float64         `json:"cycle-complete-percentage"`
-		Complete   int             `json:"complete-prefixes"`
-		ETA        *float64        `json:"estimated-cycle-complete-time-left"`
-		Sleep      *float64        `json:"remaining-sleep-time"`
-		Wait       *float64        `json:"remaining-wait-time"`
-		Next       *float64        `json:"next-crawl-time"`
-		CycleTime  *float64        `json:"estimated-time-per-cycle"`
-		Failed     []PrefixFailure `json:"failed-prefixes"`
+		InProgress bool                     `json:"cycle-in-progress"`
+		Percentage float64                  `json:"cycle-complete-percentage"`
+		Complete   int                      `json:"complete-prefixes"`
+		ETA        *float64                 `json:"estimated-cycle-complete-time-left"`
+		Sleep      *float64                 `json:"remaining-sleep-time"`
+		Wait       *float64                 `json:"remaining-wait-time"`
+		Next       *float64                 `json:"next-crawl-time"`
+		CycleTime  *float64                 `json:"estimated-time-per-cycle"`
+		Failed     []PrefixFailure          `json:"failed-prefixes"`
+		Requests   sharestore.StoreRequests `json:"cycle-store-requests"`
+		LastReqs   sharestore.StoreRequests `json:"last-cycle-store-requests"`
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
 	*p = Progress{CycleInProgress: j.InProgress, Percentage: j.Percentage, CompletePrefixes: j.Complete,
-		ETA: durationOf(j.ETA), RemainingWait: durationOf(j.Wait), CycleTime: durationOf(j.CycleTime), FailedPrefixes: j.Failed}
+		ETA: durationOf(j.ETA), RemainingWait: durationOf(j.Wait), CycleTime: durationOf(j.CycleTime), FailedPrefixes: j.Failed,
+		CycleRequests: j.Requests, LastCycleRequests: j.LastReqs}
 	if j.InProgress {
 		p.RemainingWait = durationOf(j.Sleep)
 	}

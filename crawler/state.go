@@ -65,6 +65,15 @@ type State struct {
 	Failed []PrefixFailure `json:"failed_prefixes,omitempty"`
 	// LastCycleFailed is Failed as it was when the last cycle completed.
 	LastCycleFailed []PrefixFailure `json:"last_cycle_failed_prefixes,omitempty"`
+	// CycleRequests counts the requests the backend sent to its store
+	// while the cycle in progress ran, in every process that worked on
+	// it (see Config.Requests); nil when the engine counts none.
+	// Requests made while no process worked on the cycle, or after a
+	// process's last save before it crashed, are not in it.
+	CycleRequests sharestore.StoreRequests `json:"cycle_requests,omitempty"`
+	// LastCycleRequests is CycleRequests as it was when the last cycle
+	// completed.
+	LastCycleRequests sharestore.StoreRequests `json:"last_cycle_requests,omitempty"`
 	// Extra is crawler-specific state that outlives cycles.
 	Extra json.RawMessage `json:"crawler_state,omitempty"`
 }

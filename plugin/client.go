@@ -95,6 +95,7 @@ type client struct {
 	caps     sharestore.Capabilities
 	closed   bool
 	restarts int
+	tally    requestTally // the plugin's request counts, see StoreRequests
 	// scratch, when set, makes this the client of one scratch backend
 	// of the plugin's harness (OpenHarness) instead of a configured one.
 	scratch *scratchClient

@@ -107,7 +107,11 @@ func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse,
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.InfoResponse{Capabilities: capsToPB(b.Capabilities())}, nil
+	reqs, err := s.storeRequests(ctx, b)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.InfoResponse{Capabilities: capsToPB(b.Capabilities()), Requests: reqs}, nil
 }
 
 func infoToPB(i sharestore.ShareInfo) *pb.ShareInfo {

@@ -63,9 +63,13 @@ type chunked struct {
 	store ObjectStore
 	opts  Options
 	kp    string
+	meter sharestore.RequestMeter
 }
 
-var _ sharestore.Backend = (*Backend)(nil)
+var (
+	_ sharestore.Backend        = (*Backend)(nil)
+	_ sharestore.RequestCounter = (*Backend)(nil)
+)
 
 // New returns a backend that keeps its shares in store. It does no I/O.
 // An invalid option is ErrInvalidArgument.
@@ -125,14 +129,35 @@ func (b *Backend) Store() ObjectStore { return b.c.store }
 // KeyPrefix returns the normalized key prefix ("" or ending in "/").
 func (b *Backend) KeyPrefix() string { return b.c.kp }
 
+// StoreRequests implements sharestore.RequestCounter: every request the
+// backend has sent to its store since New, by kind and result, each
+// attempt of a retried request counted once. It does no I/O and never
+// fails.
+func (b *Backend) StoreRequests(context.Context) (sharestore.StoreRequests, error) {
+	return b.c.meter.Snapshot(), nil
+}
+
 // Options returns the backend's options after defaults were applied.
 func (b *Backend) Options() Options { return b.c.opts }
 
 // --- requests, each with the retry policy ---
 
+// do makes one request of kind op with the retry policy, and counts
+// every attempt in the backend's meter. It is the only way a request
+// reaches the store.
+func (b *chunked) do(ctx context.Context, op sharestore.StoreOp, what string, fn func(context.Context) error) error {
+	attempt := 0
+	return b.opts.Retry.Do(ctx, what, func(ctx context.Context) error {
+		err := fn(ctx)
+		b.meter.Count(op, attempt > 0, err)
+		attempt++
+		return err
+	})
+}
+
 func (b *chunked) get(ctx context.Context, rel string, off, n int64) ([]byte, error) {
 	var out []byte
-	err := b.opts.Retry.Do(ctx, b.opts.Name+": get "+b.kp+rel, func(ctx context.Context) error {
+	err := b.do(ctx, sharestore.StoreGet, b.opts.Name+": get "+b.kp+rel, func(ctx context.Context) error {
 		var err error
 		out, err = b.store.Get(ctx, b.kp+rel, off, n)
 		return err
@@ -141,14 +166,14 @@ func (b *chunked) get(ctx context.Context, rel string, off, n int64) ([]byte, er
 }
 
 func (b *chunked) put(ctx context.Context, rel string, data []byte) error {
-	return b.opts.Retry.Do(ctx, b.opts.Name+": put "+b.kp+rel, func(ctx context.Context) error {
+	return b.do(ctx, sharestore.StorePut, b.opts.Name+": put "+b.kp+rel, func(ctx context.Context) error {
 		return b.store.Put(ctx, b.kp+rel, data)
 	})
 }
 
 // del deletes one object; a missing object is success.
 func (b *chunked) del(ctx context.Context, rel string) error {
-	err := b.opts.Retry.Do(ctx, b.opts.Name+": delete "+b.kp+rel, func(ctx context.Context) error {
+	err := b.do(ctx, sharestore.StoreDelete, b.opts.Name+": delete "+b.kp+rel, func(ctx context.Context) error {
 		return b.store.Delete(ctx, b.kp+rel)
 	})
 	if sharestore.CodeOf(err) == sharestore.ErrNotFound {
@@ -173,7 +198,7 @@ func (b *chunked) delIf(ctx context.Context, rel, version string) error {
 	if cd == nil || version == "" {
 		return b.del(ctx, rel)
 	}
-	err := b.opts.Retry.Do(ctx, b.opts.Name+": delete "+b.kp+rel+" if version "+version, func(ctx context.Context) error {
+	err := b.do(ctx, sharestore.StoreDelete, b.opts.Name+": delete "+b.kp+rel+" if version "+version, func(ctx context.Context) error {
 		return cd.DeleteIf(ctx, b.kp+rel, version)
 	})
 	if sharestore.CodeOf(err) == sharestore.ErrNotFound {
@@ -184,7 +209,7 @@ func (b *chunked) delIf(ctx context.Context, rel, version string) error {
 
 func (b *chunked) head(ctx context.Context, rel string) (Object, error) {
 	var o Object
-	err := b.opts.Retry.Do(ctx, b.opts.Name+": head "+b.kp+rel, func(ctx context.Context) error {
+	err := b.do(ctx, sharestore.StoreHead, b.opts.Name+": head "+b.kp+rel, func(ctx context.Context) error {
 		var err error
 		o, err = b.store.Head(ctx, b.kp+rel)
 		return err
@@ -203,7 +228,7 @@ func (b *chunked) listObjects(ctx context.Context, rel string, fn func(rel strin
 			return err
 		}
 		var pg Page
-		err := b.opts.Retry.Do(ctx, b.opts.Name+": list "+b.kp+rel, func(ctx context.Context) error {
+		err := b.do(ctx, sharestore.StoreList, b.opts.Name+": list "+b.kp+rel, func(ctx context.Context) error {
 			var err error
 			pg, err = b.store.List(ctx, b.kp+rel, token)
 			return err

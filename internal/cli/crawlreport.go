@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
 	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
@@ -55,6 +56,9 @@ type accountingReport struct {
 	CorruptShares     []crawler.CorruptShare `json:"corrupt-shares"`
 	LeaseAgeHistogram [][3]int64             `json:"lease-age-histogram"`
 	SpaceRecovered    map[string]int64       `json:"space-recovered"`
+	// Requests counts the store requests of the cycle, when the backend
+	// counts them.
+	Requests sharestore.StoreRequests `json:"store-requests,omitempty"`
 }
 
 type bucketsReport struct {
@@ -65,6 +69,9 @@ type bucketsReport struct {
 	// may still include them; 0 when the count came after every
 	// deletion (crawl --once counts after the accounting cycle).
 	BeforeDeletions int64 `json:"counted-before-deletions,omitempty"`
+	// Requests counts the store requests of the cycle, when the backend
+	// counts them.
+	Requests sharestore.StoreRequests `json:"store-requests,omitempty"`
 }
 
 func byType(c map[string]int64, key string) map[string]int64 {
@@ -100,6 +107,7 @@ func newAccountingReport(cycle int, h crawler.HistoryEntry) *accountingReport {
 		CorruptShares:     h.Corrupt,
 		LeaseAgeHistogram: h.Histogram,
 		SpaceRecovered:    c,
+		Requests:          h.Requests,
 	}
 }
 
@@ -137,7 +145,7 @@ func (r *crawlRun) report(ctx context.Context, rep *crawlReport) error {
 	if r.buckets != nil {
 		i := r.index("buckets")
 		if s := r.buckets.State(); s.LastCompleteCount != nil && r.finished[i] >= 0 && *s.LastCompleteCycle == r.finished[i] {
-			rep.Buckets = &bucketsReport{Cycle: *s.LastCompleteCycle, Sharesets: *s.LastCompleteCount}
+			rep.Buckets = &bucketsReport{Cycle: *s.LastCompleteCycle, Sharesets: *s.LastCompleteCount, Requests: r.engines[i].State().LastCycleRequests}
 			if start := r.engines[i].State().LastCycleStart; acctEnd != nil && start != nil && start.Before(*acctEnd) {
 				rep.Buckets.BeforeDeletions = deleted
 			}
@@ -179,6 +187,9 @@ func printCrawlReport(w io.Writer, r *crawlReport, interrupted bool) {
 		fmt.Fprintf(w, "  share bytes: %s   disk bytes: %s\n", units.Bytes(a.ShareBytes["total"]), units.Bytes(a.DiskBytes["total"]))
 		fmt.Fprintf(w, "  added %d, removed %d, deleted %d, would delete %d, delete failures %d\n",
 			a.Added, a.Removed, a.Deleted["total"], a.WouldDelete["total"], a.DeleteFailed)
+		if a.Requests != nil {
+			fmt.Fprintf(w, "  store requests: %s\n", a.Requests)
+		}
 		for _, c := range a.CorruptShares {
 			fmt.Fprintf(w, "  corrupt: SI %s shnum %d\n", c.SI, c.Shnum)
 		}
@@ -192,6 +203,9 @@ func printCrawlReport(w io.Writer, r *crawlReport, interrupted bool) {
 			fmt.Fprintf(w, "; counted while the accounting cycle ran, so it may include some of the %d shares that cycle deleted", b.BeforeDeletions)
 		}
 		fmt.Fprintln(w, ")")
+		if b.Requests != nil {
+			fmt.Fprintf(w, "  store requests: %s\n", b.Requests)
+		}
 	} else if p, ok := r.Progress["buckets"]; ok {
 		fmt.Fprintf(w, "\nBucket counter: no cycle completed in this run (%s)\n", crawler.FormatProgress(p))
 	}

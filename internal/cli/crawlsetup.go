@@ -147,6 +147,9 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 		PrefixesInFlight:     f.inFlight,
 		OneShot:              f.once,
 		Logger:               logger,
+		Requests: func(ctx context.Context) (sharestore.StoreRequests, bool, error) {
+			return sharestore.StoreRequestsOf(ctx, set.b)
+		},
 	}
 	if f.fast {
 		cfg.AllowedCPUProportion = 1

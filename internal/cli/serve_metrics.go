@@ -53,6 +53,8 @@ var (
 	descLeasedShares    = desc("leasedb_leased_shares", "Shares with at least one lease in the lease database.")
 	descLeasedBytes     = desc("leasedb_leased_bytes", "Bytes of the shares with at least one lease.")
 	descPluginRestarts  = desc("plugin_restarts_total", "Times the plugin serving the backend was restarted after it died, since the backend was opened (SIGHUP opens it anew).")
+	descStoreRequests   = desc("store_requests_total", "Requests the backend sent to its object store since it was opened (SIGHUP opens it anew), by op (list page, get, head, put, delete) and result (ok, not_found, throttled, failed); each attempt of a retried request counts. Absent when the backend keeps no counts (disk).", "op", "result")
+	descStoreRetries    = desc("store_request_retries_total", "Of sharestore_store_requests_total, the requests that repeated an attempt that had failed, by op.", "op")
 	descCrawlerStatusOK = desc("crawler_status_up", "1 when the crawlers' status could be read at this scrape, 0 otherwise.")
 )
 
@@ -109,7 +111,7 @@ func newCrawlerCollector(d *daemon) *crawlerCollector {
 func (c *crawlerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCycle, descInProgress, descPrefixes, descFailedPrefixes, descCycleStart, descLastEnd,
 		descExaminedShares, descExaminedSets, descExaminedBytes, descCorrupt, descAdded, descRemoved, descDeleted, descRecovered,
-		descSharesets, descLeasedShares, descLeasedBytes, descPluginRestarts, descCrawlerStatusOK} {
+		descSharesets, descLeasedShares, descLeasedBytes, descPluginRestarts, descStoreRequests, descStoreRetries, descCrawlerStatusOK} {
 		ch <- d
 	}
 }
@@ -137,6 +139,7 @@ func (c *crawlerCollector) Collect(ch chan<- prometheus.Metric) {
 	if n, ok := pluginRestarts(set.b); ok {
 		ch <- prometheus.MustNewConstMetric(descPluginRestarts, prometheus.CounterValue, float64(n))
 	}
+	collectStoreRequests(ctx, ch, set.b)
 	for name, s := range states {
 		collectProgress(ch, name, s)
 	}
@@ -149,6 +152,26 @@ func (c *crawlerCollector) Collect(ch chan<- prometheus.Metric) {
 	if s := st.LeaseDB; s != nil {
 		ch <- prometheus.MustNewConstMetric(descLeasedShares, prometheus.GaugeValue, float64(s.LeasedShares))
 		ch <- prometheus.MustNewConstMetric(descLeasedBytes, prometheus.GaugeValue, float64(s.LeasedBytes))
+	}
+}
+
+// collectStoreRequests sends the request counts of b, when it keeps
+// them: every op and result, zeros included, so that a rate is defined
+// from the first scrape.
+func collectStoreRequests(ctx context.Context, ch chan<- prometheus.Metric, b sharestore.Backend) {
+	r, ok, err := sharestore.StoreRequestsOf(ctx, b)
+	if err != nil || !ok {
+		return
+	}
+	for _, op := range sharestore.StoreOps {
+		c := r[op]
+		for _, v := range []struct {
+			result string
+			n      int64
+		}{{"ok", c.OK}, {"not_found", c.NotFound}, {"throttled", c.Throttled}, {"failed", c.Failed}} {
+			ch <- prometheus.MustNewConstMetric(descStoreRequests, prometheus.CounterValue, float64(v.n), string(op), v.result)
+		}
+		ch <- prometheus.MustNewConstMetric(descStoreRetries, prometheus.CounterValue, float64(c.Retries), string(op))
 	}
 }
 

@@ -156,6 +156,7 @@ func printStatus(w io.Writer, s statusJSON, now time.Time) {
 			fmt.Fprintf(w, "  Total sharesets: %d (the number of files and directories for which this server is holding a share)\n", *b.LastCompleteCount)
 		}
 		fmt.Fprintf(w, "  %s\n", crawler.FormatProgress(b.Progress))
+		printStatusRequests(w, b.Progress)
 		printStatusFailures(w, b.Progress)
 	}
 	if s.LeaseChecker == nil {
@@ -164,6 +165,7 @@ func printStatus(w io.Writer, s statusJSON, now time.Time) {
 	r := s.LeaseChecker
 	fmt.Fprintln(w, "\nLease expiration crawler")
 	fmt.Fprintf(w, "  %s\n", crawler.FormatProgress(*s.LeaseCheckerProgress))
+	printStatusRequests(w, *s.LeaseCheckerProgress)
 	printStatusFailures(w, *s.LeaseCheckerProgress)
 	if so := r.SoFar; so != nil {
 		c := so.Counters
@@ -201,6 +203,17 @@ func printStatus(w io.Writer, s statusJSON, now time.Time) {
 	}
 	if d := s.LeaseDB; d != nil {
 		printLeaseDBStats(w, *d)
+	}
+}
+
+// printStatusRequests shows the store requests of p's cycles, when they
+// were counted.
+func printStatusRequests(w io.Writer, p crawler.Progress) {
+	if p.CycleRequests != nil {
+		fmt.Fprintf(w, "  Store requests this cycle so far: %s\n", p.CycleRequests)
+	}
+	if p.LastCycleRequests != nil {
+		fmt.Fprintf(w, "  Store requests in the last cycle: %s\n", p.LastCycleRequests)
 	}
 }
 

@@ -233,8 +233,11 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 }
 
 type InfoResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Capabilities  *Capabilities          `protobuf:"bytes,1,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Capabilities *Capabilities          `protobuf:"bytes,1,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// requests is set when the backend counts the requests it sends to
+	// its store (sharestore.RequestCounter), and unset when it does not.
+	Requests      *StoreRequests `protobuf:"bytes,2,opt,name=requests,proto3" json:"requests,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -276,6 +279,147 @@ func (x *InfoResponse) GetCapabilities() *Capabilities {
 	return nil
 }
 
+func (x *InfoResponse) GetRequests() *StoreRequests {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+// StoreRequests counts the requests a backend has sent to its store
+// since the plugin process configured it; the counts never decrease.
+type StoreRequests struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ops           []*OpCounts            `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreRequests) Reset() {
+	*x = StoreRequests{}
+	mi := &file_backend_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreRequests) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreRequests) ProtoMessage() {}
+
+func (x *StoreRequests) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreRequests.ProtoReflect.Descriptor instead.
+func (*StoreRequests) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StoreRequests) GetOps() []*OpCounts {
+	if x != nil {
+		return x.Ops
+	}
+	return nil
+}
+
+// OpCounts counts one kind of request ("list", "get", "head", "put" or
+// "delete", as sharestore.StoreOp names them) by result class. Every
+// request is in one of ok, not_found, throttled and failed; retries
+// counts those that repeated an attempt that had failed.
+type OpCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Op            string                 `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
+	Ok            int64                  `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	NotFound      int64                  `protobuf:"varint,3,opt,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
+	Throttled     int64                  `protobuf:"varint,4,opt,name=throttled,proto3" json:"throttled,omitempty"`
+	Failed        int64                  `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
+	Retries       int64                  `protobuf:"varint,6,opt,name=retries,proto3" json:"retries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpCounts) Reset() {
+	*x = OpCounts{}
+	mi := &file_backend_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpCounts) ProtoMessage() {}
+
+func (x *OpCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_backend_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpCounts.ProtoReflect.Descriptor instead.
+func (*OpCounts) Descriptor() ([]byte, []int) {
+	return file_backend_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *OpCounts) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *OpCounts) GetOk() int64 {
+	if x != nil {
+		return x.Ok
+	}
+	return 0
+}
+
+func (x *OpCounts) GetNotFound() int64 {
+	if x != nil {
+		return x.NotFound
+	}
+	return 0
+}
+
+func (x *OpCounts) GetThrottled() int64 {
+	if x != nil {
+		return x.Throttled
+	}
+	return 0
+}
+
+func (x *OpCounts) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *OpCounts) GetRetries() int64 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
 type Capabilities struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	Name                  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -292,7 +436,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_backend_proto_msgTypes[5]
+	mi := &file_backend_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +448,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[5]
+	mi := &file_backend_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +461,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{5}
+	return file_backend_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Capabilities) GetName() string {
@@ -391,7 +535,7 @@ type ShareInfo struct {
 
 func (x *ShareInfo) Reset() {
 	*x = ShareInfo{}
-	mi := &file_backend_proto_msgTypes[6]
+	mi := &file_backend_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +547,7 @@ func (x *ShareInfo) String() string {
 func (*ShareInfo) ProtoMessage() {}
 
 func (x *ShareInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[6]
+	mi := &file_backend_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +560,7 @@ func (x *ShareInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareInfo.ProtoReflect.Descriptor instead.
 func (*ShareInfo) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{6}
+	return file_backend_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ShareInfo) GetSi() []byte {
@@ -473,7 +617,7 @@ type Share struct {
 
 func (x *Share) Reset() {
 	*x = Share{}
-	mi := &file_backend_proto_msgTypes[7]
+	mi := &file_backend_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -485,7 +629,7 @@ func (x *Share) String() string {
 func (*Share) ProtoMessage() {}
 
 func (x *Share) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[7]
+	mi := &file_backend_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -498,7 +642,7 @@ func (x *Share) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Share.ProtoReflect.Descriptor instead.
 func (*Share) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{7}
+	return file_backend_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Share) GetInfo() *ShareInfo {
@@ -538,7 +682,7 @@ type ListPrefixRequest struct {
 
 func (x *ListPrefixRequest) Reset() {
 	*x = ListPrefixRequest{}
-	mi := &file_backend_proto_msgTypes[8]
+	mi := &file_backend_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +694,7 @@ func (x *ListPrefixRequest) String() string {
 func (*ListPrefixRequest) ProtoMessage() {}
 
 func (x *ListPrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[8]
+	mi := &file_backend_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +707,7 @@ func (x *ListPrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixRequest.ProtoReflect.Descriptor instead.
 func (*ListPrefixRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{8}
+	return file_backend_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListPrefixRequest) GetPrefix() string {
@@ -582,7 +726,7 @@ type ListPrefixPage struct {
 
 func (x *ListPrefixPage) Reset() {
 	*x = ListPrefixPage{}
-	mi := &file_backend_proto_msgTypes[9]
+	mi := &file_backend_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +738,7 @@ func (x *ListPrefixPage) String() string {
 func (*ListPrefixPage) ProtoMessage() {}
 
 func (x *ListPrefixPage) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[9]
+	mi := &file_backend_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +751,7 @@ func (x *ListPrefixPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrefixPage.ProtoReflect.Descriptor instead.
 func (*ListPrefixPage) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{9}
+	return file_backend_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListPrefixPage) GetShares() []*ShareInfo {
@@ -626,7 +770,7 @@ type SharesetsForPrefixRequest struct {
 
 func (x *SharesetsForPrefixRequest) Reset() {
 	*x = SharesetsForPrefixRequest{}
-	mi := &file_backend_proto_msgTypes[10]
+	mi := &file_backend_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +782,7 @@ func (x *SharesetsForPrefixRequest) String() string {
 func (*SharesetsForPrefixRequest) ProtoMessage() {}
 
 func (x *SharesetsForPrefixRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[10]
+	mi := &file_backend_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +795,7 @@ func (x *SharesetsForPrefixRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesetsForPrefixRequest.ProtoReflect.Descriptor instead.
 func (*SharesetsForPrefixRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{10}
+	return file_backend_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SharesetsForPrefixRequest) GetPrefix() string {
@@ -670,7 +814,7 @@ type SharesetsPage struct {
 
 func (x *SharesetsPage) Reset() {
 	*x = SharesetsPage{}
-	mi := &file_backend_proto_msgTypes[11]
+	mi := &file_backend_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +826,7 @@ func (x *SharesetsPage) String() string {
 func (*SharesetsPage) ProtoMessage() {}
 
 func (x *SharesetsPage) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[11]
+	mi := &file_backend_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +839,7 @@ func (x *SharesetsPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesetsPage.ProtoReflect.Descriptor instead.
 func (*SharesetsPage) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{11}
+	return file_backend_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SharesetsPage) GetSis() [][]byte {
@@ -726,7 +870,7 @@ type ScanRequest struct {
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_backend_proto_msgTypes[12]
+	mi := &file_backend_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +882,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[12]
+	mi := &file_backend_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +895,7 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{12}
+	return file_backend_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ScanRequest) GetFirst() string {
@@ -796,7 +940,7 @@ type ScanPage struct {
 
 func (x *ScanPage) Reset() {
 	*x = ScanPage{}
-	mi := &file_backend_proto_msgTypes[13]
+	mi := &file_backend_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +952,7 @@ func (x *ScanPage) String() string {
 func (*ScanPage) ProtoMessage() {}
 
 func (x *ScanPage) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[13]
+	mi := &file_backend_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +965,7 @@ func (x *ScanPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanPage.ProtoReflect.Descriptor instead.
 func (*ScanPage) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{13}
+	return file_backend_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ScanPage) GetParts() []*ScanPart {
@@ -852,7 +996,7 @@ type ScanPart struct {
 
 func (x *ScanPart) Reset() {
 	*x = ScanPart{}
-	mi := &file_backend_proto_msgTypes[14]
+	mi := &file_backend_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +1008,7 @@ func (x *ScanPart) String() string {
 func (*ScanPart) ProtoMessage() {}
 
 func (x *ScanPart) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[14]
+	mi := &file_backend_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +1021,7 @@ func (x *ScanPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanPart.ProtoReflect.Descriptor instead.
 func (*ScanPart) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{14}
+	return file_backend_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ScanPart) GetPrefix() string {
@@ -925,7 +1069,7 @@ type ShareRef struct {
 
 func (x *ShareRef) Reset() {
 	*x = ShareRef{}
-	mi := &file_backend_proto_msgTypes[15]
+	mi := &file_backend_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1081,7 @@ func (x *ShareRef) String() string {
 func (*ShareRef) ProtoMessage() {}
 
 func (x *ShareRef) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[15]
+	mi := &file_backend_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1094,7 @@ func (x *ShareRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareRef.ProtoReflect.Descriptor instead.
 func (*ShareRef) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{15}
+	return file_backend_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ShareRef) GetSi() []byte {
@@ -976,7 +1120,7 @@ type ReadHeadersRequest struct {
 
 func (x *ReadHeadersRequest) Reset() {
 	*x = ReadHeadersRequest{}
-	mi := &file_backend_proto_msgTypes[16]
+	mi := &file_backend_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1132,7 @@ func (x *ReadHeadersRequest) String() string {
 func (*ReadHeadersRequest) ProtoMessage() {}
 
 func (x *ReadHeadersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[16]
+	mi := &file_backend_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1145,7 @@ func (x *ReadHeadersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadHeadersRequest.ProtoReflect.Descriptor instead.
 func (*ReadHeadersRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{16}
+	return file_backend_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReadHeadersRequest) GetShares() []*ShareRef {
@@ -1023,7 +1167,7 @@ type HeaderResult struct {
 
 func (x *HeaderResult) Reset() {
 	*x = HeaderResult{}
-	mi := &file_backend_proto_msgTypes[17]
+	mi := &file_backend_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1179,7 @@ func (x *HeaderResult) String() string {
 func (*HeaderResult) ProtoMessage() {}
 
 func (x *HeaderResult) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[17]
+	mi := &file_backend_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1192,7 @@ func (x *HeaderResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeaderResult.ProtoReflect.Descriptor instead.
 func (*HeaderResult) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{17}
+	return file_backend_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *HeaderResult) GetRef() *ShareRef {
@@ -1081,7 +1225,7 @@ type ReadHeadersPage struct {
 
 func (x *ReadHeadersPage) Reset() {
 	*x = ReadHeadersPage{}
-	mi := &file_backend_proto_msgTypes[18]
+	mi := &file_backend_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1237,7 @@ func (x *ReadHeadersPage) String() string {
 func (*ReadHeadersPage) ProtoMessage() {}
 
 func (x *ReadHeadersPage) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[18]
+	mi := &file_backend_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1250,7 @@ func (x *ReadHeadersPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadHeadersPage.ProtoReflect.Descriptor instead.
 func (*ReadHeadersPage) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{18}
+	return file_backend_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReadHeadersPage) GetResults() []*HeaderResult {
@@ -1124,7 +1268,7 @@ type AvailableSpaceRequest struct {
 
 func (x *AvailableSpaceRequest) Reset() {
 	*x = AvailableSpaceRequest{}
-	mi := &file_backend_proto_msgTypes[19]
+	mi := &file_backend_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1280,7 @@ func (x *AvailableSpaceRequest) String() string {
 func (*AvailableSpaceRequest) ProtoMessage() {}
 
 func (x *AvailableSpaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[19]
+	mi := &file_backend_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1293,7 @@ func (x *AvailableSpaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailableSpaceRequest.ProtoReflect.Descriptor instead.
 func (*AvailableSpaceRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{19}
+	return file_backend_proto_rawDescGZIP(), []int{21}
 }
 
 type AvailableSpaceResponse struct {
@@ -1161,7 +1305,7 @@ type AvailableSpaceResponse struct {
 
 func (x *AvailableSpaceResponse) Reset() {
 	*x = AvailableSpaceResponse{}
-	mi := &file_backend_proto_msgTypes[20]
+	mi := &file_backend_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1317,7 @@ func (x *AvailableSpaceResponse) String() string {
 func (*AvailableSpaceResponse) ProtoMessage() {}
 
 func (x *AvailableSpaceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[20]
+	mi := &file_backend_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1330,7 @@ func (x *AvailableSpaceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailableSpaceResponse.ProtoReflect.Descriptor instead.
 func (*AvailableSpaceResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{20}
+	return file_backend_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AvailableSpaceResponse) GetBytes() int64 {
@@ -1205,7 +1349,7 @@ type ReadMetaRequest struct {
 
 func (x *ReadMetaRequest) Reset() {
 	*x = ReadMetaRequest{}
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1361,7 @@ func (x *ReadMetaRequest) String() string {
 func (*ReadMetaRequest) ProtoMessage() {}
 
 func (x *ReadMetaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[21]
+	mi := &file_backend_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1374,7 @@ func (x *ReadMetaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMetaRequest.ProtoReflect.Descriptor instead.
 func (*ReadMetaRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{21}
+	return file_backend_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReadMetaRequest) GetName() string {
@@ -1249,7 +1393,7 @@ type ReadMetaResponse struct {
 
 func (x *ReadMetaResponse) Reset() {
 	*x = ReadMetaResponse{}
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1405,7 @@ func (x *ReadMetaResponse) String() string {
 func (*ReadMetaResponse) ProtoMessage() {}
 
 func (x *ReadMetaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[22]
+	mi := &file_backend_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1418,7 @@ func (x *ReadMetaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadMetaResponse.ProtoReflect.Descriptor instead.
 func (*ReadMetaResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{22}
+	return file_backend_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReadMetaResponse) GetData() []byte {
@@ -1294,7 +1438,7 @@ type WriteMetaRequest struct {
 
 func (x *WriteMetaRequest) Reset() {
 	*x = WriteMetaRequest{}
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1450,7 @@ func (x *WriteMetaRequest) String() string {
 func (*WriteMetaRequest) ProtoMessage() {}
 
 func (x *WriteMetaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[23]
+	mi := &file_backend_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1463,7 @@ func (x *WriteMetaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteMetaRequest.ProtoReflect.Descriptor instead.
 func (*WriteMetaRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{23}
+	return file_backend_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WriteMetaRequest) GetName() string {
@@ -1344,7 +1488,7 @@ type WriteMetaResponse struct {
 
 func (x *WriteMetaResponse) Reset() {
 	*x = WriteMetaResponse{}
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1500,7 @@ func (x *WriteMetaResponse) String() string {
 func (*WriteMetaResponse) ProtoMessage() {}
 
 func (x *WriteMetaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[24]
+	mi := &file_backend_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1513,7 @@ func (x *WriteMetaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteMetaResponse.ProtoReflect.Descriptor instead.
 func (*WriteMetaResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{24}
+	return file_backend_proto_rawDescGZIP(), []int{26}
 }
 
 type SharesRequest struct {
@@ -1381,7 +1525,7 @@ type SharesRequest struct {
 
 func (x *SharesRequest) Reset() {
 	*x = SharesRequest{}
-	mi := &file_backend_proto_msgTypes[25]
+	mi := &file_backend_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1537,7 @@ func (x *SharesRequest) String() string {
 func (*SharesRequest) ProtoMessage() {}
 
 func (x *SharesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[25]
+	mi := &file_backend_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1550,7 @@ func (x *SharesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesRequest.ProtoReflect.Descriptor instead.
 func (*SharesRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{25}
+	return file_backend_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SharesRequest) GetSi() []byte {
@@ -1426,7 +1570,7 @@ type SharesResponse struct {
 
 func (x *SharesResponse) Reset() {
 	*x = SharesResponse{}
-	mi := &file_backend_proto_msgTypes[26]
+	mi := &file_backend_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1582,7 @@ func (x *SharesResponse) String() string {
 func (*SharesResponse) ProtoMessage() {}
 
 func (x *SharesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[26]
+	mi := &file_backend_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1595,7 @@ func (x *SharesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharesResponse.ProtoReflect.Descriptor instead.
 func (*SharesResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{26}
+	return file_backend_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SharesResponse) GetShares() []*Share {
@@ -1478,7 +1622,7 @@ type ShareRequest struct {
 
 func (x *ShareRequest) Reset() {
 	*x = ShareRequest{}
-	mi := &file_backend_proto_msgTypes[27]
+	mi := &file_backend_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1634,7 @@ func (x *ShareRequest) String() string {
 func (*ShareRequest) ProtoMessage() {}
 
 func (x *ShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[27]
+	mi := &file_backend_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1647,7 @@ func (x *ShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareRequest.ProtoReflect.Descriptor instead.
 func (*ShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{27}
+	return file_backend_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ShareRequest) GetSi() []byte {
@@ -1529,7 +1673,7 @@ type ShareResponse struct {
 
 func (x *ShareResponse) Reset() {
 	*x = ShareResponse{}
-	mi := &file_backend_proto_msgTypes[28]
+	mi := &file_backend_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1685,7 @@ func (x *ShareResponse) String() string {
 func (*ShareResponse) ProtoMessage() {}
 
 func (x *ShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[28]
+	mi := &file_backend_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1698,7 @@ func (x *ShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareResponse.ProtoReflect.Descriptor instead.
 func (*ShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{28}
+	return file_backend_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ShareResponse) GetShare() *Share {
@@ -1576,7 +1720,7 @@ type ReadShareDataRequest struct {
 
 func (x *ReadShareDataRequest) Reset() {
 	*x = ReadShareDataRequest{}
-	mi := &file_backend_proto_msgTypes[29]
+	mi := &file_backend_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1732,7 @@ func (x *ReadShareDataRequest) String() string {
 func (*ReadShareDataRequest) ProtoMessage() {}
 
 func (x *ReadShareDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[29]
+	mi := &file_backend_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1745,7 @@ func (x *ReadShareDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadShareDataRequest.ProtoReflect.Descriptor instead.
 func (*ReadShareDataRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{29}
+	return file_backend_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReadShareDataRequest) GetSi() []byte {
@@ -1643,7 +1787,7 @@ type Chunk struct {
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_backend_proto_msgTypes[30]
+	mi := &file_backend_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1799,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[30]
+	mi := &file_backend_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1812,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{30}
+	return file_backend_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Chunk) GetData() []byte {
@@ -1695,7 +1839,7 @@ type OpenRawRequest struct {
 
 func (x *OpenRawRequest) Reset() {
 	*x = OpenRawRequest{}
-	mi := &file_backend_proto_msgTypes[31]
+	mi := &file_backend_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1851,7 @@ func (x *OpenRawRequest) String() string {
 func (*OpenRawRequest) ProtoMessage() {}
 
 func (x *OpenRawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[31]
+	mi := &file_backend_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +1864,7 @@ func (x *OpenRawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenRawRequest.ProtoReflect.Descriptor instead.
 func (*OpenRawRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{31}
+	return file_backend_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OpenRawRequest) GetSi() []byte {
@@ -1752,7 +1896,7 @@ type WriteImmutableRequest struct {
 
 func (x *WriteImmutableRequest) Reset() {
 	*x = WriteImmutableRequest{}
-	mi := &file_backend_proto_msgTypes[32]
+	mi := &file_backend_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1908,7 @@ func (x *WriteImmutableRequest) String() string {
 func (*WriteImmutableRequest) ProtoMessage() {}
 
 func (x *WriteImmutableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[32]
+	mi := &file_backend_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1921,7 @@ func (x *WriteImmutableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{32}
+	return file_backend_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WriteImmutableRequest) GetOp() isWriteImmutableRequest_Op {
@@ -1862,7 +2006,7 @@ type WriteImmutableResponse struct {
 
 func (x *WriteImmutableResponse) Reset() {
 	*x = WriteImmutableResponse{}
-	mi := &file_backend_proto_msgTypes[33]
+	mi := &file_backend_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +2018,7 @@ func (x *WriteImmutableResponse) String() string {
 func (*WriteImmutableResponse) ProtoMessage() {}
 
 func (x *WriteImmutableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[33]
+	mi := &file_backend_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +2031,7 @@ func (x *WriteImmutableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableResponse.ProtoReflect.Descriptor instead.
 func (*WriteImmutableResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{33}
+	return file_backend_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WriteImmutableResponse) GetError() *ErrorDetail {
@@ -1912,7 +2056,7 @@ type PutRawRequest struct {
 
 func (x *PutRawRequest) Reset() {
 	*x = PutRawRequest{}
-	mi := &file_backend_proto_msgTypes[34]
+	mi := &file_backend_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2068,7 @@ func (x *PutRawRequest) String() string {
 func (*PutRawRequest) ProtoMessage() {}
 
 func (x *PutRawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[34]
+	mi := &file_backend_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2081,7 @@ func (x *PutRawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawRequest.ProtoReflect.Descriptor instead.
 func (*PutRawRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{34}
+	return file_backend_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutRawRequest) GetOp() isPutRawRequest_Op {
@@ -2019,7 +2163,7 @@ type PutRawResponse struct {
 
 func (x *PutRawResponse) Reset() {
 	*x = PutRawResponse{}
-	mi := &file_backend_proto_msgTypes[35]
+	mi := &file_backend_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2175,7 @@ func (x *PutRawResponse) String() string {
 func (*PutRawResponse) ProtoMessage() {}
 
 func (x *PutRawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[35]
+	mi := &file_backend_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2188,7 @@ func (x *PutRawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawResponse.ProtoReflect.Descriptor instead.
 func (*PutRawResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{35}
+	return file_backend_proto_rawDescGZIP(), []int{37}
 }
 
 type TestVector struct {
@@ -2059,7 +2203,7 @@ type TestVector struct {
 
 func (x *TestVector) Reset() {
 	*x = TestVector{}
-	mi := &file_backend_proto_msgTypes[36]
+	mi := &file_backend_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2215,7 @@ func (x *TestVector) String() string {
 func (*TestVector) ProtoMessage() {}
 
 func (x *TestVector) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[36]
+	mi := &file_backend_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2228,7 @@ func (x *TestVector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestVector.ProtoReflect.Descriptor instead.
 func (*TestVector) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{36}
+	return file_backend_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TestVector) GetOffset() int64 {
@@ -2125,7 +2269,7 @@ type DataVector struct {
 
 func (x *DataVector) Reset() {
 	*x = DataVector{}
-	mi := &file_backend_proto_msgTypes[37]
+	mi := &file_backend_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2281,7 @@ func (x *DataVector) String() string {
 func (*DataVector) ProtoMessage() {}
 
 func (x *DataVector) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[37]
+	mi := &file_backend_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2294,7 @@ func (x *DataVector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataVector.ProtoReflect.Descriptor instead.
 func (*DataVector) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{37}
+	return file_backend_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DataVector) GetOffset() int64 {
@@ -2180,7 +2324,7 @@ type TestAndWrite struct {
 
 func (x *TestAndWrite) Reset() {
 	*x = TestAndWrite{}
-	mi := &file_backend_proto_msgTypes[38]
+	mi := &file_backend_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2336,7 @@ func (x *TestAndWrite) String() string {
 func (*TestAndWrite) ProtoMessage() {}
 
 func (x *TestAndWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[38]
+	mi := &file_backend_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2349,7 @@ func (x *TestAndWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndWrite.ProtoReflect.Descriptor instead.
 func (*TestAndWrite) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{38}
+	return file_backend_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *TestAndWrite) GetShnum() int32 {
@@ -2253,7 +2397,7 @@ type ReadRange struct {
 
 func (x *ReadRange) Reset() {
 	*x = ReadRange{}
-	mi := &file_backend_proto_msgTypes[39]
+	mi := &file_backend_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2409,7 @@ func (x *ReadRange) String() string {
 func (*ReadRange) ProtoMessage() {}
 
 func (x *ReadRange) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[39]
+	mi := &file_backend_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2422,7 @@ func (x *ReadRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRange.ProtoReflect.Descriptor instead.
 func (*ReadRange) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{39}
+	return file_backend_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReadRange) GetOffset() int64 {
@@ -2307,7 +2451,7 @@ type TestAndReadAndWriteRequest struct {
 
 func (x *TestAndReadAndWriteRequest) Reset() {
 	*x = TestAndReadAndWriteRequest{}
-	mi := &file_backend_proto_msgTypes[40]
+	mi := &file_backend_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2319,7 +2463,7 @@ func (x *TestAndReadAndWriteRequest) String() string {
 func (*TestAndReadAndWriteRequest) ProtoMessage() {}
 
 func (x *TestAndReadAndWriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[40]
+	mi := &file_backend_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2332,7 +2476,7 @@ func (x *TestAndReadAndWriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndReadAndWriteRequest.ProtoReflect.Descriptor instead.
 func (*TestAndReadAndWriteRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{40}
+	return file_backend_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *TestAndReadAndWriteRequest) GetSi() []byte {
@@ -2372,7 +2516,7 @@ type ShareReads struct {
 
 func (x *ShareReads) Reset() {
 	*x = ShareReads{}
-	mi := &file_backend_proto_msgTypes[41]
+	mi := &file_backend_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2384,7 +2528,7 @@ func (x *ShareReads) String() string {
 func (*ShareReads) ProtoMessage() {}
 
 func (x *ShareReads) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[41]
+	mi := &file_backend_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2397,7 +2541,7 @@ func (x *ShareReads) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShareReads.ProtoReflect.Descriptor instead.
 func (*ShareReads) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{41}
+	return file_backend_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ShareReads) GetData() [][]byte {
@@ -2417,7 +2561,7 @@ type TestAndReadAndWriteResponse struct {
 
 func (x *TestAndReadAndWriteResponse) Reset() {
 	*x = TestAndReadAndWriteResponse{}
-	mi := &file_backend_proto_msgTypes[42]
+	mi := &file_backend_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2429,7 +2573,7 @@ func (x *TestAndReadAndWriteResponse) String() string {
 func (*TestAndReadAndWriteResponse) ProtoMessage() {}
 
 func (x *TestAndReadAndWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[42]
+	mi := &file_backend_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2442,7 +2586,7 @@ func (x *TestAndReadAndWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestAndReadAndWriteResponse.ProtoReflect.Descriptor instead.
 func (*TestAndReadAndWriteResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{42}
+	return file_backend_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *TestAndReadAndWriteResponse) GetOk() bool {
@@ -2469,7 +2613,7 @@ type StatShareRequest struct {
 
 func (x *StatShareRequest) Reset() {
 	*x = StatShareRequest{}
-	mi := &file_backend_proto_msgTypes[43]
+	mi := &file_backend_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2625,7 @@ func (x *StatShareRequest) String() string {
 func (*StatShareRequest) ProtoMessage() {}
 
 func (x *StatShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[43]
+	mi := &file_backend_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2638,7 @@ func (x *StatShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatShareRequest.ProtoReflect.Descriptor instead.
 func (*StatShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{43}
+	return file_backend_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StatShareRequest) GetSi() []byte {
@@ -2522,7 +2666,7 @@ type StatShareResponse struct {
 
 func (x *StatShareResponse) Reset() {
 	*x = StatShareResponse{}
-	mi := &file_backend_proto_msgTypes[44]
+	mi := &file_backend_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2534,7 +2678,7 @@ func (x *StatShareResponse) String() string {
 func (*StatShareResponse) ProtoMessage() {}
 
 func (x *StatShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[44]
+	mi := &file_backend_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2547,7 +2691,7 @@ func (x *StatShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatShareResponse.ProtoReflect.Descriptor instead.
 func (*StatShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{44}
+	return file_backend_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StatShareResponse) GetExists() bool {
@@ -2581,7 +2725,7 @@ type DeleteShareRequest struct {
 
 func (x *DeleteShareRequest) Reset() {
 	*x = DeleteShareRequest{}
-	mi := &file_backend_proto_msgTypes[45]
+	mi := &file_backend_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2737,7 @@ func (x *DeleteShareRequest) String() string {
 func (*DeleteShareRequest) ProtoMessage() {}
 
 func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[45]
+	mi := &file_backend_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2750,7 @@ func (x *DeleteShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareRequest.ProtoReflect.Descriptor instead.
 func (*DeleteShareRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{45}
+	return file_backend_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DeleteShareRequest) GetSi() []byte {
@@ -2638,7 +2782,7 @@ type DeleteShareResponse struct {
 
 func (x *DeleteShareResponse) Reset() {
 	*x = DeleteShareResponse{}
-	mi := &file_backend_proto_msgTypes[46]
+	mi := &file_backend_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2794,7 @@ func (x *DeleteShareResponse) String() string {
 func (*DeleteShareResponse) ProtoMessage() {}
 
 func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[46]
+	mi := &file_backend_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2807,7 @@ func (x *DeleteShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteShareResponse.ProtoReflect.Descriptor instead.
 func (*DeleteShareResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{46}
+	return file_backend_proto_rawDescGZIP(), []int{48}
 }
 
 type NewScratchRequest struct {
@@ -2677,7 +2821,7 @@ type NewScratchRequest struct {
 
 func (x *NewScratchRequest) Reset() {
 	*x = NewScratchRequest{}
-	mi := &file_backend_proto_msgTypes[47]
+	mi := &file_backend_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2833,7 @@ func (x *NewScratchRequest) String() string {
 func (*NewScratchRequest) ProtoMessage() {}
 
 func (x *NewScratchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[47]
+	mi := &file_backend_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +2846,7 @@ func (x *NewScratchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewScratchRequest.ProtoReflect.Descriptor instead.
 func (*NewScratchRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{47}
+	return file_backend_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *NewScratchRequest) GetName() string {
@@ -2724,7 +2868,7 @@ type NewScratchResponse struct {
 
 func (x *NewScratchResponse) Reset() {
 	*x = NewScratchResponse{}
-	mi := &file_backend_proto_msgTypes[48]
+	mi := &file_backend_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +2880,7 @@ func (x *NewScratchResponse) String() string {
 func (*NewScratchResponse) ProtoMessage() {}
 
 func (x *NewScratchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[48]
+	mi := &file_backend_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +2893,7 @@ func (x *NewScratchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewScratchResponse.ProtoReflect.Descriptor instead.
 func (*NewScratchResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{48}
+	return file_backend_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *NewScratchResponse) GetCapabilities() *Capabilities {
@@ -2778,7 +2922,7 @@ type PlantRequest struct {
 
 func (x *PlantRequest) Reset() {
 	*x = PlantRequest{}
-	mi := &file_backend_proto_msgTypes[49]
+	mi := &file_backend_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2790,7 +2934,7 @@ func (x *PlantRequest) String() string {
 func (*PlantRequest) ProtoMessage() {}
 
 func (x *PlantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[49]
+	mi := &file_backend_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2803,7 +2947,7 @@ func (x *PlantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlantRequest.ProtoReflect.Descriptor instead.
 func (*PlantRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{49}
+	return file_backend_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PlantRequest) GetKey() string {
@@ -2828,7 +2972,7 @@ type PlantResponse struct {
 
 func (x *PlantResponse) Reset() {
 	*x = PlantResponse{}
-	mi := &file_backend_proto_msgTypes[50]
+	mi := &file_backend_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2840,7 +2984,7 @@ func (x *PlantResponse) String() string {
 func (*PlantResponse) ProtoMessage() {}
 
 func (x *PlantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[50]
+	mi := &file_backend_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2853,7 +2997,7 @@ func (x *PlantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlantResponse.ProtoReflect.Descriptor instead.
 func (*PlantResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{50}
+	return file_backend_proto_rawDescGZIP(), []int{52}
 }
 
 type DropScratchRequest struct {
@@ -2864,7 +3008,7 @@ type DropScratchRequest struct {
 
 func (x *DropScratchRequest) Reset() {
 	*x = DropScratchRequest{}
-	mi := &file_backend_proto_msgTypes[51]
+	mi := &file_backend_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2876,7 +3020,7 @@ func (x *DropScratchRequest) String() string {
 func (*DropScratchRequest) ProtoMessage() {}
 
 func (x *DropScratchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[51]
+	mi := &file_backend_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2889,7 +3033,7 @@ func (x *DropScratchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScratchRequest.ProtoReflect.Descriptor instead.
 func (*DropScratchRequest) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{51}
+	return file_backend_proto_rawDescGZIP(), []int{53}
 }
 
 type DropScratchResponse struct {
@@ -2904,7 +3048,7 @@ type DropScratchResponse struct {
 
 func (x *DropScratchResponse) Reset() {
 	*x = DropScratchResponse{}
-	mi := &file_backend_proto_msgTypes[52]
+	mi := &file_backend_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2916,7 +3060,7 @@ func (x *DropScratchResponse) String() string {
 func (*DropScratchResponse) ProtoMessage() {}
 
 func (x *DropScratchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[52]
+	mi := &file_backend_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2929,7 +3073,7 @@ func (x *DropScratchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScratchResponse.ProtoReflect.Descriptor instead.
 func (*DropScratchResponse) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{52}
+	return file_backend_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DropScratchResponse) GetOutput() string {
@@ -2957,7 +3101,7 @@ type WriteImmutableRequest_Open struct {
 
 func (x *WriteImmutableRequest_Open) Reset() {
 	*x = WriteImmutableRequest_Open{}
-	mi := &file_backend_proto_msgTypes[55]
+	mi := &file_backend_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +3113,7 @@ func (x *WriteImmutableRequest_Open) String() string {
 func (*WriteImmutableRequest_Open) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[55]
+	mi := &file_backend_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +3126,7 @@ func (x *WriteImmutableRequest_Open) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest_Open.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest_Open) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{32, 0}
+	return file_backend_proto_rawDescGZIP(), []int{34, 0}
 }
 
 func (x *WriteImmutableRequest_Open) GetSi() []byte {
@@ -3016,7 +3160,7 @@ type WriteImmutableRequest_Write struct {
 
 func (x *WriteImmutableRequest_Write) Reset() {
 	*x = WriteImmutableRequest_Write{}
-	mi := &file_backend_proto_msgTypes[56]
+	mi := &file_backend_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3028,7 +3172,7 @@ func (x *WriteImmutableRequest_Write) String() string {
 func (*WriteImmutableRequest_Write) ProtoMessage() {}
 
 func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[56]
+	mi := &file_backend_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3041,7 +3185,7 @@ func (x *WriteImmutableRequest_Write) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteImmutableRequest_Write.ProtoReflect.Descriptor instead.
 func (*WriteImmutableRequest_Write) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{32, 1}
+	return file_backend_proto_rawDescGZIP(), []int{34, 1}
 }
 
 func (x *WriteImmutableRequest_Write) GetOffset() int64 {
@@ -3069,7 +3213,7 @@ type PutRawRequest_Header struct {
 
 func (x *PutRawRequest_Header) Reset() {
 	*x = PutRawRequest_Header{}
-	mi := &file_backend_proto_msgTypes[57]
+	mi := &file_backend_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3081,7 +3225,7 @@ func (x *PutRawRequest_Header) String() string {
 func (*PutRawRequest_Header) ProtoMessage() {}
 
 func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
-	mi := &file_backend_proto_msgTypes[57]
+	mi := &file_backend_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3094,7 +3238,7 @@ func (x *PutRawRequest_Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRawRequest_Header.ProtoReflect.Descriptor instead.
 func (*PutRawRequest_Header) Descriptor() ([]byte, []int) {
-	return file_backend_proto_rawDescGZIP(), []int{34, 0}
+	return file_backend_proto_rawDescGZIP(), []int{36, 0}
 }
 
 func (x *PutRawRequest_Header) GetSi() []byte {
@@ -3139,9 +3283,19 @@ const file_backend_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\\\n" +
 	"\x11ConfigureResponse\x12G\n" +
 	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\"\r\n" +
-	"\vInfoRequest\"W\n" +
+	"\vInfoRequest\"\x99\x01\n" +
 	"\fInfoResponse\x12G\n" +
-	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\"\xb6\x02\n" +
+	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\x12@\n" +
+	"\brequests\x18\x02 \x01(\v2$.sharestore.backend.v1.StoreRequestsR\brequests\"B\n" +
+	"\rStoreRequests\x121\n" +
+	"\x03ops\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.OpCountsR\x03ops\"\x97\x01\n" +
+	"\bOpCounts\x12\x0e\n" +
+	"\x02op\x18\x01 \x01(\tR\x02op\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\x03R\x02ok\x12\x1b\n" +
+	"\tnot_found\x18\x03 \x01(\x03R\bnotFound\x12\x1c\n" +
+	"\tthrottled\x18\x04 \x01(\x03R\tthrottled\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\x03R\x06failed\x12\x18\n" +
+	"\aretries\x18\x06 \x01(\x03R\aretries\"\xb6\x02\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12&\n" +
@@ -3353,143 +3507,147 @@ func file_backend_proto_rawDescGZIP() []byte {
 	return file_backend_proto_rawDescData
 }
 
-var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_backend_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_backend_proto_goTypes = []any{
 	(*ErrorDetail)(nil),                 // 0: sharestore.backend.v1.ErrorDetail
 	(*ConfigureRequest)(nil),            // 1: sharestore.backend.v1.ConfigureRequest
 	(*ConfigureResponse)(nil),           // 2: sharestore.backend.v1.ConfigureResponse
 	(*InfoRequest)(nil),                 // 3: sharestore.backend.v1.InfoRequest
 	(*InfoResponse)(nil),                // 4: sharestore.backend.v1.InfoResponse
-	(*Capabilities)(nil),                // 5: sharestore.backend.v1.Capabilities
-	(*ShareInfo)(nil),                   // 6: sharestore.backend.v1.ShareInfo
-	(*Share)(nil),                       // 7: sharestore.backend.v1.Share
-	(*ListPrefixRequest)(nil),           // 8: sharestore.backend.v1.ListPrefixRequest
-	(*ListPrefixPage)(nil),              // 9: sharestore.backend.v1.ListPrefixPage
-	(*SharesetsForPrefixRequest)(nil),   // 10: sharestore.backend.v1.SharesetsForPrefixRequest
-	(*SharesetsPage)(nil),               // 11: sharestore.backend.v1.SharesetsPage
-	(*ScanRequest)(nil),                 // 12: sharestore.backend.v1.ScanRequest
-	(*ScanPage)(nil),                    // 13: sharestore.backend.v1.ScanPage
-	(*ScanPart)(nil),                    // 14: sharestore.backend.v1.ScanPart
-	(*ShareRef)(nil),                    // 15: sharestore.backend.v1.ShareRef
-	(*ReadHeadersRequest)(nil),          // 16: sharestore.backend.v1.ReadHeadersRequest
-	(*HeaderResult)(nil),                // 17: sharestore.backend.v1.HeaderResult
-	(*ReadHeadersPage)(nil),             // 18: sharestore.backend.v1.ReadHeadersPage
-	(*AvailableSpaceRequest)(nil),       // 19: sharestore.backend.v1.AvailableSpaceRequest
-	(*AvailableSpaceResponse)(nil),      // 20: sharestore.backend.v1.AvailableSpaceResponse
-	(*ReadMetaRequest)(nil),             // 21: sharestore.backend.v1.ReadMetaRequest
-	(*ReadMetaResponse)(nil),            // 22: sharestore.backend.v1.ReadMetaResponse
-	(*WriteMetaRequest)(nil),            // 23: sharestore.backend.v1.WriteMetaRequest
-	(*WriteMetaResponse)(nil),           // 24: sharestore.backend.v1.WriteMetaResponse
-	(*SharesRequest)(nil),               // 25: sharestore.backend.v1.SharesRequest
-	(*SharesResponse)(nil),              // 26: sharestore.backend.v1.SharesResponse
-	(*ShareRequest)(nil),                // 27: sharestore.backend.v1.ShareRequest
-	(*ShareResponse)(nil),               // 28: sharestore.backend.v1.ShareResponse
-	(*ReadShareDataRequest)(nil),        // 29: sharestore.backend.v1.ReadShareDataRequest
-	(*Chunk)(nil),                       // 30: sharestore.backend.v1.Chunk
-	(*OpenRawRequest)(nil),              // 31: sharestore.backend.v1.OpenRawRequest
-	(*WriteImmutableRequest)(nil),       // 32: sharestore.backend.v1.WriteImmutableRequest
-	(*WriteImmutableResponse)(nil),      // 33: sharestore.backend.v1.WriteImmutableResponse
-	(*PutRawRequest)(nil),               // 34: sharestore.backend.v1.PutRawRequest
-	(*PutRawResponse)(nil),              // 35: sharestore.backend.v1.PutRawResponse
-	(*TestVector)(nil),                  // 36: sharestore.backend.v1.TestVector
-	(*DataVector)(nil),                  // 37: sharestore.backend.v1.DataVector
-	(*TestAndWrite)(nil),                // 38: sharestore.backend.v1.TestAndWrite
-	(*ReadRange)(nil),                   // 39: sharestore.backend.v1.ReadRange
-	(*TestAndReadAndWriteRequest)(nil),  // 40: sharestore.backend.v1.TestAndReadAndWriteRequest
-	(*ShareReads)(nil),                  // 41: sharestore.backend.v1.ShareReads
-	(*TestAndReadAndWriteResponse)(nil), // 42: sharestore.backend.v1.TestAndReadAndWriteResponse
-	(*StatShareRequest)(nil),            // 43: sharestore.backend.v1.StatShareRequest
-	(*StatShareResponse)(nil),           // 44: sharestore.backend.v1.StatShareResponse
-	(*DeleteShareRequest)(nil),          // 45: sharestore.backend.v1.DeleteShareRequest
-	(*DeleteShareResponse)(nil),         // 46: sharestore.backend.v1.DeleteShareResponse
-	(*NewScratchRequest)(nil),           // 47: sharestore.backend.v1.NewScratchRequest
-	(*NewScratchResponse)(nil),          // 48: sharestore.backend.v1.NewScratchResponse
-	(*PlantRequest)(nil),                // 49: sharestore.backend.v1.PlantRequest
-	(*PlantResponse)(nil),               // 50: sharestore.backend.v1.PlantResponse
-	(*DropScratchRequest)(nil),          // 51: sharestore.backend.v1.DropScratchRequest
-	(*DropScratchResponse)(nil),         // 52: sharestore.backend.v1.DropScratchResponse
-	nil,                                 // 53: sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	nil,                                 // 54: sharestore.backend.v1.ConfigureRequest.SecretsEntry
-	(*WriteImmutableRequest_Open)(nil),  // 55: sharestore.backend.v1.WriteImmutableRequest.Open
-	(*WriteImmutableRequest_Write)(nil), // 56: sharestore.backend.v1.WriteImmutableRequest.Write
-	(*PutRawRequest_Header)(nil),        // 57: sharestore.backend.v1.PutRawRequest.Header
-	nil,                                 // 58: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	(*StoreRequests)(nil),               // 5: sharestore.backend.v1.StoreRequests
+	(*OpCounts)(nil),                    // 6: sharestore.backend.v1.OpCounts
+	(*Capabilities)(nil),                // 7: sharestore.backend.v1.Capabilities
+	(*ShareInfo)(nil),                   // 8: sharestore.backend.v1.ShareInfo
+	(*Share)(nil),                       // 9: sharestore.backend.v1.Share
+	(*ListPrefixRequest)(nil),           // 10: sharestore.backend.v1.ListPrefixRequest
+	(*ListPrefixPage)(nil),              // 11: sharestore.backend.v1.ListPrefixPage
+	(*SharesetsForPrefixRequest)(nil),   // 12: sharestore.backend.v1.SharesetsForPrefixRequest
+	(*SharesetsPage)(nil),               // 13: sharestore.backend.v1.SharesetsPage
+	(*ScanRequest)(nil),                 // 14: sharestore.backend.v1.ScanRequest
+	(*ScanPage)(nil),                    // 15: sharestore.backend.v1.ScanPage
+	(*ScanPart)(nil),                    // 16: sharestore.backend.v1.ScanPart
+	(*ShareRef)(nil),                    // 17: sharestore.backend.v1.ShareRef
+	(*ReadHeadersRequest)(nil),          // 18: sharestore.backend.v1.ReadHeadersRequest
+	(*HeaderResult)(nil),                // 19: sharestore.backend.v1.HeaderResult
+	(*ReadHeadersPage)(nil),             // 20: sharestore.backend.v1.ReadHeadersPage
+	(*AvailableSpaceRequest)(nil),       // 21: sharestore.backend.v1.AvailableSpaceRequest
+	(*AvailableSpaceResponse)(nil),      // 22: sharestore.backend.v1.AvailableSpaceResponse
+	(*ReadMetaRequest)(nil),             // 23: sharestore.backend.v1.ReadMetaRequest
+	(*ReadMetaResponse)(nil),            // 24: sharestore.backend.v1.ReadMetaResponse
+	(*WriteMetaRequest)(nil),            // 25: sharestore.backend.v1.WriteMetaRequest
+	(*WriteMetaResponse)(nil),           // 26: sharestore.backend.v1.WriteMetaResponse
+	(*SharesRequest)(nil),               // 27: sharestore.backend.v1.SharesRequest
+	(*SharesResponse)(nil),              // 28: sharestore.backend.v1.SharesResponse
+	(*ShareRequest)(nil),                // 29: sharestore.backend.v1.ShareRequest
+	(*ShareResponse)(nil),               // 30: sharestore.backend.v1.ShareResponse
+	(*ReadShareDataRequest)(nil),        // 31: sharestore.backend.v1.ReadShareDataRequest
+	(*Chunk)(nil),                       // 32: sharestore.backend.v1.Chunk
+	(*OpenRawRequest)(nil),              // 33: sharestore.backend.v1.OpenRawRequest
+	(*WriteImmutableRequest)(nil),       // 34: sharestore.backend.v1.WriteImmutableRequest
+	(*WriteImmutableResponse)(nil),      // 35: sharestore.backend.v1.WriteImmutableResponse
+	(*PutRawRequest)(nil),               // 36: sharestore.backend.v1.PutRawRequest
+	(*PutRawResponse)(nil),              // 37: sharestore.backend.v1.PutRawResponse
+	(*TestVector)(nil),                  // 38: sharestore.backend.v1.TestVector
+	(*DataVector)(nil),                  // 39: sharestore.backend.v1.DataVector
+	(*TestAndWrite)(nil),                // 40: sharestore.backend.v1.TestAndWrite
+	(*ReadRange)(nil),                   // 41: sharestore.backend.v1.ReadRange
+	(*TestAndReadAndWriteRequest)(nil),  // 42: sharestore.backend.v1.TestAndReadAndWriteRequest
+	(*ShareReads)(nil),                  // 43: sharestore.backend.v1.ShareReads
+	(*TestAndReadAndWriteResponse)(nil), // 44: sharestore.backend.v1.TestAndReadAndWriteResponse
+	(*StatShareRequest)(nil),            // 45: sharestore.backend.v1.StatShareRequest
+	(*StatShareResponse)(nil),           // 46: sharestore.backend.v1.StatShareResponse
+	(*DeleteShareRequest)(nil),          // 47: sharestore.backend.v1.DeleteShareRequest
+	(*DeleteShareResponse)(nil),         // 48: sharestore.backend.v1.DeleteShareResponse
+	(*NewScratchRequest)(nil),           // 49: sharestore.backend.v1.NewScratchRequest
+	(*NewScratchResponse)(nil),          // 50: sharestore.backend.v1.NewScratchResponse
+	(*PlantRequest)(nil),                // 51: sharestore.backend.v1.PlantRequest
+	(*PlantResponse)(nil),               // 52: sharestore.backend.v1.PlantResponse
+	(*DropScratchRequest)(nil),          // 53: sharestore.backend.v1.DropScratchRequest
+	(*DropScratchResponse)(nil),         // 54: sharestore.backend.v1.DropScratchResponse
+	nil,                                 // 55: sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	nil,                                 // 56: sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	(*WriteImmutableRequest_Open)(nil),  // 57: sharestore.backend.v1.WriteImmutableRequest.Open
+	(*WriteImmutableRequest_Write)(nil), // 58: sharestore.backend.v1.WriteImmutableRequest.Write
+	(*PutRawRequest_Header)(nil),        // 59: sharestore.backend.v1.PutRawRequest.Header
+	nil,                                 // 60: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
 }
 var file_backend_proto_depIdxs = []int32{
-	53, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
-	54, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
-	5,  // 2: sharestore.backend.v1.ConfigureResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
-	5,  // 3: sharestore.backend.v1.InfoResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
-	6,  // 4: sharestore.backend.v1.Share.info:type_name -> sharestore.backend.v1.ShareInfo
-	6,  // 5: sharestore.backend.v1.ListPrefixPage.shares:type_name -> sharestore.backend.v1.ShareInfo
-	14, // 6: sharestore.backend.v1.ScanPage.parts:type_name -> sharestore.backend.v1.ScanPart
-	15, // 7: sharestore.backend.v1.ReadHeadersRequest.shares:type_name -> sharestore.backend.v1.ShareRef
-	15, // 8: sharestore.backend.v1.HeaderResult.ref:type_name -> sharestore.backend.v1.ShareRef
-	7,  // 9: sharestore.backend.v1.HeaderResult.share:type_name -> sharestore.backend.v1.Share
-	0,  // 10: sharestore.backend.v1.HeaderResult.error:type_name -> sharestore.backend.v1.ErrorDetail
-	17, // 11: sharestore.backend.v1.ReadHeadersPage.results:type_name -> sharestore.backend.v1.HeaderResult
-	7,  // 12: sharestore.backend.v1.SharesResponse.shares:type_name -> sharestore.backend.v1.Share
-	7,  // 13: sharestore.backend.v1.ShareResponse.share:type_name -> sharestore.backend.v1.Share
-	55, // 14: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
-	56, // 15: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
-	0,  // 16: sharestore.backend.v1.WriteImmutableResponse.error:type_name -> sharestore.backend.v1.ErrorDetail
-	57, // 17: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
-	36, // 18: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
-	37, // 19: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
-	38, // 20: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
-	39, // 21: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
-	58, // 22: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
-	6,  // 23: sharestore.backend.v1.StatShareResponse.info:type_name -> sharestore.backend.v1.ShareInfo
-	6,  // 24: sharestore.backend.v1.DeleteShareRequest.expected:type_name -> sharestore.backend.v1.ShareInfo
-	5,  // 25: sharestore.backend.v1.NewScratchResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
-	41, // 26: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
-	1,  // 27: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
-	3,  // 28: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
-	8,  // 29: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
-	10, // 30: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
-	12, // 31: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
-	16, // 32: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
-	19, // 33: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
-	25, // 34: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
-	27, // 35: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
-	29, // 36: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
-	31, // 37: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
-	32, // 38: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
-	34, // 39: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
-	40, // 40: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
-	43, // 41: sharestore.backend.v1.Backend.StatShare:input_type -> sharestore.backend.v1.StatShareRequest
-	45, // 42: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
-	21, // 43: sharestore.backend.v1.Backend.ReadMeta:input_type -> sharestore.backend.v1.ReadMetaRequest
-	23, // 44: sharestore.backend.v1.Backend.WriteMeta:input_type -> sharestore.backend.v1.WriteMetaRequest
-	47, // 45: sharestore.backend.v1.Harness.NewScratch:input_type -> sharestore.backend.v1.NewScratchRequest
-	49, // 46: sharestore.backend.v1.Harness.Plant:input_type -> sharestore.backend.v1.PlantRequest
-	51, // 47: sharestore.backend.v1.Harness.DropScratch:input_type -> sharestore.backend.v1.DropScratchRequest
-	2,  // 48: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
-	4,  // 49: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
-	9,  // 50: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
-	11, // 51: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
-	13, // 52: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
-	18, // 53: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
-	20, // 54: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
-	26, // 55: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
-	28, // 56: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
-	30, // 57: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
-	30, // 58: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
-	33, // 59: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
-	35, // 60: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
-	42, // 61: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
-	44, // 62: sharestore.backend.v1.Backend.StatShare:output_type -> sharestore.backend.v1.StatShareResponse
-	46, // 63: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
-	22, // 64: sharestore.backend.v1.Backend.ReadMeta:output_type -> sharestore.backend.v1.ReadMetaResponse
-	24, // 65: sharestore.backend.v1.Backend.WriteMeta:output_type -> sharestore.backend.v1.WriteMetaResponse
-	48, // 66: sharestore.backend.v1.Harness.NewScratch:output_type -> sharestore.backend.v1.NewScratchResponse
-	50, // 67: sharestore.backend.v1.Harness.Plant:output_type -> sharestore.backend.v1.PlantResponse
-	52, // 68: sharestore.backend.v1.Harness.DropScratch:output_type -> sharestore.backend.v1.DropScratchResponse
-	48, // [48:69] is the sub-list for method output_type
-	27, // [27:48] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	55, // 0: sharestore.backend.v1.ConfigureRequest.options:type_name -> sharestore.backend.v1.ConfigureRequest.OptionsEntry
+	56, // 1: sharestore.backend.v1.ConfigureRequest.secrets:type_name -> sharestore.backend.v1.ConfigureRequest.SecretsEntry
+	7,  // 2: sharestore.backend.v1.ConfigureResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
+	7,  // 3: sharestore.backend.v1.InfoResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
+	5,  // 4: sharestore.backend.v1.InfoResponse.requests:type_name -> sharestore.backend.v1.StoreRequests
+	6,  // 5: sharestore.backend.v1.StoreRequests.ops:type_name -> sharestore.backend.v1.OpCounts
+	8,  // 6: sharestore.backend.v1.Share.info:type_name -> sharestore.backend.v1.ShareInfo
+	8,  // 7: sharestore.backend.v1.ListPrefixPage.shares:type_name -> sharestore.backend.v1.ShareInfo
+	16, // 8: sharestore.backend.v1.ScanPage.parts:type_name -> sharestore.backend.v1.ScanPart
+	17, // 9: sharestore.backend.v1.ReadHeadersRequest.shares:type_name -> sharestore.backend.v1.ShareRef
+	17, // 10: sharestore.backend.v1.HeaderResult.ref:type_name -> sharestore.backend.v1.ShareRef
+	9,  // 11: sharestore.backend.v1.HeaderResult.share:type_name -> sharestore.backend.v1.Share
+	0,  // 12: sharestore.backend.v1.HeaderResult.error:type_name -> sharestore.backend.v1.ErrorDetail
+	19, // 13: sharestore.backend.v1.ReadHeadersPage.results:type_name -> sharestore.backend.v1.HeaderResult
+	9,  // 14: sharestore.backend.v1.SharesResponse.shares:type_name -> sharestore.backend.v1.Share
+	9,  // 15: sharestore.backend.v1.ShareResponse.share:type_name -> sharestore.backend.v1.Share
+	57, // 16: sharestore.backend.v1.WriteImmutableRequest.open:type_name -> sharestore.backend.v1.WriteImmutableRequest.Open
+	58, // 17: sharestore.backend.v1.WriteImmutableRequest.write:type_name -> sharestore.backend.v1.WriteImmutableRequest.Write
+	0,  // 18: sharestore.backend.v1.WriteImmutableResponse.error:type_name -> sharestore.backend.v1.ErrorDetail
+	59, // 19: sharestore.backend.v1.PutRawRequest.header:type_name -> sharestore.backend.v1.PutRawRequest.Header
+	38, // 20: sharestore.backend.v1.TestAndWrite.tests:type_name -> sharestore.backend.v1.TestVector
+	39, // 21: sharestore.backend.v1.TestAndWrite.writes:type_name -> sharestore.backend.v1.DataVector
+	40, // 22: sharestore.backend.v1.TestAndReadAndWriteRequest.tw:type_name -> sharestore.backend.v1.TestAndWrite
+	41, // 23: sharestore.backend.v1.TestAndReadAndWriteRequest.reads:type_name -> sharestore.backend.v1.ReadRange
+	60, // 24: sharestore.backend.v1.TestAndReadAndWriteResponse.reads:type_name -> sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry
+	8,  // 25: sharestore.backend.v1.StatShareResponse.info:type_name -> sharestore.backend.v1.ShareInfo
+	8,  // 26: sharestore.backend.v1.DeleteShareRequest.expected:type_name -> sharestore.backend.v1.ShareInfo
+	7,  // 27: sharestore.backend.v1.NewScratchResponse.capabilities:type_name -> sharestore.backend.v1.Capabilities
+	43, // 28: sharestore.backend.v1.TestAndReadAndWriteResponse.ReadsEntry.value:type_name -> sharestore.backend.v1.ShareReads
+	1,  // 29: sharestore.backend.v1.Backend.Configure:input_type -> sharestore.backend.v1.ConfigureRequest
+	3,  // 30: sharestore.backend.v1.Backend.Info:input_type -> sharestore.backend.v1.InfoRequest
+	10, // 31: sharestore.backend.v1.Backend.ListPrefix:input_type -> sharestore.backend.v1.ListPrefixRequest
+	12, // 32: sharestore.backend.v1.Backend.SharesetsForPrefix:input_type -> sharestore.backend.v1.SharesetsForPrefixRequest
+	14, // 33: sharestore.backend.v1.Backend.ScanPrefixes:input_type -> sharestore.backend.v1.ScanRequest
+	18, // 34: sharestore.backend.v1.Backend.ReadHeaders:input_type -> sharestore.backend.v1.ReadHeadersRequest
+	21, // 35: sharestore.backend.v1.Backend.AvailableSpace:input_type -> sharestore.backend.v1.AvailableSpaceRequest
+	27, // 36: sharestore.backend.v1.Backend.Shares:input_type -> sharestore.backend.v1.SharesRequest
+	29, // 37: sharestore.backend.v1.Backend.Share:input_type -> sharestore.backend.v1.ShareRequest
+	31, // 38: sharestore.backend.v1.Backend.ReadShareData:input_type -> sharestore.backend.v1.ReadShareDataRequest
+	33, // 39: sharestore.backend.v1.Backend.OpenRaw:input_type -> sharestore.backend.v1.OpenRawRequest
+	34, // 40: sharestore.backend.v1.Backend.WriteImmutable:input_type -> sharestore.backend.v1.WriteImmutableRequest
+	36, // 41: sharestore.backend.v1.Backend.PutRaw:input_type -> sharestore.backend.v1.PutRawRequest
+	42, // 42: sharestore.backend.v1.Backend.TestAndReadAndWrite:input_type -> sharestore.backend.v1.TestAndReadAndWriteRequest
+	45, // 43: sharestore.backend.v1.Backend.StatShare:input_type -> sharestore.backend.v1.StatShareRequest
+	47, // 44: sharestore.backend.v1.Backend.DeleteShare:input_type -> sharestore.backend.v1.DeleteShareRequest
+	23, // 45: sharestore.backend.v1.Backend.ReadMeta:input_type -> sharestore.backend.v1.ReadMetaRequest
+	25, // 46: sharestore.backend.v1.Backend.WriteMeta:input_type -> sharestore.backend.v1.WriteMetaRequest
+	49, // 47: sharestore.backend.v1.Harness.NewScratch:input_type -> sharestore.backend.v1.NewScratchRequest
+	51, // 48: sharestore.backend.v1.Harness.Plant:input_type -> sharestore.backend.v1.PlantRequest
+	53, // 49: sharestore.backend.v1.Harness.DropScratch:input_type -> sharestore.backend.v1.DropScratchRequest
+	2,  // 50: sharestore.backend.v1.Backend.Configure:output_type -> sharestore.backend.v1.ConfigureResponse
+	4,  // 51: sharestore.backend.v1.Backend.Info:output_type -> sharestore.backend.v1.InfoResponse
+	11, // 52: sharestore.backend.v1.Backend.ListPrefix:output_type -> sharestore.backend.v1.ListPrefixPage
+	13, // 53: sharestore.backend.v1.Backend.SharesetsForPrefix:output_type -> sharestore.backend.v1.SharesetsPage
+	15, // 54: sharestore.backend.v1.Backend.ScanPrefixes:output_type -> sharestore.backend.v1.ScanPage
+	20, // 55: sharestore.backend.v1.Backend.ReadHeaders:output_type -> sharestore.backend.v1.ReadHeadersPage
+	22, // 56: sharestore.backend.v1.Backend.AvailableSpace:output_type -> sharestore.backend.v1.AvailableSpaceResponse
+	28, // 57: sharestore.backend.v1.Backend.Shares:output_type -> sharestore.backend.v1.SharesResponse
+	30, // 58: sharestore.backend.v1.Backend.Share:output_type -> sharestore.backend.v1.ShareResponse
+	32, // 59: sharestore.backend.v1.Backend.ReadShareData:output_type -> sharestore.backend.v1.Chunk
+	32, // 60: sharestore.backend.v1.Backend.OpenRaw:output_type -> sharestore.backend.v1.Chunk
+	35, // 61: sharestore.backend.v1.Backend.WriteImmutable:output_type -> sharestore.backend.v1.WriteImmutableResponse
+	37, // 62: sharestore.backend.v1.Backend.PutRaw:output_type -> sharestore.backend.v1.PutRawResponse
+	44, // 63: sharestore.backend.v1.Backend.TestAndReadAndWrite:output_type -> sharestore.backend.v1.TestAndReadAndWriteResponse
+	46, // 64: sharestore.backend.v1.Backend.StatShare:output_type -> sharestore.backend.v1.StatShareResponse
+	48, // 65: sharestore.backend.v1.Backend.DeleteShare:output_type -> sharestore.backend.v1.DeleteShareResponse
+	24, // 66: sharestore.backend.v1.Backend.ReadMeta:output_type -> sharestore.backend.v1.ReadMetaResponse
+	26, // 67: sharestore.backend.v1.Backend.WriteMeta:output_type -> sharestore.backend.v1.WriteMetaResponse
+	50, // 68: sharestore.backend.v1.Harness.NewScratch:output_type -> sharestore.backend.v1.NewScratchResponse
+	52, // 69: sharestore.backend.v1.Harness.Plant:output_type -> sharestore.backend.v1.PlantResponse
+	54, // 70: sharestore.backend.v1.Harness.DropScratch:output_type -> sharestore.backend.v1.DropScratchResponse
+	50, // [50:71] is the sub-list for method output_type
+	29, // [29:50] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_backend_proto_init() }
@@ -3497,13 +3655,13 @@ func file_backend_proto_init() {
 	if File_backend_proto != nil {
 		return
 	}
-	file_backend_proto_msgTypes[32].OneofWrappers = []any{
+	file_backend_proto_msgTypes[34].OneofWrappers = []any{
 		(*WriteImmutableRequest_Open_)(nil),
 		(*WriteImmutableRequest_Write_)(nil),
 		(*WriteImmutableRequest_Commit)(nil),
 		(*WriteImmutableRequest_Abort)(nil),
 	}
-	file_backend_proto_msgTypes[34].OneofWrappers = []any{
+	file_backend_proto_msgTypes[36].OneofWrappers = []any{
 		(*PutRawRequest_Header_)(nil),
 		(*PutRawRequest_Data)(nil),
 		(*PutRawRequest_Commit)(nil),
@@ -3515,7 +3673,7 @@ func file_backend_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_backend_proto_rawDesc), len(file_backend_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   59,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -54,7 +54,8 @@ type BackendClient interface {
 	// Configure opens the backend inside the plugin. It must be the first
 	// call; configuration and secrets travel here, never in argv.
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
-	// Info returns the configured backend's capabilities.
+	// Info returns the configured backend's capabilities and, when it
+	// counts them, the requests it has sent to its store.
 	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
 	ListPrefix(ctx context.Context, in *ListPrefixRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListPrefixPage], error)
 	SharesetsForPrefix(ctx context.Context, in *SharesetsForPrefixRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SharesetsPage], error)
@@ -347,7 +348,8 @@ type BackendServer interface {
 	// Configure opens the backend inside the plugin. It must be the first
 	// call; configuration and secrets travel here, never in argv.
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
-	// Info returns the configured backend's capabilities.
+	// Info returns the configured backend's capabilities and, when it
+	// counts them, the requests it has sent to its store.
 	Info(context.Context, *InfoRequest) (*InfoResponse, error)
 	ListPrefix(*ListPrefixRequest, grpc.ServerStreamingServer[ListPrefixPage]) error
 	SharesetsForPrefix(*SharesetsForPrefixRequest, grpc.ServerStreamingServer[SharesetsPage]) error
