@@ -713,8 +713,18 @@ func (a *Accounting) classifyAll(ctx context.Context, ids []sharestore.ShareID) 
 // share is gone or cannot be read (it is then looked at again next
 // cycle), ShareTypeCorrupt if its container is not valid, and the error
 // of a transient failure, which makes the prefix be done again.
+//
+// It reads through sharestore.ReadHeaders, as a batch of one, so that a
+// backend's header fast path serves it too: the cloud layer reads a share
+// it has just listed with one ranged GET, where Share would list it again.
 func (a *Accounting) classify(ctx context.Context, id sharestore.ShareID) (sharestore.ShareType, error) {
-	sh, err := a.b.Shareset(id.SI).Share(ctx, id.Shnum)
+	var sh sharestore.Share
+	err := errors.New("accounting: header not read")
+	if rerr := sharestore.ReadHeaders(ctx, a.b, []sharestore.ShareID{id}, 1, func(_ sharestore.ShareID, s sharestore.Share, e error) {
+		sh, err = s, e
+	}); rerr != nil {
+		err = rerr
+	}
 	return a.typeOf(id, sh, err)
 }
 

@@ -64,6 +64,9 @@ type chunked struct {
 	opts  Options
 	kp    string
 	meter sharestore.RequestMeter
+	// recent remembers the layouts of recent prefix listings for
+	// header reads (see ReadHeaderGroup).
+	recent recentLayouts
 }
 
 var (
@@ -165,7 +168,16 @@ func (b *chunked) get(ctx context.Context, rel string, off, n int64) ([]byte, er
 	return out, err
 }
 
+// changing drops what recent remembers of the storage index whose
+// object rel is about to change.
+func (b *chunked) changing(rel string) {
+	if ref, ok := parseChunkKey(rel); ok {
+		b.recent.forget(ref.SI)
+	}
+}
+
 func (b *chunked) put(ctx context.Context, rel string, data []byte) error {
+	b.changing(rel)
 	return b.do(ctx, sharestore.StorePut, b.opts.Name+": put "+b.kp+rel, func(ctx context.Context) error {
 		return b.store.Put(ctx, b.kp+rel, data)
 	})
@@ -173,6 +185,7 @@ func (b *chunked) put(ctx context.Context, rel string, data []byte) error {
 
 // del deletes one object; a missing object is success.
 func (b *chunked) del(ctx context.Context, rel string) error {
+	b.changing(rel)
 	err := b.do(ctx, sharestore.StoreDelete, b.opts.Name+": delete "+b.kp+rel, func(ctx context.Context) error {
 		return b.store.Delete(ctx, b.kp+rel)
 	})
@@ -198,6 +211,7 @@ func (b *chunked) delIf(ctx context.Context, rel, version string) error {
 	if cd == nil || version == "" {
 		return b.del(ctx, rel)
 	}
+	b.changing(rel)
 	err := b.do(ctx, sharestore.StoreDelete, b.opts.Name+": delete "+b.kp+rel+" if version "+version, func(ctx context.Context) error {
 		return cd.DeleteIf(ctx, b.kp+rel, version)
 	})
@@ -357,12 +371,15 @@ func (b *chunked) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 	var cur sharestore.StorageIndex
 	var all []sharestore.ShareInfo
 	group := sharesetListing{}
+	sets := map[sharestore.StorageIndex]sharesetListing{}
 	flush := func() {
 		if len(group) > 0 {
 			all = append(all, group.infos(cur)...)
+			sets[cur] = group
 			group = sharesetListing{}
 		}
 	}
+	start := b.recent.clock()
 	err := b.listObjects(ctx, prefixKey(p), func(rel string, o Object) error {
 		ref, ok := parseChunkKey(rel)
 		if !ok {
@@ -379,6 +396,7 @@ func (b *chunked) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(s
 		return err
 	}
 	flush()
+	b.recent.remember(p, start, sets)
 	slices.SortStableFunc(all, func(a, b sharestore.ShareInfo) int { return a.ID().Compare(b.ID()) })
 	for _, info := range all {
 		if err := sharestore.CtxErr(ctx); err != nil {

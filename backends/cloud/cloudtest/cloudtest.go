@@ -2,7 +2,8 @@
 // runs against its real emulator: the conformance suite, pagination past
 // 1000 and 5000 keys with foreign keys around, multi-MiB chunked shares,
 // exact shnum deletion, invisible interrupted uploads, fault injection
-// through an HTTP transport, version tokens and conditional deletes. Adapters call Run from a test.
+// through an HTTP transport, version tokens and conditional deletes, and the exact requests of a first and a steady
+// crawl cycle. Adapters call Run from a test.
 package cloudtest
 
 import (
@@ -80,6 +81,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("Versions", func(t *testing.T) { testVersions(t, f) })
 	t.Run("ConditionalDelete", func(t *testing.T) { testConditionalDelete(t, f) })
 	t.Run("RewriteBetweenGuardAndDelete", func(t *testing.T) { testRewriteBetweenGuardAndDelete(t, f) })
+	t.Run("RequestPattern", func(t *testing.T) { testRequestPattern(t, f) })
 }
 
 func siWithPrefix(rng *rand.Rand, p sharestore.Prefix) sharestore.StorageIndex {
