@@ -89,16 +89,23 @@ func pluginLogger() *slog.Logger {
 // backend, so that its temporary data goes too), the parent's death is
 // SIGTERM instead of SIGKILL, and both that and the poll call atExit
 // before the process exits.
+//
+// The host's death also breaks the pipe that is the plugin's stderr, and
+// a Go program that writes to a broken pipe on fd 2 dies of SIGPIPE
+// unless it handles that signal. So SIGPIPE is ignored (a write then
+// fails with EPIPE, which the logger drops), and atExit runs before the
+// farewell is logged.
 func startWatchdog(logger *slog.Logger, atExit func()) {
 	ppid := os.Getppid()
+	signal.Ignore(syscall.SIGPIPE)
 	setParentDeathSignal(atExit != nil)
 	if atExit != nil {
 		term := make(chan os.Signal, 1)
 		signal.Notify(term, syscall.SIGTERM)
 		go func() {
 			<-term
-			logger.Warn("terminated; dropping the scratch backend and exiting")
 			atExit()
+			logger.Warn("terminated; dropped the scratch backend; exiting")
 			os.Exit(3)
 		}()
 	} else {
@@ -111,8 +118,8 @@ func startWatchdog(logger *slog.Logger, atExit func()) {
 		for {
 			time.Sleep(watchdogInterval)
 			if os.Getppid() != ppid {
-				logger.Warn("the host is gone; exiting", "host_pid", ppid)
 				atExit()
+				logger.Warn("the host is gone; exiting", "host_pid", ppid)
 				os.Exit(3)
 			}
 		}
