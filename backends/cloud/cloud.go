@@ -46,6 +46,9 @@ type Options struct {
 	// ReadOnly makes every mutation fail with ErrPermissionDenied, and
 	// AvailableSpace report 0, without a request to the store.
 	ReadOnly bool
+	// ListPlan is how scans list the store (see ListPlan); "" is
+	// PlanAuto.
+	ListPlan ListPlan
 }
 
 // Backend is a sharestore.Backend over an ObjectStore: the shared layer
@@ -67,11 +70,15 @@ type chunked struct {
 	// recent remembers the layouts of recent prefix listings for
 	// header reads (see ReadHeaderGroup).
 	recent recentLayouts
+	// learned is what listings showed of the store's density, for the
+	// listing plan.
+	learned learned
 }
 
 var (
 	_ sharestore.Backend        = (*Backend)(nil)
 	_ sharestore.RequestCounter = (*Backend)(nil)
+	_ sharestore.PrefixScanner  = (*chunked)(nil)
 )
 
 // New returns a backend that keeps its shares in store. It does no I/O.
@@ -95,6 +102,11 @@ func New(store ObjectStore, opts Options) (*Backend, error) {
 	if opts.ContainerVersion != 1 && opts.ContainerVersion != 2 {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "cloud: container version %d: must be 1 or 2", opts.ContainerVersion)
 	}
+	plan, err := ParseListPlan(string(opts.ListPlan))
+	if err != nil {
+		return nil, err
+	}
+	opts.ListPlan = plan
 	kp, err := NormalizeKeyPrefix(opts.KeyPrefix)
 	if err != nil {
 		return nil, err
@@ -231,48 +243,6 @@ func (b *chunked) head(ctx context.Context, rel string) (Object, error) {
 	return o, err
 }
 
-// listObjects pages through every object under rel (relative to the key
-// prefix) and calls fn with each key relative to the key prefix. Each
-// page is retried on its own. A page that does not advance (the same
-// token again, or keys that do not strictly increase) is ErrInternal.
-func (b *chunked) listObjects(ctx context.Context, rel string, fn func(rel string, o Object) error) error {
-	token, last := "", ""
-	for page := 1; ; page++ {
-		if err := sharestore.CtxErr(ctx); err != nil {
-			return err
-		}
-		var pg Page
-		err := b.do(ctx, sharestore.StoreList, b.opts.Name+": list "+b.kp+rel, func(ctx context.Context) error {
-			var err error
-			pg, err = b.store.List(ctx, b.kp+rel, token)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		for _, o := range pg.Objects {
-			if last != "" && o.Key <= last {
-				return sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (key %q after %q)", b.opts.Name, b.kp, rel, page, o.Key, last)
-			}
-			last = o.Key
-			k, ok := strings.CutPrefix(o.Key, b.kp)
-			if !ok || !strings.HasPrefix(k, rel) {
-				continue
-			}
-			if err := fn(k, o); err != nil {
-				return err
-			}
-		}
-		if pg.Next == "" {
-			return nil
-		}
-		if pg.Next == token {
-			return sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (the same page token again)", b.opts.Name, b.kp, rel, page)
-		}
-		token = pg.Next
-	}
-}
-
 // --- share layouts from listings ---
 
 // layout is a share's chunks as a listing shows them. The share's chunk
@@ -359,73 +329,6 @@ func (sl sharesetListing) infos(si sharestore.StorageIndex) []sharestore.ShareIn
 	}
 	slices.SortFunc(out, func(a, b sharestore.ShareInfo) int { return a.ID().Compare(b.ID()) })
 	return out
-}
-
-// ListPrefix implements driver.Driver with one paged listing of
-// shares/PP/: chunk sizes are summed per share, shares without chunk 0
-// are skipped, and nothing is read. Keys list in text order, which is
-// not storage index order (base32 puts digits after letters), so the
-// prefix's ShareInfos (not its objects) are gathered and sorted before fn
-// sees them: the working set is one prefix's shares.
-func (b *chunked) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
-	var cur sharestore.StorageIndex
-	var all []sharestore.ShareInfo
-	group := sharesetListing{}
-	sets := map[sharestore.StorageIndex]sharesetListing{}
-	flush := func() {
-		if len(group) > 0 {
-			all = append(all, group.infos(cur)...)
-			sets[cur] = group
-			group = sharesetListing{}
-		}
-	}
-	start := b.recent.clock()
-	err := b.listObjects(ctx, prefixKey(p), func(rel string, o Object) error {
-		ref, ok := parseChunkKey(rel)
-		if !ok {
-			return nil
-		}
-		if ref.SI != cur {
-			flush()
-			cur = ref.SI
-		}
-		group.add(ref, o)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	flush()
-	b.recent.remember(p, start, sets)
-	slices.SortStableFunc(all, func(a, b sharestore.ShareInfo) int { return a.ID().Compare(b.ID()) })
-	for _, info := range all {
-		if err := sharestore.CtxErr(ctx); err != nil {
-			return err
-		}
-		if err := fn(info); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// SharesetsForPrefix implements driver.Driver: the storage indexes
-// under the prefix that have at least one share with a chunk 0.
-func (b *chunked) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
-	var out []sharestore.StorageIndex
-	err := b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
-		if len(out) == 0 || out[len(out)-1] != info.SI {
-			out = append(out, info.SI)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = []sharestore.StorageIndex{}
-	}
-	return out, nil
 }
 
 // set returns the handle of si's chunks.

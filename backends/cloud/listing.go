@@ -1,0 +1,172 @@
+package cloud
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sharestore/sharestore"
+)
+
+// listObjects pages through every object under rel (relative to the key
+// prefix) and calls fn with each key relative to the key prefix. Each
+// page is retried on its own. A page that does not advance (the same
+// token again, or keys that do not strictly increase) is ErrInternal.
+func (b *chunked) listObjects(ctx context.Context, rel string, fn func(rel string, o Object) error) error {
+	_, err := b.listPages(ctx, rel, func(rel string, o Object, _ time.Time) error { return fn(rel, o) })
+	return err
+}
+
+// listPages is listObjects that also tells fn when the request for the
+// object's page was started, and returns when the request for the last
+// page was. It teaches the plan (see learned) the page size and the
+// number of objects under each prefix that it lists whole.
+func (b *chunked) listPages(ctx context.Context, rel string, fn func(rel string, o Object, at time.Time) error) (time.Time, error) {
+	token, last := "", ""
+	var at time.Time
+	for page := 1; ; page++ {
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return at, err
+		}
+		var pg Page
+		at = b.recent.clock()
+		err := b.do(ctx, sharestore.StoreList, b.opts.Name+": list "+b.kp+rel, func(ctx context.Context) error {
+			var err error
+			pg, err = b.store.List(ctx, b.kp+rel, token)
+			return err
+		})
+		if err != nil {
+			return at, err
+		}
+		if pg.Next != "" {
+			b.learned.sawPage(len(pg.Objects))
+		}
+		for _, o := range pg.Objects {
+			if last != "" && o.Key <= last {
+				return at, sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (key %q after %q)", b.opts.Name, b.kp, rel, page, o.Key, last)
+			}
+			last = o.Key
+			k, ok := strings.CutPrefix(o.Key, b.kp)
+			if !ok || !strings.HasPrefix(k, rel) {
+				continue
+			}
+			if err := fn(k, o, at); err != nil {
+				return at, err
+			}
+		}
+		if pg.Next == "" {
+			return at, nil
+		}
+		if pg.Next == token {
+			return at, sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (the same page token again)", b.opts.Name, b.kp, rel, page)
+		}
+		token = pg.Next
+	}
+}
+
+// prefixCollector gathers one prefix's chunk objects, in listing order,
+// into its shares.
+type prefixCollector struct {
+	cur     sharestore.StorageIndex
+	group   sharesetListing
+	all     []sharestore.ShareInfo
+	sets    map[sharestore.StorageIndex]sharesetListing
+	objects int // chunk objects added
+}
+
+// add adds one chunk object. Objects arrive in key order, so one storage
+// index's objects are consecutive.
+func (pc *prefixCollector) add(ref chunkRef, o Object) {
+	if pc.sets == nil {
+		pc.sets = map[sharestore.StorageIndex]sharesetListing{}
+	}
+	if ref.SI != pc.cur {
+		pc.flush()
+		pc.cur = ref.SI
+	}
+	if pc.group == nil {
+		pc.group = sharesetListing{}
+	}
+	pc.group.add(ref, o)
+	pc.objects++
+}
+
+func (pc *prefixCollector) flush() {
+	if len(pc.group) > 0 {
+		pc.all = append(pc.all, pc.group.infos(pc.cur)...)
+		pc.sets[pc.cur] = pc.group
+		pc.group = nil
+	}
+}
+
+// finish returns the prefix's shares in (SI, shnum) order, and its chunk
+// objects by storage index. Keys list in text order, which is not
+// storage index order (base32 puts digits after letters), hence the
+// sort.
+func (pc *prefixCollector) finish() ([]sharestore.ShareInfo, map[sharestore.StorageIndex]sharesetListing) {
+	if pc.sets == nil {
+		pc.sets = map[sharestore.StorageIndex]sharesetListing{}
+	}
+	pc.flush()
+	slices.SortStableFunc(pc.all, func(a, b sharestore.ShareInfo) int { return a.ID().Compare(b.ID()) })
+	return pc.all, pc.sets
+}
+
+// ListPrefix implements driver.Driver with one paged listing of
+// shares/PP/: chunk sizes are summed per share, shares without chunk 0
+// are skipped, and nothing is read. The prefix's ShareInfos (not its
+// objects) are gathered and sorted before fn sees them: the working set
+// is one prefix's shares.
+func (b *chunked) ListPrefix(ctx context.Context, p sharestore.Prefix, fn func(sharestore.ShareInfo) error) error {
+	var pc prefixCollector
+	start := b.recent.clock()
+	err := b.listObjects(ctx, prefixKey(p), func(rel string, o Object) error {
+		if ref, ok := parseChunkKey(rel); ok {
+			pc.add(ref, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	all, sets := pc.finish()
+	b.recent.remember(p, start, sets)
+	b.learned.sawPrefix(p.Index(), pc.objects)
+	for _, info := range all {
+		if err := sharestore.CtxErr(ctx); err != nil {
+			return err
+		}
+		if err := fn(info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SharesetsForPrefix implements driver.Driver: the storage indexes
+// under the prefix that have at least one share with a chunk 0.
+func (b *chunked) SharesetsForPrefix(ctx context.Context, p sharestore.Prefix) ([]sharestore.StorageIndex, error) {
+	var out []sharestore.StorageIndex
+	err := b.ListPrefix(ctx, p, func(info sharestore.ShareInfo) error {
+		out = appendSI(out, info)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []sharestore.StorageIndex{}
+	}
+	return out, nil
+}
+
+// appendSI appends info's storage index to sis unless it is already the
+// last one: applied to shares in (SI, shnum) order, it gives the sorted
+// storage indexes.
+func appendSI(sis []sharestore.StorageIndex, info sharestore.ShareInfo) []sharestore.StorageIndex {
+	if len(sis) == 0 || sis[len(sis)-1] != info.SI {
+		sis = append(sis, info.SI)
+	}
+	return sis
+}
