@@ -32,6 +32,8 @@ type Options struct {
 	// ReadOnly makes every mutation fail with ErrPermissionDenied
 	// (cloud.Options.ReadOnly).
 	ReadOnly bool
+	// ListPlan is how scans list the store (cloud.Options.ListPlan).
+	ListPlan cloud.ListPlan
 }
 
 // New returns a backend that keeps its shares in memory, in opts.Store or
@@ -55,5 +57,6 @@ func New(opts Options) (*cloud.Backend, error) {
 		NodeID:           opts.NodeID,
 		ContainerVersion: opts.ContainerVersion,
 		ReadOnly:         opts.ReadOnly,
+		ListPlan:         opts.ListPlan,
 	})
 }

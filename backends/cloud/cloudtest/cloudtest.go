@@ -54,10 +54,13 @@ func FreshPrefix(name string) string {
 	return fmt.Sprintf("t%d-%d/%s", time.Now().UnixNano()%1e9, prefixSeq.Add(1), name)
 }
 
-type harness struct{ f Factory }
+type harness struct {
+	f    Factory
+	plan cloud.ListPlan
+}
 
 func (h harness) NewBackend(ctx context.Context, t conformance.TB) (sharestore.Backend, error) {
-	return h.f.Open(t, FreshPrefix("conf"), nil, cloud.Options{Retry: FastRetry}), nil
+	return h.f.Open(t, FreshPrefix("conf"), nil, cloud.Options{Retry: FastRetry, ListPlan: h.plan}), nil
 }
 
 func (h harness) PlantObject(ctx context.Context, t conformance.TB, b sharestore.Backend, key string, data []byte) error {
@@ -67,12 +70,15 @@ func (h harness) PlantObject(ctx context.Context, t conformance.TB, b sharestore
 
 // Harness returns the conformance harness of f: every backend gets a
 // fresh key prefix in the shared test bucket.
-func Harness(f Factory) conformance.Harness { return harness{f} }
+func Harness(f Factory) conformance.Harness { return harness{f: f} }
 
 // Run runs every acceptance test of the adapter.
 func Run(t *testing.T, f Factory) {
 	t.Run("Conformance", func(t *testing.T) { conformance.RunBackend(t, Harness(f)) })
-	t.Run("Crawlers", func(t *testing.T) { conformance.RunCrawlers(t, Harness(f)) })
+	// The golden results hold under either listing plan.
+	for _, plan := range []cloud.ListPlan{cloud.PlanPrefix, cloud.PlanRange} {
+		t.Run("Crawlers/"+string(plan), func(t *testing.T) { conformance.RunCrawlers(t, harness{f, plan}) })
+	}
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, f) })
 	t.Run("LargeShareRanges", func(t *testing.T) { testLargeShare(t, f) })
 	t.Run("DeleteExactShnum", func(t *testing.T) { testDeleteExact(t, f) })

@@ -67,17 +67,31 @@ func plantPattern(ctx context.Context, t *testing.T, b sharestore.Backend) (shar
 // patternChunk is the chunk size of the request-pattern test's shares.
 const patternChunk = 1000
 
-// testRequestPattern runs two accounting cycles over a small store and
-// checks the exact requests of each, as the backend counts them and as
-// the engine records them: a first cycle lists every prefix once (one
-// LIST page each, the store being far below a page per prefix) and
-// reads each new share's header with one ranged GET; a steady cycle
-// lists every prefix once and reads nothing. Neither writes or deletes
-// anything, and the emulator sees exactly the requests counted.
+// testRequestPattern runs two accounting cycles over a small store
+// under each listing plan, and checks the exact requests of each cycle,
+// as the backend counts them and as the engine records them. Under
+// PlanPrefix a cycle lists every prefix once (one LIST page each, the
+// store being far below a page per prefix); under PlanRange, and under
+// PlanAuto (which chooses it for so sparse a store), a cycle is one LIST
+// page, the whole store fitting in it. A first cycle also reads each new
+// share's header with one ranged GET; a steady cycle reads nothing.
+// Neither writes or deletes anything, and the emulator sees exactly the
+// requests counted.
 func testRequestPattern(t *testing.T, f Factory) {
+	for _, c := range []struct {
+		plan  cloud.ListPlan
+		lists int64
+	}{{cloud.PlanPrefix, sharestore.NumPrefixes}, {cloud.PlanRange, 1}, {cloud.PlanAuto, 1}} {
+		t.Run(string(c.plan), func(t *testing.T) { testPlanRequests(t, f, c.plan, c.lists) })
+	}
+}
+
+// testPlanRequests is testRequestPattern under one plan, whose cycles
+// each make lists LIST requests.
+func testPlanRequests(t *testing.T, f Factory, plan cloud.ListPlan, lists int64) {
 	ctx := context.Background()
 	wire := &wireCounter{}
-	b := f.Open(t, FreshPrefix("pattern"), &http.Client{Transport: wire}, cloud.Options{Retry: FastRetry, ChunkSize: patternChunk})
+	b := f.Open(t, FreshPrefix("pattern"), &http.Client{Transport: wire}, cloud.Options{Retry: FastRetry, ChunkSize: patternChunk, ListPlan: plan})
 	shares, _ := plantPattern(ctx, t, b)
 
 	dir := t.TempDir()
@@ -95,8 +109,8 @@ func testRequestPattern(t *testing.T, f Factory) {
 	statePath := filepath.Join(dir, "accounting.json")
 
 	for cycle, want := range []sharestore.StoreRequests{
-		{sharestore.StoreList: {OK: sharestore.NumPrefixes}, sharestore.StoreGet: {OK: int64(shares)}},
-		{sharestore.StoreList: {OK: sharestore.NumPrefixes}},
+		{sharestore.StoreList: {OK: lists}, sharestore.StoreGet: {OK: int64(shares)}},
+		{sharestore.StoreList: {OK: lists}},
 	} {
 		acct, err := crawler.NewAccounting(b, db, clock, crawler.AccountingConfig{Logger: quiet, Prefetch: true})
 		if err != nil {
