@@ -212,7 +212,7 @@ func runCrawlScenario(t TB, h Harness, sc crawlScenario) {
 		if sc.rewrite && cycle == 0 {
 			cb = rewritten
 		}
-		acct, err := crawler.NewAccounting(cb, db, clock, crawler.AccountingConfig{Policy: sc.policy, DryRun: sc.dryRun, RetainedHistory: sc.retained, Logger: quiet})
+		acct, err := crawler.NewAccounting(cb, db, clock, crawler.AccountingConfig{Policy: sc.policy, DryRun: sc.dryRun, RetainedHistory: sc.retained, Logger: quiet, Prefetch: true})
 		if err != nil {
 			t.Fatal(err)
 		}
