@@ -191,12 +191,14 @@ func scanPart(t *testing.T, p sharestore.Prefix, sharesets bool) *pb.ScanPart {
 	t.Helper()
 	stream := &sentPages{}
 	w := &scanWriter{stream: stream, cur: p.Index()}
-	b := fixedPage{shares: goldenShares()}
-	var err error
+	l, err := sharestore.ListOne(context.Background(), fixedPage{shares: goldenShares()}, p, sharesets)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if sharesets {
-		err = w.sharesets(context.Background(), b, p)
+		err = w.sharesets(l.Sharesets, p)
 	} else {
-		err = w.shares(context.Background(), b, p)
+		err = w.shares(l.Shares, p)
 	}
 	if err == nil {
 		err = w.flush()

@@ -190,7 +190,11 @@ func (s *server) SharesetsForPrefix(req *pb.SharesetsForPrefixRequest, stream pb
 // ScanPrefixes lists one prefix per unit of credit the host grants, in
 // order from the first request's prefix, until the last prefix. It
 // sends each listing as soon as the host may need it (see
-// ScanRequest.ahead), and gathers the others into pages.
+// ScanRequest.ahead), and gathers the others into pages. The listings
+// come from one sharestore.Scan of the backend, with the host's window
+// as its Ahead, so a backend with a cheaper way to list a run of
+// prefixes (a cloud backend's range listings) uses it inside the plugin
+// too.
 func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 	b, err := s.backend()
 	if err != nil {
@@ -207,6 +211,11 @@ func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
+	inner, err := sharestore.Scan(ctx, b, first, sharestore.ScanOptions{Sharesets: req.Sharesets, Ahead: int(max(req.Ahead, 0))})
+	if err != nil {
+		return toStatus(err)
+	}
+	defer inner.Close()
 	// end is the index past the last prefix granted. Only grant, first
 	// here and then on the receiving goroutine, changes it; wake tells
 	// the lister that it grew.
@@ -251,10 +260,16 @@ func (s *server) ScanPrefixes(stream pb.Backend_ScanPrefixesServer) error {
 		}
 		w.cur = i
 		p := sharestore.PrefixAt(i)
-		if req.Sharesets {
-			err = w.sharesets(ctx, b, p)
-		} else {
-			err = w.shares(ctx, b, p)
+		var l sharestore.PrefixListing
+		if l, err = inner.Next(); err == nil && l.Prefix != p {
+			err = sharestore.Errorf(sharestore.ErrInternal, "the backend's scan returned prefix %s where %s was due", l.Prefix, p)
+		}
+		switch {
+		case err != nil:
+		case req.Sharesets:
+			err = w.sharesets(l.Sharesets, p)
+		default:
+			err = w.shares(l.Shares, p)
 		}
 		if err == nil {
 			err = w.sendDue(int(end.Load()))
@@ -355,7 +370,7 @@ func (w *scanWriter) flush() error {
 
 // shares adds p's shares, split into as many parts as the pages need.
 // A part carries its shares' Versions only if one of them has one.
-func (w *scanWriter) shares(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) error {
+func (w *scanWriter) shares(infos []sharestore.ShareInfo, p sharestore.Prefix) error {
 	var buf []byte
 	var versions []string
 	vbytes := 0 // versionBytes(versions), or 0 while all are ""
@@ -367,7 +382,7 @@ func (w *scanWriter) shares(ctx context.Context, b sharestore.Backend, p sharest
 		buf, versions, vbytes = nil, nil, 0
 		return pt
 	}
-	err := b.ListPrefix(ctx, p, func(i sharestore.ShareInfo) error {
+	for _, i := range infos {
 		buf = appendPackedShare(buf, i)
 		versions = append(versions, i.Version)
 		if i.Version != "" && vbytes == 0 {
@@ -376,22 +391,17 @@ func (w *scanWriter) shares(ctx context.Context, b sharestore.Backend, p sharest
 			vbytes += versionBytes(versions[len(versions)-1:])
 		}
 		if len(buf)+vbytes < w.room() {
-			return nil
+			continue
 		}
-		return w.add(part(false))
-	})
-	if err != nil {
-		return err
+		if err := w.add(part(false)); err != nil {
+			return err
+		}
 	}
 	return w.add(part(true))
 }
 
 // sharesets adds p's storage indexes, split as the pages need.
-func (w *scanWriter) sharesets(ctx context.Context, b sharestore.Backend, p sharestore.Prefix) error {
-	sis, err := b.SharesetsForPrefix(ctx, p)
-	if err != nil {
-		return err
-	}
+func (w *scanWriter) sharesets(sis []sharestore.StorageIndex, p sharestore.Prefix) error {
 	for {
 		n := min(len(sis), max(w.room()/packedSharesetSz, 1))
 		buf := make([]byte, 0, n*packedSharesetSz)
