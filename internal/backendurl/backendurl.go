@@ -5,6 +5,9 @@
 //	gs://BUCKET[/KEYPREFIX]?endpoint=URL&auth=adc|none|key&key_file=PATH
 //	azblob://CONTAINER[/KEYPREFIX]?endpoint=URL&account=NAME
 //
+// Every scheme also takes list_plan=auto|prefix|range, how a crawl lists
+// the store (cloud.ListPlan; auto when absent).
+//
 // Credentials never appear in a URL. S3 uses the standard AWS variables
 // (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 // AWS_REGION, AWS_PROFILE) and the SDK's default chain. GCS uses
@@ -18,6 +21,7 @@ package backendurl
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -57,9 +61,9 @@ func IsCloud(raw string) bool {
 }
 
 var known = map[string][]string{
-	"s3":     {"endpoint", "region", "path_style"},
-	"gs":     {"endpoint", "auth", "key_file", "project"},
-	"azblob": {"endpoint", "account"},
+	"s3":     {"endpoint", "region", "path_style", "list_plan"},
+	"gs":     {"endpoint", "auth", "key_file", "project", "list_plan"},
+	"azblob": {"endpoint", "account", "list_plan"},
 }
 
 // Parse parses a cloud backend URL. Unknown schemes or options, a
@@ -170,6 +174,14 @@ func open(ctx context.Context, raw string, env Env, opts cloud.Options) (*cloud.
 		return nil, err
 	}
 	opts.KeyPrefix = spec.KeyPrefix
+	if v := spec.Query.Get("list_plan"); v != "" {
+		if opts.ListPlan, err = cloud.ParseListPlan(v); err != nil {
+			if c, ok := st.(io.Closer); ok {
+				c.Close()
+			}
+			return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "backend URL: list_plan=%q: want auto, prefix or range", v)
+		}
+	}
 	switch spec.Scheme {
 	case "s3":
 		opts.Name = "s3"

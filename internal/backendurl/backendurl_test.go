@@ -53,6 +53,19 @@ func TestOpenOptions(t *testing.T) {
 	if err != nil || b.KeyPrefix() != "pfx/" || b.Capabilities().Name != "s3" {
 		t.Fatalf("open s3: %v", err)
 	}
+	if p := b.Options().ListPlan; p != cloud.PlanAuto {
+		t.Errorf("no list_plan: plan %q, want auto", p)
+	}
+	for _, plan := range []string{"prefix", "range", "auto"} {
+		b, err := open(ctx, "azblob://c?endpoint=http://127.0.0.1:1&account=a&list_plan="+plan, env, cloudOpts())
+		if err != nil || string(b.Options().ListPlan) != plan {
+			t.Errorf("list_plan=%s: %v, plan %v", plan, err, b)
+		}
+	}
+	_, err = Open(ctx, "gs://b?list_plan=flat&auth=none", env, cloudOpts())
+	if !errors.Is(err, sharestore.ErrInvalidArgument) || !strings.Contains(err.Error(), `list_plan="flat"`) {
+		t.Errorf("list_plan=flat: %v", err)
+	}
 }
 
 // Open checks the bucket: nothing listens on port 1 of the loopback

@@ -28,6 +28,7 @@ var settingNames = map[string]bool{
 	"region": true, "path_style": true, // S3: a bucket is named by its endpoint and name
 	"auth": true, "key_file": true, "project": true, // GCS: credentials, and the project that creates a bucket
 	"retry_attempts": true, "chunk_size": true, "concurrency": true, "log_level": true,
+	"list_plan": true,
 }
 
 // isSetting reports whether the option or query parameter name, in any
