@@ -32,6 +32,14 @@
 // of that shnum deletes them). A listing page that does not advance is an
 // error, never an endless loop.
 //
+// A scan of consecutive prefixes (sharestore.Scan, which the crawlers
+// use) follows Options.ListPlan. Keys sort in the crawler's prefix order,
+// so under PlanRange one paged listing of KEYPREFIX shares/ yields every
+// prefix in turn, and a sparse store costs one LIST per page of keys
+// instead of one per prefix; PlanAuto chooses between that and one
+// listing per prefix from the density earlier listings showed. Both give
+// the same listings.
+//
 // # Order of writes
 //
 // Because visibility hangs on chunk 0, chunk 0 is always written last and
