@@ -23,6 +23,9 @@ type chunkStream struct {
 	curIdx  int64
 	written []int64 // chunks ≥ 1 already PUT
 	pos     int64   // container bytes consumed
+	// old, when set, is the shnum's chunks as listed under the SI lock
+	// before the stream began, so finish need not list them again.
+	old chunkSet
 }
 
 func (c *chunkStream) write(ctx context.Context, p []byte) error {
@@ -81,9 +84,12 @@ func (c *chunkStream) finish(ctx context.Context) error {
 	if err := c.flushCur(ctx); err != nil {
 		return err
 	}
-	cs, err := c.s.listShare(ctx, c.shnum)
-	if err != nil {
-		return err
+	cs := c.old
+	if cs == nil {
+		var err error
+		if cs, err = c.s.listShare(ctx, c.shnum); err != nil {
+			return err
+		}
 	}
 	last := int64(0)
 	if n := len(c.written); n > 0 {
@@ -245,7 +251,12 @@ func (st *staged) Commit(ctx context.Context) error {
 			return err
 		}
 	}
-	w := &chunkStream{s: s, shnum: shnum, cs: cs}
+	// The listing above, made under the SI lock, is what finish needs
+	// to find stale chunks: no second LIST.
+	w := &chunkStream{s: s, shnum: shnum, cs: cs, old: old}
+	if w.old == nil {
+		w.old = chunkSet{}
+	}
 	buf := make([]byte, 64*1024)
 	for {
 		n, rerr := st.src.Read(buf)
