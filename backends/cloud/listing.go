@@ -14,37 +14,74 @@ import (
 // page is retried on its own. A page that does not advance (the same
 // token again, or keys that do not strictly increase) is ErrInternal.
 func (b *chunked) listObjects(ctx context.Context, rel string, fn func(rel string, o Object) error) error {
-	_, err := b.listPages(ctx, rel, func(rel string, o Object, _ time.Time) error { return fn(rel, o) })
+	_, err := b.listPages(ctx, rel, false, func(rel string, o Object, _ time.Time) error { return fn(rel, o) })
 	return err
 }
 
+// fetchedPage is one page of a listing, with the time its request began.
+type fetchedPage struct {
+	pg  Page
+	at  time.Time
+	err error
+}
+
 // listPages is listObjects that also tells fn when the request for the
-// object's page was started, and returns when the request for the last
-// page was. It teaches the plan (see learned) the page size and the
-// number of objects under each prefix that it lists whole.
-func (b *chunked) listPages(ctx context.Context, rel string, fn func(rel string, o Object, at time.Time) error) (time.Time, error) {
+// object's page began, and returns when the request for the last page
+// did. With ahead, the request for the next page goes out as soon as a
+// page arrives, while fn handles that page's objects, so a long listing
+// costs the store's time rather than the store's plus the caller's. It
+// teaches the plan (see learned) the store's page size.
+func (b *chunked) listPages(ctx context.Context, rel string, ahead bool, fn func(rel string, o Object, at time.Time) error) (time.Time, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	what := b.opts.Name + ": list " + b.kp + rel
+	fetch := func(token string) fetchedPage {
+		f := fetchedPage{at: b.recent.clock()}
+		f.err = b.do(ctx, sharestore.StoreList, what, func(ctx context.Context) error {
+			var err error
+			f.pg, err = b.store.List(ctx, b.kp+rel, token)
+			return err
+		})
+		return f
+	}
+	var pending chan fetchedPage // the next page's request, under way
+	defer func() {
+		if pending != nil {
+			cancel()
+			<-pending
+		}
+	}()
 	token, last := "", ""
 	var at time.Time
 	for page := 1; ; page++ {
 		if err := sharestore.CtxErr(ctx); err != nil {
 			return at, err
 		}
-		var pg Page
-		at = b.recent.clock()
-		err := b.do(ctx, sharestore.StoreList, b.opts.Name+": list "+b.kp+rel, func(ctx context.Context) error {
-			var err error
-			pg, err = b.store.List(ctx, b.kp+rel, token)
-			return err
-		})
-		if err != nil {
-			return at, err
+		var f fetchedPage
+		if pending != nil {
+			f, pending = <-pending, nil
+		} else {
+			f = fetch(token)
 		}
+		at = f.at
+		if f.err != nil {
+			return at, f.err
+		}
+		pg := f.pg
 		if pg.Next != "" {
+			if pg.Next == token {
+				return at, sharestore.Errorf(sharestore.ErrInternal, "%s: page %d is not making progress (the same page token again)", what, page)
+			}
 			b.learned.sawPage(len(pg.Objects))
+			if ahead {
+				ch, next := make(chan fetchedPage, 1), pg.Next
+				pending = ch
+				go func() { ch <- fetch(next) }()
+			}
 		}
 		for _, o := range pg.Objects {
 			if last != "" && o.Key <= last {
-				return at, sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (key %q after %q)", b.opts.Name, b.kp, rel, page, o.Key, last)
+				return at, sharestore.Errorf(sharestore.ErrInternal, "%s: page %d is not making progress (key %q after %q)", what, page, o.Key, last)
 			}
 			last = o.Key
 			k, ok := strings.CutPrefix(o.Key, b.kp)
@@ -57,9 +94,6 @@ func (b *chunked) listPages(ctx context.Context, rel string, fn func(rel string,
 		}
 		if pg.Next == "" {
 			return at, nil
-		}
-		if pg.Next == token {
-			return at, sharestore.Errorf(sharestore.ErrInternal, "%s: list %s%s: page %d is not making progress (the same page token again)", b.opts.Name, b.kp, rel, page)
 		}
 		token = pg.Next
 	}

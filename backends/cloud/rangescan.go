@@ -164,7 +164,7 @@ func (s *producer) listRun(rel string, from, end int) error {
 		cur, opened, pc = cur+1, at, prefixCollector{}
 		return nil
 	}
-	last, err := s.s.b.listPages(s.ctx, rel, func(k string, o Object, at time.Time) error {
+	last, err := s.s.b.listPages(s.ctx, rel, true, func(k string, o Object, at time.Time) error {
 		if opened.IsZero() {
 			opened = at
 		}
