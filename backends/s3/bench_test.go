@@ -6,13 +6,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/cloud"
@@ -49,75 +45,28 @@ func TestListBenchmark(t *testing.T) {
 		keys[i] = b.KeyPrefix() + cloud.ChunkKey(si, int(rng.UintN(10)), 0)
 	}
 	start := time.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
 	body := make([]byte, 12)
-	for w := 0; w < 32; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				if err := st.Put(ctx, keys[i], body); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
+	if err := putAll(ctx, st, n, func(i int) string { return keys[i] }, func(int) []byte { return body }); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("loaded %d shares in %v", n, time.Since(start).Round(time.Millisecond))
 
-	prefixes := sharestore.Prefixes()
 	raw := func(p sharestore.Prefix) (int, error) {
-		count := 0
-		pg := awss3.NewListObjectsV2Paginator(st.Client(), &awss3.ListObjectsV2Input{Bucket: aws.String(st.Bucket()), Prefix: aws.String(b.KeyPrefix() + "shares/" + string(p) + "/")})
-		for pg.HasMorePages() {
-			out, err := pg.NextPage(ctx)
-			if err != nil {
-				return 0, err
-			}
-			count += len(out.Contents)
-		}
-		return count, nil
+		return rawCount(ctx, st, b.KeyPrefix()+"shares/"+string(p)+"/")
 	}
 	layer := func(p sharestore.Prefix) (int, error) {
 		count := 0
 		err := b.ListPrefix(ctx, p, func(sharestore.ShareInfo) error { count++; return nil })
 		return count, err
 	}
+	var failed atomic.Value
 	walk := func(fn func(sharestore.Prefix) (int, error), par int) (time.Duration, int) {
 		start := time.Now()
-		var total atomic.Int64
-		var idx atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < par; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := idx.Add(1) - 1
-					if i >= int64(len(prefixes)) {
-						return
-					}
-					c, err := fn(prefixes[i])
-					if err != nil {
-						failed.Store(err)
-						return
-					}
-					total.Add(int64(c))
-				}
-			}()
+		total, err := eachPrefix(par, fn)
+		if err != nil {
+			failed.Store(err)
 		}
-		wg.Wait()
-		return time.Since(start), int(total.Load())
+		return time.Since(start), total
 	}
 	for _, par := range []int{1, 8} {
 		// Warm up once, then measure the raw SDK and the layer back to

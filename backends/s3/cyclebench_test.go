@@ -193,28 +193,39 @@ func TestCycleBenchmark(t *testing.T) {
 }
 
 // loadShares puts n valid immutable shares of 212 bytes, two per storage
-// index, under kp in the bucket, with 32 PUTs at a time.
+// index, under kp in the bucket.
 func loadShares(t *testing.T, st *s3.Store, kp string, n int) {
-	ctx := context.Background()
 	data := make([]byte, 200)
 	raw := append(share.NewImmutableHeader(1, int64(len(data))), data...)
+	start := time.Now()
+	err := putAll(context.Background(), st, n, func(i int) string {
+		var si sharestore.StorageIndex
+		binary.BigEndian.PutUint64(si[:], uint64(i/2)*0x9e3779b97f4a7c15)
+		binary.BigEndian.PutUint64(si[8:], uint64(i/2))
+		return kp + cloud.ChunkKey(si, i%2, 0)
+	}, func(int) []byte { return raw })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loaded %d shares in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+// putAll PUTs objects 0 to n-1, named by key and holding body, 32 at a
+// time, and returns the first error.
+func putAll(ctx context.Context, st *s3.Store, n int, key func(int) string, body func(int) []byte) error {
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
-	start := time.Now()
 	for w := 0; w < 32; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) || failed.Load() != nil {
+				i := int(next.Add(1) - 1)
+				if i >= n || failed.Load() != nil {
 					return
 				}
-				var si sharestore.StorageIndex
-				binary.BigEndian.PutUint64(si[:], uint64(i/2)*0x9e3779b97f4a7c15)
-				binary.BigEndian.PutUint64(si[8:], uint64(i/2))
-				if err := st.Put(ctx, kp+cloud.ChunkKey(si, int(i%2), 0), raw); err != nil {
+				if err := st.Put(ctx, key(i), body(i)); err != nil {
 					failed.Store(err)
 					return
 				}
@@ -222,10 +233,22 @@ func loadShares(t *testing.T, st *s3.Store, kp string, n int) {
 		}()
 	}
 	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		t.Fatal(err)
+	err, _ := failed.Load().(error)
+	return err
+}
+
+// rawCount counts the keys under prefix with the SDK's paginator.
+func rawCount(ctx context.Context, st *s3.Store, prefix string) (int, error) {
+	count := 0
+	pg := awss3.NewListObjectsV2Paginator(st.Client(), &awss3.ListObjectsV2Input{Bucket: aws.String(st.Bucket()), Prefix: aws.String(prefix)})
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			return count, err
+		}
+		count += len(out.Contents)
 	}
-	t.Logf("loaded %d shares in %v", n, time.Since(start).Round(time.Millisecond))
+	return count, nil
 }
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -262,14 +285,9 @@ func runCycle(dir string, b sharestore.Backend, inFlight, n int) error {
 
 // rawList pages through every key under prefix with the SDK's paginator.
 func rawList(ctx context.Context, st *s3.Store, prefix string, n int) error {
-	count := 0
-	pg := awss3.NewListObjectsV2Paginator(st.Client(), &awss3.ListObjectsV2Input{Bucket: aws.String(st.Bucket()), Prefix: aws.String(prefix)})
-	for pg.HasMorePages() {
-		out, err := pg.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		count += len(out.Contents)
+	count, err := rawCount(ctx, st, prefix)
+	if err != nil {
+		return err
 	}
 	if count != n {
 		return fmt.Errorf("listed %d keys, want %d", count, n)
@@ -280,6 +298,21 @@ func rawList(ctx context.Context, st *s3.Store, prefix string, n int) error {
 // rawPrefixes lists each prefix's keys with the SDK, par prefixes at a
 // time.
 func rawPrefixes(ctx context.Context, st *s3.Store, kp string, par, n int) error {
+	total, err := eachPrefix(par, func(p sharestore.Prefix) (int, error) {
+		return rawCount(ctx, st, kp+"shares/"+string(p)+"/")
+	})
+	if err != nil {
+		return err
+	}
+	if total != n {
+		return fmt.Errorf("listed %d keys, want %d", total, n)
+	}
+	return nil
+}
+
+// eachPrefix calls fn for every prefix, par at a time, and returns the
+// sum of what it returned and its first error.
+func eachPrefix(par int, fn func(sharestore.Prefix) (int, error)) (int, error) {
 	var idx, total atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
@@ -289,29 +322,21 @@ func rawPrefixes(ctx context.Context, st *s3.Store, kp string, par, n int) error
 			defer wg.Done()
 			for {
 				i := idx.Add(1) - 1
-				if i >= sharestore.NumPrefixes {
+				if i >= sharestore.NumPrefixes || failed.Load() != nil {
 					return
 				}
-				pg := awss3.NewListObjectsV2Paginator(st.Client(), &awss3.ListObjectsV2Input{Bucket: aws.String(st.Bucket()), Prefix: aws.String(kp + "shares/" + string(sharestore.PrefixAt(int(i))) + "/")})
-				for pg.HasMorePages() {
-					out, err := pg.NextPage(ctx)
-					if err != nil {
-						failed.Store(err)
-						return
-					}
-					total.Add(int64(len(out.Contents)))
+				c, err := fn(sharestore.PrefixAt(int(i)))
+				if err != nil {
+					failed.Store(err)
+					return
 				}
+				total.Add(int64(c))
 			}
 		}()
 	}
 	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		return err
-	}
-	if total.Load() != int64(n) {
-		return fmt.Errorf("listed %d keys, want %d", total.Load(), n)
-	}
-	return nil
+	err, _ := failed.Load().(error)
+	return int(total.Load()), err
 }
 
 // rcloneSize runs rclone size --fast-list on the store's shares through
