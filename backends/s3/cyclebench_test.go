@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"github.com/sharestore/sharestore/backends/s3"
 	"github.com/sharestore/sharestore/crawler"
 	"github.com/sharestore/sharestore/internal/emulators"
+	"github.com/sharestore/sharestore/internal/workerpool"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/share"
 )
@@ -213,28 +213,18 @@ func loadShares(t *testing.T, st *s3.Store, kp string, n int) {
 // putAll PUTs objects 0 to n-1, named by key and holding body, 32 at a
 // time, and returns the first error.
 func putAll(ctx context.Context, st *s3.Store, n int, key func(int) string, body func(int) []byte) error {
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < 32; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				if err := st.Put(ctx, key(i), body(i)); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	wg.Wait()
-	err, _ := failed.Load().(error)
-	return err
+	workerpool.Each(ctx, idx, 32, func(i int) {
+		if err := st.Put(ctx, key(i), body(i)); err != nil {
+			cancel(err)
+		}
+	})
+	return context.Cause(ctx)
 }
 
 // rawCount counts the keys under prefix with the SDK's paginator.
@@ -313,30 +303,17 @@ func rawPrefixes(ctx context.Context, st *s3.Store, kp string, par, n int) error
 // eachPrefix calls fn for every prefix, par at a time, and returns the
 // sum of what it returned and its first error.
 func eachPrefix(par int, fn func(sharestore.Prefix) (int, error)) (int, error) {
-	var idx, total atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < par; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := idx.Add(1) - 1
-				if i >= sharestore.NumPrefixes || failed.Load() != nil {
-					return
-				}
-				c, err := fn(sharestore.PrefixAt(int(i)))
-				if err != nil {
-					failed.Store(err)
-					return
-				}
-				total.Add(int64(c))
-			}
-		}()
-	}
-	wg.Wait()
-	err, _ := failed.Load().(error)
-	return int(total.Load()), err
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var total atomic.Int64
+	workerpool.Each(ctx, sharestore.Prefixes(), par, func(p sharestore.Prefix) {
+		c, err := fn(p)
+		if err != nil {
+			cancel(err)
+		}
+		total.Add(int64(c))
+	})
+	return int(total.Load()), context.Cause(ctx)
 }
 
 // rcloneSize runs rclone size --fast-list on the store's shares through
