@@ -26,9 +26,9 @@ const (
 var StoreOps = []StoreOp{StoreList, StoreGet, StoreHead, StorePut, StoreDelete}
 
 // OpCounts counts the requests of one StoreOp by the class of their
-// result. Every request is in exactly one of OK, NotFound, Throttled and
-// Failed; Retries counts how many of them repeated an earlier attempt
-// that failed.
+// result. Every request is in exactly one of OK, NotFound, Throttled,
+// Failed and Canceled; Retries counts how many of them repeated an
+// earlier attempt that failed.
 type OpCounts struct {
 	// OK counts requests that succeeded.
 	OK int64 `json:"ok,omitempty"`
@@ -38,16 +38,23 @@ type OpCounts struct {
 	// Throttled counts requests answered with ErrThrottled.
 	Throttled int64 `json:"throttled,omitempty"`
 	// Failed counts requests that ended with any other error: the
-	// store unavailable, permission denied, a canceled context, ….
+	// store unavailable, permission denied, a deadline passed, ….
 	Failed int64 `json:"failed,omitempty"`
+	// Canceled counts requests abandoned because their context was
+	// canceled: the caller no longer wanted the answer, such as the
+	// next page a listing had requested ahead when it stopped early,
+	// or a request under way when a run was interrupted. They were
+	// sent, so a store may still bill them, but they say nothing of
+	// the store's health.
+	Canceled int64 `json:"canceled,omitempty"`
 	// Retries counts the requests, among the others, that were another
 	// attempt at a request that had failed.
 	Retries int64 `json:"retries,omitempty"`
 }
 
 // Total returns the number of requests: OK + NotFound + Throttled +
-// Failed.
-func (c OpCounts) Total() int64 { return c.OK + c.NotFound + c.Throttled + c.Failed }
+// Failed + Canceled.
+func (c OpCounts) Total() int64 { return c.OK + c.NotFound + c.Throttled + c.Failed + c.Canceled }
 
 func (c OpCounts) add(o OpCounts, sign int64) OpCounts {
 	return OpCounts{
@@ -55,6 +62,7 @@ func (c OpCounts) add(o OpCounts, sign int64) OpCounts {
 		NotFound:  c.NotFound + sign*o.NotFound,
 		Throttled: c.Throttled + sign*o.Throttled,
 		Failed:    c.Failed + sign*o.Failed,
+		Canceled:  c.Canceled + sign*o.Canceled,
 		Retries:   c.Retries + sign*o.Retries,
 	}
 }
@@ -102,7 +110,7 @@ func (r StoreRequests) String() string {
 		for _, n := range []struct {
 			v    int64
 			what string
-		}{{c.NotFound, "not found"}, {c.Throttled, "throttled"}, {c.Failed, "failed"}, {c.Retries, "retries"}} {
+		}{{c.NotFound, "not found"}, {c.Throttled, "throttled"}, {c.Failed, "failed"}, {c.Canceled, "canceled"}, {c.Retries, "retries"}} {
 			if n.v != 0 {
 				notes = append(notes, fmt.Sprintf("%d %s", n.v, n.what))
 			}
@@ -116,8 +124,8 @@ func (r StoreRequests) String() string {
 }
 
 // resultClasses is the number of counters a RequestMeter keeps per op:
-// OK, NotFound, Throttled, Failed and Retries.
-const resultClasses = 5
+// OK, NotFound, Throttled, Failed, Canceled and Retries.
+const resultClasses = 6
 
 // numStoreOps is len(StoreOps).
 const numStoreOps = 5
@@ -145,10 +153,12 @@ func (m *RequestMeter) Count(op StoreOp, retry bool, err error) {
 		class = 1
 	case CodeOf(err) == ErrThrottled:
 		class = 2
+	case CodeOf(err) == ErrCanceled:
+		class = 4
 	}
 	m.n[i][class].Add(1)
 	if retry {
-		m.n[i][4].Add(1)
+		m.n[i][5].Add(1)
 	}
 }
 
@@ -161,7 +171,8 @@ func (m *RequestMeter) Snapshot() StoreRequests {
 			NotFound:  m.n[i][1].Load(),
 			Throttled: m.n[i][2].Load(),
 			Failed:    m.n[i][3].Load(),
-			Retries:   m.n[i][4].Load(),
+			Canceled:  m.n[i][4].Load(),
+			Retries:   m.n[i][5].Load(),
 		}
 		if c != (OpCounts{}) {
 			out[op] = c

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/sharestore/sharestore"
@@ -17,20 +18,24 @@ func TestRequestMeterClassifies(t *testing.T) {
 	m.Count(sharestore.StoreGet, false, sharestore.Errorf(sharestore.ErrThrottled, "slow down"))
 	m.Count(sharestore.StoreGet, true, nil)
 	m.Count(sharestore.StorePut, false, errors.New("reset"))
+	m.Count(sharestore.StoreList, false, fmt.Errorf("next page: %w", context.Canceled))
+	m.Count(sharestore.StoreList, true, sharestore.CtxErr(canceledCtx()))
+	m.Count(sharestore.StoreHead, false, context.DeadlineExceeded)
 	m.Count("bogus", false, nil)
 	got := m.Snapshot()
 	want := sharestore.StoreRequests{
-		sharestore.StoreList: {OK: 1},
+		sharestore.StoreList: {OK: 1, Canceled: 2, Retries: 1},
 		sharestore.StoreGet:  {OK: 1, NotFound: 1, Throttled: 1, Retries: 1},
+		sharestore.StoreHead: {Failed: 1},
 		sharestore.StorePut:  {Failed: 1},
 	}
 	if len(got.Sub(want)) != 0 || len(got) != len(want) {
 		t.Fatalf("snapshot %v, want %v", got, want)
 	}
-	if got.Total() != 5 {
-		t.Errorf("total %d, want 5", got.Total())
+	if got.Total() != 8 {
+		t.Errorf("total %d, want 8", got.Total())
 	}
-	if s, w := got.String(), "1 list, 3 get (1 not found, 1 throttled, 1 retries), 0 head, 1 put (1 failed), 0 delete"; s != w {
+	if s, w := got.String(), "3 list (2 canceled, 1 retries), 3 get (1 not found, 1 throttled, 1 retries), 1 head (1 failed), 1 put (1 failed), 0 delete"; s != w {
 		t.Errorf("String() = %q, want %q", s, w)
 	}
 }
@@ -90,4 +95,11 @@ func TestStoreRequestsOfLooksThroughWrappers(t *testing.T) {
 	if _, ok, err := sharestore.StoreRequestsOf(ctx, unimplementedCounter{b}); ok || err != nil {
 		t.Errorf("a counter that reports ErrUnimplemented: ok %v, err %v; want no counts and no error", ok, err)
 	}
+}
+
+// canceledCtx returns a context that is already canceled.
+func canceledCtx() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }

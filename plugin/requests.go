@@ -19,7 +19,7 @@ func requestsToPB(r sharestore.StoreRequests) *pb.StoreRequests {
 		if !ok {
 			continue
 		}
-		out.Ops = append(out.Ops, &pb.OpCounts{Op: string(op), Ok: c.OK, NotFound: c.NotFound, Throttled: c.Throttled, Failed: c.Failed, Retries: c.Retries})
+		out.Ops = append(out.Ops, &pb.OpCounts{Op: string(op), Ok: c.OK, NotFound: c.NotFound, Throttled: c.Throttled, Failed: c.Failed, Canceled: c.Canceled, Retries: c.Retries})
 	}
 	return out
 }
@@ -37,7 +37,7 @@ func requestsFromPB(r *pb.StoreRequests) sharestore.StoreRequests {
 		if !known {
 			continue
 		}
-		out[op] = sharestore.OpCounts{OK: c.Ok, NotFound: c.NotFound, Throttled: c.Throttled, Failed: c.Failed, Retries: c.Retries}
+		out[op] = sharestore.OpCounts{OK: c.Ok, NotFound: c.NotFound, Throttled: c.Throttled, Failed: c.Failed, Canceled: c.Canceled, Retries: c.Retries}
 	}
 	return out
 }

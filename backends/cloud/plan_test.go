@@ -230,3 +230,53 @@ func dense(i, j int) string {
 	s[0], s[1] = p[0], p[1]
 	return string(s)
 }
+
+// heldPages is a store whose listing pages after the first wait until
+// their request is canceled; asked is closed when the first such request
+// arrives.
+type heldPages struct {
+	*mem.Store
+	asked chan struct{}
+	once  chan struct{}
+}
+
+func (h *heldPages) List(ctx context.Context, prefix, token string) (cloud.Page, error) {
+	if token == "" {
+		return h.Store.List(ctx, prefix, token)
+	}
+	select {
+	case h.once <- struct{}{}:
+		close(h.asked)
+	default:
+	}
+	<-ctx.Done()
+	return cloud.Page{}, ctx.Err()
+}
+
+// The next page a range listing requests ahead, abandoned when the scan
+// closes, counts as canceled, not failed: a healthy cycle reports no
+// failed request.
+func TestRangeScanCountsAbandonedPageCanceled(t *testing.T) {
+	ctx := context.Background()
+	st := mem.NewStore()
+	plantSparse(t, st, 100)
+	st.SetPageSize(planPageSize)
+	h := &heldPages{Store: st, asked: make(chan struct{}), once: make(chan struct{}, 1)}
+	b, err := cloud.New(h, cloud.Options{Name: "held", ListPlan: cloud.PlanRange})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sharestore.Scan(ctx, b, sharestore.PrefixAt(0), sharestore.ScanOptions{Ahead: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-h.asked
+	s.Close()
+	got, err := b.StoreRequests(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (sharestore.OpCounts{OK: 1, Canceled: 1}); got[sharestore.StoreList] != want {
+		t.Errorf("LIST counts %+v, want %+v", got[sharestore.StoreList], want)
+	}
+}

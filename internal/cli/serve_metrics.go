@@ -53,7 +53,7 @@ var (
 	descLeasedShares    = desc("leasedb_leased_shares", "Shares with at least one lease in the lease database.")
 	descLeasedBytes     = desc("leasedb_leased_bytes", "Bytes of the shares with at least one lease.")
 	descPluginRestarts  = desc("plugin_restarts_total", "Times the plugin serving the backend was restarted after it died, since the backend was opened (SIGHUP opens it anew).")
-	descStoreRequests   = desc("store_requests_total", "Requests the backend sent to its object store since it was opened (SIGHUP opens it anew), by op (list page, get, head, put, delete) and result (ok, not_found, throttled, failed); each attempt of a retried request counts. Absent when the backend keeps no counts (disk).", "op", "result")
+	descStoreRequests   = desc("store_requests_total", "Requests the backend sent to its object store since it was opened (SIGHUP opens it anew), by op (list page, get, head, put, delete) and result (ok, not_found, throttled, failed, canceled); each attempt of a retried request counts. Absent when the backend keeps no counts (disk).", "op", "result")
 	descStoreRetries    = desc("store_request_retries_total", "Of sharestore_store_requests_total, the requests that repeated an attempt that had failed, by op.", "op")
 	descCrawlerStatusOK = desc("crawler_status_up", "1 when the crawlers' status could be read at this scrape, 0 otherwise.")
 )
@@ -168,7 +168,7 @@ func collectStoreRequests(ctx context.Context, ch chan<- prometheus.Metric, b sh
 		for _, v := range []struct {
 			result string
 			n      int64
-		}{{"ok", c.OK}, {"not_found", c.NotFound}, {"throttled", c.Throttled}, {"failed", c.Failed}} {
+		}{{"ok", c.OK}, {"not_found", c.NotFound}, {"throttled", c.Throttled}, {"failed", c.Failed}, {"canceled", c.Canceled}} {
 			ch <- prometheus.MustNewConstMetric(descStoreRequests, prometheus.CounterValue, float64(v.n), string(op), v.result)
 		}
 		ch <- prometheus.MustNewConstMetric(descStoreRetries, prometheus.CounterValue, float64(c.Retries), string(op))

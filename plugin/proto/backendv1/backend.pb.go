@@ -334,8 +334,8 @@ func (x *StoreRequests) GetOps() []*OpCounts {
 
 // OpCounts counts one kind of request ("list", "get", "head", "put" or
 // "delete", as sharestore.StoreOp names them) by result class. Every
-// request is in one of ok, not_found, throttled and failed; retries
-// counts those that repeated an attempt that had failed.
+// request is in one of ok, not_found, throttled, failed and canceled;
+// retries counts those that repeated an attempt that had failed.
 type OpCounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Op            string                 `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
@@ -344,6 +344,7 @@ type OpCounts struct {
 	Throttled     int64                  `protobuf:"varint,4,opt,name=throttled,proto3" json:"throttled,omitempty"`
 	Failed        int64                  `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
 	Retries       int64                  `protobuf:"varint,6,opt,name=retries,proto3" json:"retries,omitempty"`
+	Canceled      int64                  `protobuf:"varint,7,opt,name=canceled,proto3" json:"canceled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,6 +417,13 @@ func (x *OpCounts) GetFailed() int64 {
 func (x *OpCounts) GetRetries() int64 {
 	if x != nil {
 		return x.Retries
+	}
+	return 0
+}
+
+func (x *OpCounts) GetCanceled() int64 {
+	if x != nil {
+		return x.Canceled
 	}
 	return 0
 }
@@ -3288,14 +3296,15 @@ const file_backend_proto_rawDesc = "" +
 	"\fcapabilities\x18\x01 \x01(\v2#.sharestore.backend.v1.CapabilitiesR\fcapabilities\x12@\n" +
 	"\brequests\x18\x02 \x01(\v2$.sharestore.backend.v1.StoreRequestsR\brequests\"B\n" +
 	"\rStoreRequests\x121\n" +
-	"\x03ops\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.OpCountsR\x03ops\"\x97\x01\n" +
+	"\x03ops\x18\x01 \x03(\v2\x1f.sharestore.backend.v1.OpCountsR\x03ops\"\xb3\x01\n" +
 	"\bOpCounts\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\x03R\x02ok\x12\x1b\n" +
 	"\tnot_found\x18\x03 \x01(\x03R\bnotFound\x12\x1c\n" +
 	"\tthrottled\x18\x04 \x01(\x03R\tthrottled\x12\x16\n" +
 	"\x06failed\x18\x05 \x01(\x03R\x06failed\x12\x18\n" +
-	"\aretries\x18\x06 \x01(\x03R\aretries\"\xb6\x02\n" +
+	"\aretries\x18\x06 \x01(\x03R\aretries\x12\x1a\n" +
+	"\bcanceled\x18\a \x01(\x03R\bcanceled\"\xb6\x02\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12&\n" +
