@@ -167,7 +167,6 @@ func runAccounting(b *testing.B, backend sharestore.Backend, dir string, cfg Con
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(a.memoHits), "memo-hits")
-	b.ReportMetric(float64(a.memoHits), "memo-hits")
 	// The check scans the whole database: not part of the cycle.
 	b.StopTimer()
 	defer b.StartTimer()
