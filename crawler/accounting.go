@@ -50,9 +50,10 @@ type AccountingConfig struct {
 	// Prefetch lists up to PrefetchAhead prefixes ahead of the one
 	// being reconciled (see sharestore.Scan), hiding the backend's
 	// latency (a plugin's round trip, a bucket's LIST). A prefetched
-	// listing older than PrefetchMaxAge is made again. It is meant for
-	// one prefix in flight; with more, prefixes asked for out of order
-	// are listed directly. When most shares of a prefix are new to the
+	// listing older than PrefetchMaxAge is made again. With several
+	// prefixes in flight, one scan serves a window's prefixes in
+	// whatever order they are asked for (up to 256 beyond the scan).
+	// When most shares of a prefix are new to the
 	// database (a first cycle), Prefetch also reads the headers of the
 	// next prefix's shares while this prefix's transaction runs; at
 	// worst that reads one prefix's headers for nothing.
