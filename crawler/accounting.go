@@ -52,7 +52,9 @@ type AccountingConfig struct {
 	// latency (a plugin's round trip, a bucket's LIST). A prefetched
 	// listing older than PrefetchMaxAge is made again. With several
 	// prefixes in flight, one scan serves a window's prefixes in
-	// whatever order they are asked for (up to 256 beyond the scan).
+	// whatever order they are asked for (up to 256 beyond the scan),
+	// but a scan that lists one prefix at a time then lists them one
+	// after another, so the CLI prefetches only at one in flight.
 	// When most shares of a prefix are new to the
 	// database (a first cycle), Prefetch also reads the headers of the
 	// next prefix's shares while this prefix's transaction runs; at

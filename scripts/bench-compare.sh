@@ -35,12 +35,7 @@ if [ -n "${RAW:-}" ]; then
 fi
 echo
 echo "head: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)'), base: $rev, rounds: ${ROUNDS:-3}, shares: ${SHARESTORE_BENCH_SHARES:-100000}"
-awk '
-  function median(s,   n, i, j, t, v) {
-    n = split(s, v, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
+awk "$(cat scripts/median.awk)"'
   {
     side = $1; pkg = $2; name = $3; sub(/^BenchmarkCycle\//, "", name); sub(/-[0-9]+$/, "", name)
     k = pkg "/" name " s/op"; keys[k] = 1; v[side, k] = v[side, k] " " $5 / 1e9

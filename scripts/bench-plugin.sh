@@ -14,12 +14,7 @@ out=$(go test -run '^$' -bench '^BenchmarkCycle$' -benchtime "${BENCHTIME:-3x}" 
 echo "$out"
 echo
 echo "shares: ${SHARESTORE_BENCH_SHARES:-100000}, runs: ${COUNT:-5} (medians), host GOMAXPROCS in the plugin cycles: ${SHARESTORE_BENCH_PLUGIN_HOST_PROCS:-one fewer}"
-echo "$out" | awk '
-  function median(s,   n, i, j, t, v) {
-    n = split(s, v, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
+echo "$out" | awk "$(cat scripts/median.awk)"'
   /^BenchmarkCycle\// {
     split($1, a, "/"); c = a[2]; sub(/-[0-9]+$/, "", c); crawlers[c] = 1
     for (f = 5; f < NF; f += 2) {

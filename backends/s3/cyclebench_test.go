@@ -257,7 +257,7 @@ func runCycle(dir string, b sharestore.Backend, inFlight, n int) error {
 		return err
 	}
 	defer db.Close()
-	a, err := crawler.NewAccounting(b, db, crawler.RealClock{}, crawler.AccountingConfig{Logger: quietLog, Prefetch: true})
+	a, err := crawler.NewAccounting(b, db, crawler.RealClock{}, crawler.AccountingConfig{Logger: quietLog, Prefetch: inFlight == 1})
 	if err != nil {
 		return err
 	}

@@ -184,7 +184,7 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 			mayDelete = nil
 		}
 		acct, err := crawler.NewAccounting(counted, db, clock, crawler.AccountingConfig{
-			Policy: policy, DryRun: f.dryRun, Logger: logger, Prefetch: true,
+			Policy: policy, DryRun: f.dryRun, Logger: logger, Prefetch: f.inFlight == 1,
 			Limits: limits, MayDelete: mayDelete,
 		})
 		if err != nil {
