@@ -50,11 +50,9 @@ type AccountingConfig struct {
 	// Prefetch lists up to PrefetchAhead prefixes ahead of the one
 	// being reconciled (see sharestore.Scan), hiding the backend's
 	// latency (a plugin's round trip, a bucket's LIST). A prefetched
-	// listing older than PrefetchMaxAge is made again. With several
-	// prefixes in flight, one scan serves a window's prefixes in
-	// whatever order they are asked for (up to 256 beyond the scan),
-	// but a scan that lists one prefix at a time then lists them one
-	// after another, so the CLI prefetches only at one in flight.
+	// listing older than PrefetchMaxAge is made again. It is meant for
+	// one prefix in flight; with more, prefixes asked for out of order
+	// are listed directly.
 	// When most shares of a prefix are new to the
 	// database (a first cycle), Prefetch also reads the headers of the
 	// next prefix's shares while this prefix's transaction runs; at

@@ -10,15 +10,11 @@ import (
 
 // lister hands a crawler each prefix's listing from one scan
 // (sharestore.Scan) kept open while the crawler asks for prefixes in
-// order, so a backend can list ahead (a cloud backend in one range
-// listing) and a plugin pays its round trip once per scan. With several
-// prefixes in flight the requests of one window come in any order: a
-// request at most maxSkip prefixes beyond the scan takes the listings
-// before it out of the scan and keeps them for their own requests. A
-// request for a prefix the scan has passed (and that it does not keep)
-// is answered with a direct listing, and one further beyond with a new
-// scan. reserve and fill take the next listing out of the scan early,
-// for get to return later.
+// order, so a backend can list ahead and a plugin pays its round trip
+// once per scan. A request out of order is answered with a direct
+// listing: one for a prefix the scan has passed, a new scan for one
+// beyond it. reserve and fill take the next listing out of the scan
+// early, for get to return later.
 type lister struct {
 	b    sharestore.Backend
 	opts sharestore.ScanOptions
@@ -35,25 +31,6 @@ type lister struct {
 	// at peekedAt (wall time).
 	peeked   *sharestore.PrefixListing
 	peekedAt time.Time
-	// early holds listings taken out of the scan for requests that
-	// have not come yet, by prefix index.
-	early map[int]earlyListing
-}
-
-// maxSkip is how far beyond the scan a request may be and still be
-// served by it: the most prefixes the engine has in flight at once.
-const maxSkip = 256
-
-// earlyListing is a listing taken out of the scan before its request.
-type earlyListing struct {
-	l  sharestore.PrefixListing
-	at time.Time // wall time
-}
-
-// fresh reports whether a listing taken out of the scan at at may still
-// be used.
-func (l *lister) fresh(at time.Time) bool {
-	return l.opts.MaxAge <= 0 || time.Since(at) <= l.opts.MaxAge
 }
 
 func (l *lister) get(ctx context.Context, p sharestore.Prefix) (sharestore.PrefixListing, error) {
@@ -65,18 +42,10 @@ func (l *lister) get(ctx context.Context, p sharestore.Prefix) (sharestore.Prefi
 	}
 	if pk := l.peeked; pk != nil {
 		l.peeked = nil
-		if pk.Prefix == p && l.fresh(l.peekedAt) && l.ctx.Err() == nil {
+		fresh := l.opts.MaxAge <= 0 || time.Since(l.peekedAt) <= l.opts.MaxAge
+		if pk.Prefix == p && fresh && l.ctx.Err() == nil {
 			return *pk, nil
 		}
-	}
-	if e, ok := l.early[i]; ok {
-		delete(l.early, i)
-		if l.fresh(e.at) && ctx.Err() == nil {
-			return e.l, nil
-		}
-	}
-	if l.scan != nil && l.ctx.Err() == nil && i > l.next && i-l.next <= maxSkip {
-		l.skipTo(i)
 	}
 	if l.scan != nil && (i > l.next || l.ctx.Err() != nil) {
 		l.closeLocked()
@@ -100,30 +69,6 @@ func (l *lister) get(ctx context.Context, p sharestore.Prefix) (sharestore.Prefi
 		l.closeLocked()
 	}
 	return res, nil
-}
-
-// skipTo takes the listings before prefix index i out of the open scan
-// and keeps them in early, dropping those kept too long. A failed scan
-// is closed; the requests of the listings it did not give list their
-// prefixes again.
-func (l *lister) skipTo(i int) {
-	for j, e := range l.early {
-		if !l.fresh(e.at) {
-			delete(l.early, j)
-		}
-	}
-	if l.early == nil {
-		l.early = map[int]earlyListing{}
-	}
-	for l.next < i {
-		res, err := l.scan.Next()
-		if err != nil {
-			l.closeLocked()
-			return
-		}
-		l.early[l.next] = earlyListing{l: res, at: time.Now()}
-		l.next++
-	}
 }
 
 // reserve claims the listing of p for fill, if p is the prefix the open
@@ -174,12 +119,10 @@ func (l *lister) closeLocked() {
 	}
 }
 
-// close ends the open scan, if any, and drops the listings it took out
-// early.
+// close ends the open scan, if any, and drops a peeked listing.
 func (l *lister) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closeLocked()
 	l.peeked = nil
-	l.early = nil
 }
