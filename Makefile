@@ -1,7 +1,7 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 GO ?= go
 
-.PHONY: test build vet cross fuzz bench generate emulators chromium
+.PHONY: test build vet cross fuzz bench generate emulators chromium postgres
 # The cloud backends are tested against real emulators on loopback (MinIO,
 # fake-gcs-server, Azurite), installed at pinned versions into .tools/ by
 # scripts/install-emulators.sh. SHARESTORE_REQUIRE_EMULATORS=1 turns a
@@ -17,9 +17,13 @@ GO ?= go
 # The status page is tested in Debian's Chromium, headless, installed by
 # scripts/install-chromium.sh; the test's screenshot goes into
 # test-artifacts/.
+#
+# Tests that need PostgreSQL run against a throwaway cluster of Debian's
+# PostgreSQL server, installed by scripts/install-postgresql.sh and
+# started by internal/emulators.
 CONFORMANCE_DIR ?= $(CURDIR)/conformance-results
 ARTIFACTS_DIR ?= $(CURDIR)/test-artifacts
-test: vet emulators chromium
+test: vet emulators chromium postgres
 	rm -rf $(CONFORMANCE_DIR) $(ARTIFACTS_DIR)
 	SHARESTORE_REQUIRE_EMULATORS=1 SHARESTORE_CONFORMANCE_DIR=$(CONFORMANCE_DIR) SHARESTORE_ARTIFACTS_DIR=$(ARTIFACTS_DIR) $(GO) test -race -count=1 -timeout 30m ./...; \
 		rc=$$?; cat $(CONFORMANCE_DIR)/*.txt 2>/dev/null; exit $$rc
@@ -30,6 +34,9 @@ emulators:
 
 chromium:
 	./scripts/install-chromium.sh
+
+postgres:
+	./scripts/install-postgresql.sh
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -160,9 +160,10 @@ func StopAll() {
 	}
 }
 
-// Run runs the tests of m and then stops the emulators; use it from
-// TestMain.
+// Run runs the tests of m and then stops the emulators and the
+// PostgreSQL cluster; use it from TestMain.
 func Run(m *testing.M) int {
+	defer StopPostgres()
 	defer StopAll()
 	return m.Run()
 }

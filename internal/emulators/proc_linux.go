@@ -7,3 +7,12 @@ import "syscall"
 func procAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
+
+// procAttrAs is procAttr for a program run as the user cred (nil: this
+// process's). Go sets the parent-death signal after the user changes,
+// which would otherwise clear it.
+func procAttrAs(cred runAs) *syscall.SysProcAttr {
+	a := procAttr()
+	a.Credential = cred
+	return a
+}

@@ -13,3 +13,6 @@ func procAttr() *syscall.SysProcAttr { return nil }
 // signalGroup kills p. Without signals the emulator gets no chance to
 // shut down cleanly; its data directory is removed after it exits.
 func signalGroup(p *os.Process, _ bool) { p.Kill() }
+
+// procAttrAs returns no attributes, as procAttr.
+func procAttrAs(runAs) *syscall.SysProcAttr { return nil }
