@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/emulators"
 )
 
 // Benchmarks. Run them with
@@ -249,7 +250,7 @@ func BenchmarkReconcilePrefix(b *testing.B) {
 func tempDir() (string, error) { return os.MkdirTemp("", "leasedb-bench-") }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := emulators.Run(m)
 	if big.dir != "" {
 		os.RemoveAll(big.dir)
 	}

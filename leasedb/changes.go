@@ -36,13 +36,16 @@ var changeTracking = []string{
 		" `generation` INTEGER not null, -- the prefix's generation when the memo was stored\n `json` TEXT not null,\n PRIMARY KEY (`crawler`, `prefix`)\n)",
 }
 
-// trackedTriggers are the triggers, by name, with their bodies: each
-// raises the generation of the prefixes a row write touches. The prefix
-// is taken from the storage index, which is what every per-prefix read
-// selects on.
-var trackedTriggers = func() [][2]string {
-	var out [][2]string
-	for _, table := range []string{"shares", "leases"} {
+// trackedTables are the tables the triggers write, by name.
+var trackedTables = []string{"shares", "leases"}
+
+// sqliteTriggers are SQLite's tracking triggers, one per table and write:
+// each raises the generation of the prefixes a row write touches. The
+// prefix is taken from the storage index, which is what every
+// per-prefix read selects on.
+var sqliteTriggers = func() []string {
+	var out []string
+	for _, table := range trackedTables {
 		for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
 			var where string
 			switch op {
@@ -53,14 +56,22 @@ var trackedTriggers = func() [][2]string {
 			default:
 				where = "IN (substr(OLD.`storage_index`, 1, 2), substr(NEW.`storage_index`, 1, 2))"
 			}
-			name := "prefix_changes_" + table + "_" + strings.ToLower(op)
-			body := fmt.Sprintf("CREATE TRIGGER IF NOT EXISTS `%s` AFTER %s ON `%s` BEGIN"+
-				" UPDATE `prefix_changes` SET `generation` = `generation` + 1 WHERE `prefix` %s; END", name, op, table, where)
-			out = append(out, [2]string{name, body})
+			out = append(out, fmt.Sprintf("CREATE TRIGGER IF NOT EXISTS `%s` AFTER %s ON `%s` BEGIN"+
+				" UPDATE `prefix_changes` SET `generation` = `generation` + 1 WHERE `prefix` %s; END", triggerName(table, op), op, table, where))
 		}
 	}
 	return out
 }()
+
+// triggerName is the name of the tracking trigger of a write op (INSERT,
+// UPDATE or DELETE) to table, the same on every engine.
+func triggerName(table, op string) string {
+	return "prefix_changes_" + table + "_" + strings.ToLower(op)
+}
+
+// trackedTriggerCount is how many tracking triggers a database has when
+// none is missing.
+var trackedTriggerCount = 3 * len(trackedTables)
 
 // execer is what ensureChangeTracking needs of a transaction.
 type execer interface {
@@ -68,32 +79,31 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// ensureChangeTracking creates whatever tracking object is missing. It
-// writes nothing when all of them exist.
-func (db *DB) ensureChangeTracking(ctx context.Context, tx execer) error {
-	var tables, triggers int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('prefix_changes', 'crawler_prefix_memos')").Scan(&tables); err != nil {
+// ensureChangeTracking creates whatever tracking object is missing,
+// given the engine's count of those that exist and its statements that
+// create the triggers (each idempotent). It writes nothing when all of
+// them exist.
+func (db *DB) ensureChangeTracking(ctx context.Context, tx execer, count func(context.Context, execer) (tables, triggers int, err error), triggers []string) error {
+	tables, have, err := count(ctx, tx)
+	if err != nil {
 		return db.classify(err, "read schema")
 	}
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'prefix\\_changes\\_%' ESCAPE '\\'").Scan(&triggers); err != nil {
-		return db.classify(err, "read schema")
-	}
-	if tables == len(changeTracking) && triggers == len(trackedTriggers) {
+	if tables == len(changeTracking) && have == trackedTriggerCount {
 		return nil
 	}
 	for _, s := range changeTracking {
-		if _, err := tx.ExecContext(ctx, s); err != nil {
+		if _, err := tx.ExecContext(ctx, db.eng.ddl(s)); err != nil {
 			return db.classify(err, "create change tracking")
 		}
 	}
 	// Some writes may have gone unseen: no memo can be trusted.
 	for _, s := range []string{"DELETE FROM `prefix_changes`", "DELETE FROM `crawler_prefix_memos`"} {
-		if _, err := tx.ExecContext(ctx, s); err != nil {
+		if _, err := tx.ExecContext(ctx, db.eng.rebind(s)); err != nil {
 			return db.classify(err, "reset change tracking")
 		}
 	}
-	for _, t := range trackedTriggers {
-		if _, err := tx.ExecContext(ctx, t[1]); err != nil {
+	for _, t := range triggers {
+		if _, err := tx.ExecContext(ctx, t); err != nil {
 			return db.classify(err, "create change tracking")
 		}
 	}
@@ -107,11 +117,12 @@ func (tx *Tx) PutPrefixMemo(ctx context.Context, crawler string, prefix sharesto
 	if err := tx.checkWritable("put prefix memo"); err != nil {
 		return err
 	}
-	if _, err := tx.exec(ctx, "put prefix memo", "INSERT OR IGNORE INTO `prefix_changes` VALUES (?, 0)", string(prefix)); err != nil {
+	if _, err := tx.exec(ctx, "put prefix memo", "INSERT INTO `prefix_changes` VALUES (?, 0) ON CONFLICT DO NOTHING", string(prefix)); err != nil {
 		return err
 	}
-	_, err := tx.exec(ctx, "put prefix memo", "INSERT OR REPLACE INTO `crawler_prefix_memos`"+
-		" SELECT ?, `prefix`, `generation`, ? FROM `prefix_changes` WHERE `prefix` = ?", crawler, string(memo), string(prefix))
+	_, err := tx.exec(ctx, "put prefix memo", "INSERT INTO `crawler_prefix_memos`"+
+		" SELECT ?, `prefix`, `generation`, ? FROM `prefix_changes` WHERE `prefix` = ?"+
+		" ON CONFLICT (`crawler`, `prefix`) DO UPDATE SET `generation` = excluded.`generation`, `json` = excluded.`json`", crawler, string(memo), string(prefix))
 	return err
 }
 

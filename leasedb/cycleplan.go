@@ -23,7 +23,7 @@ func (tx *Tx) PutCyclePlan(ctx context.Context, crawler, cycleID string, plan js
 	if err := tx.checkWritable("put cycle plan"); err != nil {
 		return err
 	}
-	_, err := tx.exec(ctx, "put cycle plan", "INSERT OR REPLACE INTO `crawler_prefix_results` VALUES (?, ?, ?, ?)", crawler+planSuffix, "", cycleID, string(plan))
+	_, err := tx.exec(ctx, "put cycle plan", sqlPutPrefixResult, crawler+planSuffix, "", cycleID, string(plan))
 	return err
 }
 

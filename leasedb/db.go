@@ -10,11 +10,9 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sharestore/sharestore"
 )
@@ -87,7 +85,8 @@ type Options struct {
 // serialized on one connection; reads use a separate pool and see the last
 // committed state.
 type DB struct {
-	path string
+	path string // the file, or the server's URL without a password
+	eng  engine
 	onTx func(write bool, err error, elapsed time.Duration) // Options.OnTx
 	w    *sql.DB                                            // one connection; BEGIN IMMEDIATE
 	r    *sql.DB                                            // read-only pool
@@ -99,6 +98,20 @@ type DB struct {
 
 	closeOnce sync.Once
 	closeErr  error
+}
+
+func (o Options) busyTimeout() time.Duration {
+	if o.BusyTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return o.BusyTimeout
+}
+
+func (o Options) maxReaders() int {
+	if o.MaxReaders <= 0 {
+		return 4
+	}
+	return o.MaxReaders
 }
 
 // sqliteMagic is the first 16 bytes of every SQLite 3 database file.
@@ -123,14 +136,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
-	busy := opts.BusyTimeout
-	if busy <= 0 {
-		busy = 5 * time.Second
-	}
-	readers := opts.MaxReaders
-	if readers <= 0 {
-		readers = 4
-	}
+	busy, readers := opts.busyTimeout(), opts.maxReaders()
 	wcache, rcache := 65536, 8192
 	if opts.CacheSizeKiB > 0 {
 		wcache, rcache = opts.CacheSizeKiB, opts.CacheSizeKiB
@@ -160,9 +166,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{path: path, w: w, onTx: opts.OnTx}
+	db := &DB{path: path, eng: sqliteEngine{}, w: w, onTx: opts.OnTx}
 	db.wc.pool = w
-	if err := db.init(ctx); err != nil {
+	if err := db.eng.init(ctx, db); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -176,6 +182,38 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.r = r
 	db.rc.pool = r
 	return db, nil
+}
+
+// OpenURL opens the lease database that u names, creating its schema if
+// the database is empty:
+//
+//   - "sqlite:PATH", or a bare PATH, is the SQLite file at PATH, exactly
+//     as Open opens it;
+//   - "postgres://…" or "postgresql://…" is a PostgreSQL database, in
+//     the form libpq and pgx accept (user, password, host, port,
+//     database, and parameters such as sslmode). The database must exist;
+//     its current schema (normally public) holds the same tables as the
+//     SQLite file, translated column for column (see the package
+//     documentation).
+//
+// The errors are Open's. A PostgreSQL server that cannot be reached
+// fails with sharestore.ErrUnavailable, refused credentials with
+// sharestore.ErrPermissionDenied and a missing database with
+// sharestore.ErrNotFound; every message names the URL without its
+// password. A database that holds tables but not a lease database's
+// fails with sharestore.ErrCorrupt and is left untouched.
+func OpenURL(ctx context.Context, u string, opts Options) (*DB, error) {
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return openPostgres(ctx, u, opts)
+	case strings.HasPrefix(u, "sqlite:"):
+		return Open(ctx, strings.TrimPrefix(u, "sqlite:"), opts)
+	}
+	if i := strings.Index(u, "://"); i > 0 && !strings.ContainsAny(u[:i], "/\\") {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument,
+			"leasedb %s: unknown database scheme %q (use sqlite:PATH or postgres://…)", redactURL(u), u[:i])
+	}
+	return Open(ctx, u, opts)
 }
 
 // checkHeader refuses, before SQLite ever sees it, anything at path but
@@ -245,9 +283,10 @@ func (db *DB) Close() error {
 }
 
 // classify turns a driver error into the error vocabulary. op says what
-// was being done. Context errors keep their class; SQLITE_BUSY and
-// SQLITE_LOCKED become ErrUnavailable; a constraint violation becomes
-// ErrConflict; a damaged file becomes ErrCorrupt naming the file.
+// was being done. Errors of the vocabulary pass unchanged; the engine
+// classifies its own (a lock held too long becomes ErrUnavailable, a
+// constraint violation ErrConflict, a damaged database ErrCorrupt naming
+// it); anything else is ErrInternal, or the context's class.
 func (db *DB) classify(err error, op string) error {
 	if err == nil {
 		return nil
@@ -256,21 +295,10 @@ func (db *DB) classify(err error, op string) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	code := sharestore.ErrInternal
-	var le *sqlite.Error
-	if errors.As(err, &le) {
-		switch le.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			code = sharestore.ErrUnavailable
-		case sqlite3.SQLITE_CONSTRAINT:
-			code = sharestore.ErrConflict
-		case sqlite3.SQLITE_NOTADB:
-			return damaged(db.path, "file is not a database")
-		case sqlite3.SQLITE_CORRUPT:
-			return damaged(db.path, "database disk image is malformed")
-		}
+	if e := db.eng.classify(db, err, op); e != nil {
+		return e
 	}
-	return sharestore.Wrap(code, err, "leasedb "+db.path+": "+op)
+	return sharestore.Wrap(sharestore.ErrInternal, err, "leasedb "+db.path+": "+op)
 }
 
 // Tx is a write transaction, begun with BEGIN IMMEDIATE so that it holds
@@ -305,12 +333,16 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, db.classify(err, "begin")
 	}
+	if err := db.eng.startWrite(ctx, tx); err != nil {
+		tx.Rollback()
+		return nil, db.classify(err, "begin")
+	}
 	return &Tx{db: db, ctx: ctx, tx: tx, start: time.Now()}, nil
 }
 
 // beginRead starts a read-only snapshot transaction on the reader pool.
 func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.r.BeginTx(ctx, db.eng.readOptions())
 	if err != nil {
 		return nil, db.classify(err, "begin read")
 	}
@@ -372,6 +404,7 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if tx.done {
 		return nil, sharestore.Errorf(sharestore.ErrConflict, "leasedb %s: transaction already ended", tx.db.path)
 	}
+	query = tx.db.eng.rebind(query)
 	if s, ok := tx.stmts[query]; ok {
 		return s, nil
 	}
@@ -404,6 +437,34 @@ func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 		return nil, tx.db.classify(err, op)
 	}
 	return res, nil
+}
+
+// execGuarded is exec for a statement whose failure the caller handles
+// and then goes on in the transaction (a foreign key violation, say).
+// SQLite undoes only the failed statement; PostgreSQL aborts the whole
+// transaction, so there the statement runs inside a savepoint that is
+// rolled back if it fails.
+func (tx *Tx) execGuarded(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if _, pg := tx.db.eng.(*postgresEngine); !pg {
+		return s.ExecContext(ctx, args...)
+	}
+	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT leasedb_guard"); err != nil {
+		return nil, err
+	}
+	res, err := s.ExecContext(ctx, args...)
+	if err != nil {
+		if _, rerr := tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT leasedb_guard"); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT leasedb_guard"); rerr != nil && err == nil {
+		return nil, rerr
+	}
+	return res, err
 }
 
 func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Rows, error) {

@@ -1,5 +1,9 @@
-// Package leasedb is the SQLite lease database: the authority on which
-// shares are still wanted.
+// Package leasedb is the lease database: the authority on which shares
+// are still wanted. It runs on SQLite, in one file (Open), or on
+// PostgreSQL, in a database several processes share (OpenURL with a
+// postgres:// URL). The two hold the same tables and give the same
+// results; the sections below describe SQLite first and then what
+// differs on PostgreSQL.
 //
 // # Engine
 //
@@ -10,6 +14,34 @@
 // on which every write transaction starts with BEGIN IMMEDIATE, and a small
 // pool of read-only connections, so readers see the last committed state
 // while a writer's transaction is open.
+//
+// # PostgreSQL
+//
+// OpenURL("postgres://…") opens the lease database in an existing
+// PostgreSQL database through pgx (github.com/jackc/pgx/v5), in the
+// connection's current schema (normally public). The tables, columns,
+// indexes, migrations and seed rows are those of the SQLite file,
+// translated: integers are BIGINT (SQLite's are 64 bits), text columns
+// compare byte by byte (COLLATE "C", SQLite's BINARY, on which the range
+// reads of a prefix rely), AUTOINCREMENT keys are identity columns, and
+// the change-tracking triggers call one PL/pgSQL function. An empty
+// database gets the schema on first open; one that holds other tables is
+// refused with sharestore.ErrCorrupt and left untouched.
+//
+// Every write transaction first takes a transaction-scoped advisory lock
+// (pg_advisory_xact_lock), so writes are serialized across every process
+// that shares the database, as SQLite's write lock serializes them on a
+// file; Options.BusyTimeout becomes the connection's lock_timeout, so a
+// writer that waits longer fails with sharestore.ErrUnavailable. View
+// runs in a REPEATABLE READ, read-only transaction: one snapshot. A
+// failed statement aborts a PostgreSQL transaction, where SQLite undoes
+// only the statement; the few statements whose failure a method handles
+// and then goes on (a lease for a missing share) run inside a savepoint.
+// The connection's errors are classified like SQLite's: constraint
+// violations are ErrConflict, lock timeouts, serialization failures and
+// an unreachable server ErrUnavailable, refused credentials
+// ErrPermissionDenied, and a missing database ErrNotFound. Messages name
+// the URL without its password.
 //
 // # Schema
 //

@@ -51,7 +51,7 @@ func (tx *Tx) forecast(ctx context.Context, p ExpirationPolicy, now time.Time, p
 	if err := p.Validate(); err != nil {
 		return f, err
 	}
-	surviving := "1"
+	surviving := "TRUE"
 	var args []any
 	if p.Enabled {
 		cond, cutoff := p.expiredClause(now)
@@ -63,7 +63,7 @@ func (tx *Tx) forecast(ctx context.Context, p ExpirationPolicy, now time.Time, p
 		lo, hi := string(prefix), string(prefix)+"~"
 		in, inArgs = " AND `storage_index` >= ? AND `storage_index` < ?", []any{lo, hi}
 	}
-	q := "SELECT (SELECT count(*) FROM `shares` WHERE 1" + in + "), count(*) FROM `shares` AS s WHERE " +
+	q := "SELECT (SELECT count(*) FROM `shares` WHERE TRUE" + in + "), count(*) FROM `shares` AS s WHERE " +
 		"(s.`state` = ? AND s.`sharetype` != ? OR s.`state` = ?)" + strings.ReplaceAll(in, "`storage_index`", "s.`storage_index`") + " AND NOT EXISTS " +
 		"(SELECT 1 FROM `leases` WHERE `leases`.`storage_index` = s.`storage_index` AND `leases`.`shnum` = s.`shnum` AND " + surviving + ")"
 	all := append([]any{}, inArgs...)

@@ -9,6 +9,11 @@ import (
 	"github.com/sharestore/sharestore"
 )
 
+// sqlPutPrefixResult stores a crawler's result for a prefix (or its
+// cycle plan), replacing the one before.
+const sqlPutPrefixResult = "INSERT INTO `crawler_prefix_results` VALUES (?, ?, ?, ?)" +
+	" ON CONFLICT (`crawler`, `prefix`) DO UPDATE SET `cycle_id` = excluded.`cycle_id`, `json` = excluded.`json`"
+
 // A crawler stores each prefix's result in the same transaction as the
 // prefix's work, so that after a crash the result and the work agree
 // exactly: a prefix whose result is committed is never redone, and one
@@ -20,7 +25,7 @@ func (tx *Tx) PutPrefixResult(ctx context.Context, crawler, cycleID string, pref
 	if err := tx.checkWritable("put prefix result"); err != nil {
 		return err
 	}
-	_, err := tx.exec(ctx, "put prefix result", "INSERT OR REPLACE INTO `crawler_prefix_results` VALUES (?, ?, ?, ?)", crawler, string(prefix), cycleID, string(result))
+	_, err := tx.exec(ctx, "put prefix result", sqlPutPrefixResult, crawler, string(prefix), cycleID, string(result))
 	return err
 }
 

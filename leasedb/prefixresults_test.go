@@ -3,18 +3,13 @@ package leasedb
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 )
 
 func TestPrefixResults(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "l.sqlite"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(ctx, func(tx *Tx) error {
+	db := openTest(t)
+	err := db.Update(ctx, func(tx *Tx) error {
 		if err := tx.PutPrefixResult(ctx, "acct", "c1", "aa", json.RawMessage(`{"n":1}`)); err != nil {
 			return err
 		}
@@ -58,12 +53,8 @@ func TestPrefixResults(t *testing.T) {
 // and no other crawler's.
 func TestCycleIDs(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "l.sqlite"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(ctx, func(tx *Tx) error {
+	db := openTest(t)
+	err := db.Update(ctx, func(tx *Tx) error {
 		for _, put := range []error{
 			tx.PutPrefixResult(ctx, "acct", "7@1", "aa", json.RawMessage(`{}`)),
 			tx.PutPrefixResult(ctx, "acct", "7@1", "ab", json.RawMessage(`{}`)),

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/sharestore/sharestore"
 )
@@ -83,47 +82,57 @@ var migrations = []migration{
 	},
 }
 
-// init creates or checks the schema and turns on WAL mode. It is careful to
-// read before it writes, so a file that turns out not to be a lease
-// database is never modified.
-func (db *DB) init(ctx context.Context) error {
-	conn, err := db.w.Conn(ctx)
-	if err != nil {
-		return db.classify(err, "open")
-	}
-	defer conn.Close()
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
 
-	// Read-only probe: is this an empty file, or which version is it?
-	if _, err := db.inspect(ctx, conn); err != nil {
-		return err
-	}
-	var mode string
-	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
-		return db.classify(err, "set WAL mode")
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return sharestore.Errorf(sharestore.ErrInternal, "leasedb %s: cannot turn on WAL mode (journal_mode is %q)", db.path, mode)
-	}
+// catalog is what the engine's system tables say of a database: whether
+// it holds any object at all, and which tables it has.
+type catalog struct {
+	empty  bool
+	tables map[string]bool
+}
 
-	// Create or migrate under the write lock. Another process may have
-	// done it meanwhile, so look again inside the transaction.
-	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see _txlock)
-	if err != nil {
-		return db.classify(err, "begin")
+// checkVersion returns 0 for an empty database, or the schema version of
+// a lease database this package can open (1..SchemaVersion), given the
+// database's catalog. It returns an ErrCorrupt error for anything else.
+func (db *DB) checkVersion(ctx context.Context, q queryRower, c catalog) (int, error) {
+	if c.empty {
+		return 0, nil
 	}
-	defer tx.Rollback()
-	version, err := db.inspect(ctx, tx)
-	if err != nil {
-		return err
+	if !c.tables["version"] {
+		return 0, db.eng.damaged(db, db.eng.name()+" database without a `version` table, so not a lease database")
 	}
-	if version == SchemaVersion {
-		if err := db.ensureChangeTracking(ctx, tx); err != nil {
-			return err
+	var rows int
+	var v sql.NullInt64
+	err := q.QueryRowContext(ctx, db.eng.rebind("SELECT count(*), max(`version`) FROM `version`")).Scan(&rows, &v)
+	if err != nil {
+		return 0, db.classify(err, "read version")
+	}
+	if rows != 1 || !v.Valid {
+		return 0, db.eng.damaged(db, fmt.Sprintf("the `version` table has %d rows instead of one", rows))
+	}
+	if v.Int64 < 1 || v.Int64 > SchemaVersion {
+		return 0, db.eng.damaged(db, fmt.Sprintf("unknown schema version %d (this program reads versions 1 to %d; "+
+			"if a newer sharestore wrote it, run that instead)", v.Int64, SchemaVersion))
+	}
+	// Another program's database may have a `version` table too: every
+	// table of this version must be there before anything is written.
+	for _, name := range tablesOf(int(v.Int64)) {
+		if !c.tables[name] {
+			return 0, db.eng.damaged(db, fmt.Sprintf("%s database with a `version` table (version %d) but no `%s` table, so not a lease database", db.eng.name(), v.Int64, name))
 		}
-		return db.classify(tx.Commit(), "commit change tracking")
 	}
+	return int(v.Int64), nil
+}
+
+// migrate brings a database of the given version (0: empty) up to
+// SchemaVersion inside tx: v1 creates version 1 (the engine's
+// translation of schemaV1), and the engine translates each migration's
+// statements. It sets the version row last.
+func (db *DB) migrate(ctx context.Context, tx execer, version int, v1 []string) error {
 	if version == 0 {
-		for _, s := range schemaV1 {
+		for _, s := range v1 {
 			if _, err := tx.ExecContext(ctx, s); err != nil {
 				return db.classify(err, "create schema")
 			}
@@ -135,7 +144,7 @@ func (db *DB) init(ctx context.Context) error {
 			continue
 		}
 		for _, s := range m.stmt {
-			if _, err := tx.ExecContext(ctx, s); err != nil {
+			if _, err := tx.ExecContext(ctx, db.eng.ddl(s)); err != nil {
 				return db.classify(err, fmt.Sprintf("migrate from version %d (%s)", m.from, m.name))
 			}
 		}
@@ -144,62 +153,10 @@ func (db *DB) init(ctx context.Context) error {
 	if version != SchemaVersion {
 		return sharestore.Errorf(sharestore.ErrInternal, "leasedb %s: no migration from version %d", db.path, version)
 	}
-	if err := db.ensureChangeTracking(ctx, tx); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE `version` SET `version` = ?", SchemaVersion); err != nil {
+	if _, err := tx.ExecContext(ctx, db.eng.rebind("UPDATE `version` SET `version` = ?"), SchemaVersion); err != nil {
 		return db.classify(err, "set version")
 	}
-	return db.classify(tx.Commit(), "commit schema")
-}
-
-type queryRower interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// inspect returns 0 for a database with no tables at all, or the schema
-// version of a lease database this package can open (1..SchemaVersion). It
-// returns an ErrCorrupt error for anything else.
-func (db *DB) inspect(ctx context.Context, q queryRower) (int, error) {
-	var n int
-	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
-		return 0, db.classify(err, "read schema")
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	var hasVersion int
-	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'version'").Scan(&hasVersion); err != nil {
-		return 0, db.classify(err, "read schema")
-	}
-	if hasVersion == 0 {
-		return 0, damaged(db.path, "SQLite database without a `version` table, so not a lease database")
-	}
-	var rows int
-	var v sql.NullInt64
-	err := q.QueryRowContext(ctx, "SELECT count(*), max(`version`) FROM `version`").Scan(&rows, &v)
-	if err != nil {
-		return 0, db.classify(err, "read version")
-	}
-	if rows != 1 || !v.Valid {
-		return 0, damaged(db.path, fmt.Sprintf("the `version` table has %d rows instead of one", rows))
-	}
-	if v.Int64 < 1 || v.Int64 > SchemaVersion {
-		return 0, damaged(db.path, fmt.Sprintf("unknown schema version %d (this program reads versions 1 to %d; "+
-			"if a newer sharestore wrote it, run that instead)", v.Int64, SchemaVersion))
-	}
-	// Another program's database may have a `version` table too: every
-	// table of this version must be there before anything is written.
-	for _, name := range tablesOf(int(v.Int64)) {
-		var n int
-		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n); err != nil {
-			return 0, db.classify(err, "read schema")
-		}
-		if n == 0 {
-			return 0, damaged(db.path, fmt.Sprintf("SQLite database with a `version` table (version %d) but no `%s` table, so not a lease database", v.Int64, name))
-		}
-	}
-	return int(v.Int64), nil
+	return nil
 }
 
 // createTable matches the statements of schemaV1 and migrations that

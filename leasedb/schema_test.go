@@ -14,14 +14,39 @@ import (
 	"time"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/emulators"
 )
 
 // t0 is an arbitrary fixed "now"; nothing in these tests reads the clock.
 var t0 = time.Unix(1_700_000_000, 0).UTC()
 
+// openTest opens an empty lease database for a test of the contract:
+// a SQLite file, or, in the run TestContractOnPostgres starts, a fresh
+// database of the test PostgreSQL cluster.
 func openTest(t testing.TB) *DB {
 	t.Helper()
-	return openAt(t, filepath.Join(t.TempDir(), "leasedb.sqlite"))
+	return openTestWith(t, Options{CacheSizeKiB: 2048})
+}
+
+// openTestWith is openTest with opts.
+func openTestWith(t testing.TB, opts Options) *DB {
+	t.Helper()
+	if onPostgres() {
+		u := emulators.GetPostgres(t).NewDatabase(t)
+		db, err := OpenURL(context.Background(), u, opts)
+		if err != nil {
+			t.Fatalf("OpenURL(%s): %v", u, err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	path := filepath.Join(t.TempDir(), "leasedb.sqlite")
+	db, err := Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func openAt(t testing.TB, path string) *DB {

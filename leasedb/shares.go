@@ -3,15 +3,11 @@ package leasedb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/sharestore/sharestore"
 )
@@ -86,16 +82,13 @@ func notFound(si sharestore.StorageIndex, shnum int) error {
 	return sharestore.Errorf(sharestore.ErrNotFound, "leasedb: share %s/%d is not in the shares table", si, shnum)
 }
 
-func isFKError(err error) bool {
-	var le *sqlite.Error
-	return errors.As(err, &le) && le.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-}
+func (tx *Tx) isFKError(err error) bool { return tx.db.eng.isForeignKey(err) }
 
 const (
 	sqlAddNewShare = "INSERT INTO `shares` (`storage_index`, `shnum`, `prefix`, `backend_key`, `used_space`, `sharetype`, `state`)" +
 		" VALUES (?, ?, ?, NULL, ?, ?, 0)" +
 		" ON CONFLICT (`storage_index`, `shnum`) DO UPDATE SET `backend_key` = NULL, `used_space` = excluded.`used_space`," +
-		" `sharetype` = excluded.`sharetype`, `state` = 0 WHERE `state` != 2"
+		" `sharetype` = excluded.`sharetype`, `state` = 0 WHERE `shares`.`state` != 2"
 	sqlSetComing = "INSERT INTO `share_coming` VALUES (?, ?, ?)" +
 		" ON CONFLICT (`storage_index`, `shnum`) DO UPDATE SET `coming_since` = excluded.`coming_since`"
 	sqlClearComing        = "DELETE FROM `share_coming` WHERE `storage_index` = ? AND `shnum` = ?"
@@ -209,12 +202,8 @@ func (tx *Tx) AddOrRenewLease(ctx context.Context, si sharestore.StorageIndex, s
 	if err := checkShare(si, shnum); err != nil {
 		return err
 	}
-	s, err := tx.stmt(ctx, sqlLeaseOne)
-	if err != nil {
-		return err
-	}
-	if _, err := s.ExecContext(ctx, si.String(), shnum, account, renewal.Unix(), unixOrNull(expiration)); err != nil {
-		if isFKError(err) {
+	if _, err := tx.execGuarded(ctx, sqlLeaseOne, si.String(), shnum, account, renewal.Unix(), unixOrNull(expiration)); err != nil {
+		if tx.isFKError(err) {
 			if _, lerr := tx.LookupShare(ctx, si, shnum); lerr != nil {
 				return lerr
 			}
@@ -233,13 +222,9 @@ func (tx *Tx) AddOrRenewLeasesForSI(ctx context.Context, si sharestore.StorageIn
 	if err := tx.checkWritable("add or renew leases"); err != nil {
 		return 0, err
 	}
-	s, err := tx.stmt(ctx, sqlLeaseSI)
+	res, err := tx.execGuarded(ctx, sqlLeaseSI, account, renewal.Unix(), unixOrNull(expiration), si.String())
 	if err != nil {
-		return 0, err
-	}
-	res, err := s.ExecContext(ctx, account, renewal.Unix(), unixOrNull(expiration), si.String())
-	if err != nil {
-		if isFKError(err) {
+		if tx.isFKError(err) {
 			return 0, sharestore.Errorf(sharestore.ErrNotFound, "leasedb: account %d does not exist", account)
 		}
 		return 0, tx.db.classify(err, "add or renew leases")

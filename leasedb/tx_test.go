@@ -296,14 +296,12 @@ func TestOnTxReportsEveryTransaction(t *testing.T) {
 		failed bool
 	}
 	var ends []end
-	db, err := Open(bg, filepath.Join(t.TempDir(), "leasedb.sqlite"), Options{OnTx: func(write bool, err error, elapsed time.Duration) {
+	db := openTestWith(t, Options{OnTx: func(write bool, err error, elapsed time.Duration) {
 		if elapsed < 0 {
 			t.Errorf("negative elapsed %v", elapsed)
 		}
 		ends = append(ends, end{write, err != nil})
 	}})
-	must(t, err)
-	defer db.Close()
 	ends = nil // whatever Open itself ran
 	si := mkSI(0, 1)
 	update(t, db, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, si, 0, 1, 0) })

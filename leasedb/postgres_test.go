@@ -1,0 +1,245 @@
+package leasedb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/emulators"
+)
+
+// pgDatabase returns the URL of a fresh, empty database on the test
+// cluster, skipping the test without a server (or failing it under
+// make test).
+func pgDatabase(t *testing.T) string {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("run once, by the main test run")
+	}
+	return emulators.GetPostgres(t).NewDatabase(t)
+}
+
+func openURL(t *testing.T, u string, opts Options) *DB {
+	t.Helper()
+	db, err := OpenURL(context.Background(), u, opts)
+	if err != nil {
+		t.Fatalf("OpenURL(%s): %v", u, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func pgExec(t *testing.T, u, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// The same operations give the same dump on SQLite and on PostgreSQL,
+// and a PostgreSQL database reopened holds what was written.
+func TestPostgresDumpEqualsSQLite(t *testing.T) {
+	u := pgDatabase(t)
+	ops := func(db *DB) {
+		for i := 0; i < 40; i++ {
+			si := mkSI(byte(i%4), i)
+			update(t, db, func(tx *Tx) error {
+				if i%3 == 0 {
+					if err := tx.AddNewShare(bg, si, 0, int64(100+i), 1, t0); err != nil {
+						return err
+					}
+				} else if err := tx.AddDiscoveredShare(bg, si, 0, int64(100+i), 0); err != nil {
+					return err
+				}
+				exp := t0.Add(time.Duration(i) * time.Hour)
+				if i%5 == 0 {
+					exp = time.Time{}
+				}
+				return tx.AddOrRenewLease(bg, si, 0, AccountAnonymous, t0, exp)
+			})
+		}
+		update(t, db, func(tx *Tx) error { return tx.MarkGoing(bg, mkSI(1, 1), 0) })
+		update(t, db, func(tx *Tx) error { return tx.AddHistoryEntry(bg, 7, json.RawMessage(`{"b": 2, "a": [1]}`), 3) })
+	}
+	sq := openAt(t, filepath.Join(t.TempDir(), "leasedb.sqlite"))
+	pg := openURL(t, u, Options{})
+	ops(sq)
+	ops(pg)
+	want, err := sq.Dump(bg)
+	must(t, err)
+	got, err := pg.Dump(bg)
+	must(t, err)
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Fatalf("dumps differ:\npostgres %s\nsqlite   %s", g, w)
+	}
+	if len(want.Shares) != 40 || len(want.Leases) < 40 || len(want.History) != 1 {
+		t.Fatalf("dump holds %d shares, %d leases and %d history entries, want 40, at least 40 and 1",
+			len(want.Shares), len(want.Leases), len(want.History))
+	}
+	pg.Close()
+	again, err := openURL(t, u, Options{}).Dump(bg)
+	must(t, err)
+	if !reflect.DeepEqual(again, want) {
+		t.Fatal("the reopened PostgreSQL database holds something else")
+	}
+}
+
+// A write transaction holds the database's write lock across processes
+// (two DBs are two connections): a second writer waits, and fails with
+// ErrUnavailable after its BusyTimeout, as on SQLite. A reader never
+// waits.
+func TestPostgresWritersSerialized(t *testing.T) {
+	u := pgDatabase(t)
+	a := openURL(t, u, Options{})
+	b := openURL(t, u, Options{BusyTimeout: 300 * time.Millisecond})
+	tx, err := a.Begin(bg)
+	must(t, err)
+	must(t, tx.AddDiscoveredShare(bg, mkSI(0, 1), 0, 10, 0))
+	if _, err := b.Begin(bg); !errors.Is(err, sharestore.ErrUnavailable) {
+		t.Fatalf("second writer while the first holds the lock: %v, want ErrUnavailable", err)
+	}
+	if _, err := b.LookupShare(bg, mkSI(0, 1), 0); !errors.Is(err, sharestore.ErrNotFound) {
+		t.Fatalf("reader during the write: %v, want ErrNotFound (the write is not committed)", err)
+	}
+	must(t, tx.Commit())
+	update(t, b, func(tx *Tx) error {
+		return tx.AddOrRenewLease(bg, mkSI(0, 1), 0, AccountAnonymous, t0, t0.Add(time.Hour))
+	})
+	if ls, err := a.Leases(bg, mkSI(0, 1)); err != nil || len(ls) != 1 || ls[0].Account != AccountAnonymous {
+		t.Fatalf("leases after both writers: %v, %v (want the anonymous lease)", ls, err)
+	}
+}
+
+// A write by another program (here a plain SQL client) raises the
+// prefix's generation through the triggers, so a memo stored before it
+// is no longer valid.
+func TestPostgresMemoSeesForeignWrites(t *testing.T) {
+	u := pgDatabase(t)
+	db := openURL(t, u, Options{})
+	si := mkSI(0, 1)
+	p := sharestore.Prefix(si.String()[:2])
+	update(t, db, func(tx *Tx) error {
+		if err := tx.AddDiscoveredShare(bg, si, 0, 10, 0); err != nil {
+			return err
+		}
+		return tx.PutPrefixMemo(bg, "acct", p, json.RawMessage(`{"m":1}`))
+	})
+	valid := func() bool {
+		var ok bool
+		must(t, db.View(bg, func(tx *Tx) error {
+			var err error
+			_, ok, err = tx.PrefixMemo(bg, "acct", p)
+			return err
+		}))
+		return ok
+	}
+	if !valid() {
+		t.Fatal("the memo is not valid right after it was stored")
+	}
+	pgExec(t, u, `UPDATE shares SET used_space = used_space + 1 WHERE storage_index = $1`, si.String())
+	if valid() {
+		t.Fatal("the memo is still valid after another program changed a share of its prefix")
+	}
+}
+
+// OpenURL's refusals name the database (never its password) and carry
+// the right class, and a foreign database is left untouched.
+func TestOpenURLRefusals(t *testing.T) {
+	pg := emulators.GetPostgres(t)
+	if onPostgres() {
+		t.Skip("run once, by the main test run")
+	}
+	port, err := emulators.FreePort()
+	must(t, err)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, url string
+		code      sharestore.Code
+		says      string
+	}{
+		{"unreachable", fmt.Sprintf("postgres://sharestore:s3cret@127.0.0.1:%d/x?sslmode=disable&connect_timeout=5", port), sharestore.ErrUnavailable, "connect"},
+		{"no such database", strings.Replace(pg.URL, "/postgres?", "/nonexistent?", 1), sharestore.ErrNotFound, "nonexistent"},
+		{"not a URL", "postgres://sharestore@127.0.0.1:notaport/x", sharestore.ErrInvalidArgument, "not a PostgreSQL connection URL"},
+		{"unknown scheme", "mysql://u:s3cret@127.0.0.1/x", sharestore.ErrInvalidArgument, `unknown database scheme "mysql"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db, err := OpenURL(ctx, c.url, Options{})
+			if err == nil {
+				db.Close()
+				t.Fatalf("OpenURL(%s) succeeded", c.url)
+			}
+			if sharestore.CodeOf(err) != c.code || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("OpenURL(%s) = %v (class %v), want class %v saying %q", c.url, err, sharestore.CodeOf(err), c.code, c.says)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("the error shows the password: %v", err)
+			}
+		})
+	}
+	t.Run("foreign database", func(t *testing.T) {
+		u := pg.NewDatabase(t)
+		pgExec(t, u, "CREATE TABLE things (id int); INSERT INTO things VALUES (1)")
+		_, err := OpenURL(ctx, u, Options{})
+		if !errors.Is(err, sharestore.ErrCorrupt) || !strings.Contains(err.Error(), "not a lease database") {
+			t.Fatalf("OpenURL of a foreign database: %v, want ErrCorrupt saying so", err)
+		}
+		c, err := pgx.Connect(ctx, u)
+		must(t, err)
+		defer c.Close(ctx)
+		var tables []string
+		rows, err := c.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")
+		must(t, err)
+		for rows.Next() {
+			var n string
+			must(t, rows.Scan(&n))
+			tables = append(tables, n)
+		}
+		if !reflect.DeepEqual(tables, []string{"things"}) {
+			t.Fatalf("the foreign database now has tables %v", tables)
+		}
+	})
+	t.Run("sqlite scheme", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "l.sqlite")
+		db, err := OpenURL(ctx, "sqlite:"+path, Options{})
+		must(t, err)
+		defer db.Close()
+		if db.Path() != path {
+			t.Fatalf("sqlite:%s opened %s", path, db.Path())
+		}
+	})
+}
+
+// The URL a message shows has no password, in the user part or in the
+// parameters.
+func TestRedactURL(t *testing.T) {
+	for _, raw := range []string{
+		"postgres://u:s3cret@h:5432/db?sslmode=disable",
+		"postgres://u@h/db?password=s3cret&sslmode=disable",
+	} {
+		got := redactURL(raw)
+		if strings.Contains(got, "s3cret") {
+			t.Errorf("redactURL(%q) = %q", raw, got)
+		}
+		if _, err := url.Parse(got); err != nil || !strings.Contains(got, "h") {
+			t.Errorf("redactURL(%q) = %q: not the URL any more", raw, got)
+		}
+	}
+}
