@@ -211,7 +211,7 @@ func OpenURL(ctx context.Context, u string, opts Options) (*DB, error) {
 	}
 	if i := strings.Index(u, "://"); i > 0 && !strings.ContainsAny(u[:i], "/\\") {
 		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument,
-			"leasedb %s: unknown database scheme %q (use sqlite:PATH or postgres://…)", redactURL(u), u[:i])
+			"leasedb %s: unknown database scheme %q (use sqlite:PATH or postgres://…)", RedactURL(u), u[:i])
 	}
 	return Open(ctx, u, opts)
 }

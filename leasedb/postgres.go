@@ -23,7 +23,8 @@ import (
 // transaction of a lease database takes first (pg_advisory_xact_lock),
 // so that writes are serialized across every process that shares the
 // database, as SQLite's write lock serializes them on one file. It is
-// the first 8 bytes of "sharestore leasedb" read as a big-endian int64.
+// the ASCII of "sharest " read as a big-endian int64: any fixed key
+// would do, and this one is unlikely to be another application's.
 const writeLockKey int64 = 0x7368617265737420
 
 // postgresEngine is a lease database in a PostgreSQL database.
@@ -170,7 +171,7 @@ END $$`}
 // openPostgres opens the lease database in the PostgreSQL database that
 // rawURL names (see OpenURL).
 func openPostgres(ctx context.Context, rawURL string, opts Options) (*DB, error) {
-	name := redactURL(rawURL)
+	name := RedactURL(rawURL)
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		return nil, sharestore.Wrap(sharestore.ErrInvalidArgument, err, "leasedb "+name+": not a PostgreSQL connection URL")
@@ -220,11 +221,18 @@ func (db *DB) connectErr(err error) error {
 	return sharestore.Wrap(sharestore.ErrUnavailable, err, "leasedb "+db.path+": connect")
 }
 
-// redactURL returns a connection URL without its password, for messages.
-func redactURL(raw string) string {
+// RedactURL returns a lease database's URL (as OpenURL takes it) for
+// messages: a PostgreSQL URL without its password, whether in the user
+// part or in a password parameter, and a SQLite path as it is. A URL
+// that does not parse is shown as its scheme alone.
+func RedactURL(raw string) string {
+	if !strings.Contains(raw, "://") {
+		return raw
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
-		return "postgres://…"
+		scheme, _, _ := strings.Cut(raw, "://")
+		return scheme + "://…"
 	}
 	if q := u.Query(); q.Has("password") {
 		q.Set("password", "xxxxx")

@@ -234,12 +234,12 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u:s3cret@h:5432/db?sslmode=disable",
 		"postgres://u@h/db?password=s3cret&sslmode=disable",
 	} {
-		got := redactURL(raw)
+		got := RedactURL(raw)
 		if strings.Contains(got, "s3cret") {
-			t.Errorf("redactURL(%q) = %q", raw, got)
+			t.Errorf("RedactURL(%q) = %q", raw, got)
 		}
 		if _, err := url.Parse(got); err != nil || !strings.Contains(got, "h") {
-			t.Errorf("redactURL(%q) = %q: not the URL any more", raw, got)
+			t.Errorf("RedactURL(%q) = %q: not the URL any more", raw, got)
 		}
 	}
 }

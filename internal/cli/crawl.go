@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ const (
 
 type crawlFlags struct {
 	backend, stateDir, which   string
+	leasedb                    string // --leasedb; "" is the state directory's SQLite file
 	plugin                     pluginFlags
 	once, fast, dryRun, asJSON bool
 	demo                       bool
@@ -98,6 +100,7 @@ func addCrawlerFlags(fl *pflag.FlagSet, f *crawlFlags, e *env) {
 	fl.StringVar(&f.backend, "backend", "", "backend to crawl (disk:PATH, s3://…, gs://…, azblob://…; see 'sharestore --help')")
 	f.plugin.add(fl, e.stderr)
 	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the state files and the lease database (default ./sharestore-state)")
+	fl.StringVar(&f.leasedb, "leasedb", "", leasedbFlagUsage)
 	fl.StringVar(&f.which, "crawler", "all", "which crawler to run: accounting, buckets or all")
 	fl.BoolVar(&f.fast, "fast", false, "turn the duty cycle off: crawl as fast as the backend allows")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would be deleted; delete nothing and expire no lease")
@@ -107,6 +110,18 @@ func addCrawlerFlags(fl *pflag.FlagSet, f *crawlFlags, e *env) {
 	fl.IntVar(&f.inFlight, "prefixes-in-flight", 1, "prefixes processed at once (more hides cloud latency)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "maximum backend requests per second (0: unlimited)")
 	f.del.add(fl)
+}
+
+// leasedbFlagUsage is the help of --leasedb, the same for every command.
+const leasedbFlagUsage = "lease database: sqlite:PATH, or postgres://USER@HOST/DATABASE with the password in PGPASSWORD or ~/.pgpass (default sqlite:STATE-DIR/" + leasedbFile + ")"
+
+// leasedbURL is the lease database that --leasedb names, or else the
+// SQLite file in the state directory.
+func leasedbURL(stateDir, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return "sqlite:" + filepath.Join(stateDir, leasedbFile)
 }
 
 // policyFromFlags builds the expiration policy; expiration is off unless
@@ -133,6 +148,9 @@ func checkCrawlFlags(f crawlFlags) (leasedb.ExpirationPolicy, crawler.DeleteLimi
 		return fail(err)
 	}
 	if err := config.CheckCrawl(config.FlagKeys, f.which, f.rateLimit, f.inFlight); err != nil {
+		return fail(err)
+	}
+	if err := config.CheckLeaseDB(config.FlagKeys, f.leasedb); err != nil {
 		return fail(err)
 	}
 	return policy, limits, nil

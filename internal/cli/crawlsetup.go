@@ -156,7 +156,7 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 	}
 	run := &set.run
 	if f.which != "buckets" {
-		db, err := leasedb.Open(ctx, filepath.Join(f.stateDir, leasedbFile), leasedb.Options{OnTx: opts.leasedbTx})
+		db, err := leasedb.OpenURL(ctx, leasedbURL(f.stateDir, f.leasedb), leasedb.Options{OnTx: opts.leasedbTx})
 		if err != nil {
 			return err
 		}

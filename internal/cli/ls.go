@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore"
+	"github.com/sharestore/sharestore/internal/config"
 	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 	"github.com/sharestore/sharestore/share"
@@ -47,7 +48,7 @@ type lsRecord struct {
 const defaultMaxHashSize = "1GiB"
 
 func newLsCmd(e *env) *cobra.Command {
-	var backend, prefix, maxHash, stateDir string
+	var backend, prefix, maxHash, stateDir, leasedbFlag string
 	var asJSON bool
 	var pf pluginFlags
 	cmd := &cobra.Command{
@@ -92,6 +93,12 @@ directory must belong to this backend, and is only read.
 			if err != nil || limit > math.MaxInt64 {
 				return usageErr(fmt.Errorf("ls: --max-hash-size %q: want a size such as 1GiB or 500MB", maxHash))
 			}
+			if leasedbFlag != "" && stateDir == "" {
+				return usageErr(errors.New("--leasedb needs --state-dir: the state directory says which backend the lease database is for"))
+			}
+			if err := config.CheckLeaseDB(config.FlagKeys, leasedbFlag); err != nil {
+				return usageErr(err)
+			}
 			ctx := cmd.Context()
 			b, err := openBackend(ctx, backend, false, &pf)
 			if err != nil {
@@ -100,7 +107,7 @@ directory must belong to this backend, and is only read.
 			defer b.Close()
 			opts := lsOptions{json: asJSON, maxHash: int64(limit)}
 			if stateDir != "" {
-				db, err := openLsLeasedb(ctx, stateDir, b, backend, &pf)
+				db, err := openLsLeasedb(ctx, stateDir, leasedbFlag, b, backend, &pf)
 				if err != nil {
 					return err
 				}
@@ -112,6 +119,7 @@ directory must belong to this backend, and is only read.
 	}
 	cmd.Flags().StringVar(&backend, "backend", "", "backend to list (disk:PATH, s3://…, gs://…, azblob://…; see above)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", "", "also show each share's leases in this crawl state directory's lease database (read only)")
+	cmd.Flags().StringVar(&leasedbFlag, "leasedb", "", "with --state-dir: the crawl's lease database, when it is not the state directory's SQLite file (sqlite:PATH or postgres://…)")
 	pf.add(cmd.Flags(), e.stderr)
 	cmd.Flags().StringVar(&prefix, "prefix", "", "list only this two-character prefix")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per share")

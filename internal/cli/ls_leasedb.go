@@ -14,11 +14,11 @@ import (
 )
 
 // openLsLeasedb opens the lease database of the crawl state directory dir
-// for ls --state-dir, after checking that dir belongs to the backend b
-// opened from spec (its backend file, see backendIdentity): another
-// store's lease counts would be wrong beside these shares. Nothing in dir
-// is created or changed.
-func openLsLeasedb(ctx context.Context, dir string, b sharestore.Backend, spec string, pf *pluginFlags) (*leasedb.DB, error) {
+// (or the one leasedbFlag names) for ls --state-dir, after checking that
+// dir belongs to the backend b opened from spec (its backend file, see
+// backendIdentity): another store's lease counts would be wrong beside
+// these shares. Nothing in dir is created or changed.
+func openLsLeasedb(ctx context.Context, dir, leasedbFlag string, b sharestore.Backend, spec string, pf *pluginFlags) (*leasedb.DB, error) {
 	if err := checkStateDir(dir); err != nil {
 		return nil, err
 	}
@@ -40,6 +40,9 @@ func openLsLeasedb(ctx context.Context, dir string, b sharestore.Backend, spec s
 	id, legacy := backendIdentity(b, spec, options)
 	if got := strings.TrimSpace(string(recorded)); got != id && (legacy == "" || got != legacy) {
 		return nil, usageErr(fmt.Errorf("--state-dir %s belongs to backend %s, not %s", dir, got, id))
+	}
+	if leasedbFlag != "" {
+		return leasedb.OpenURL(ctx, leasedbFlag, leasedb.Options{})
 	}
 	path := filepath.Join(dir, leasedbFile)
 	if _, err := os.Stat(path); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
+	"github.com/sharestore/sharestore/internal/emulators"
 	"github.com/sharestore/sharestore/plugin"
 )
 
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(echoEnv); dir != "" {
 		serveEcho(dir) // never returns
 	}
-	os.Exit(m.Run())
+	os.Exit(emulators.Run(m))
 }
 
 // echoReport is what the echo plugin saw: the configuration it received

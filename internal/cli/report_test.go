@@ -182,7 +182,7 @@ func TestStatusNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := t0.Add(512 * time.Second)
-	s, err := readStatus(ctx, dir, now)
+	s, err := readStatus(ctx, dir, "", now)
 	if err != nil {
 		t.Fatal(err)
 	}

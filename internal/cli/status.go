@@ -15,12 +15,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/internal/config"
 	"github.com/sharestore/sharestore/internal/units"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
 func newStatusCmd(e *env) *cobra.Command {
-	var stateDir string
+	var stateDir, leasedbFlag string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status [--state-dir DIR] [--json]",
@@ -39,10 +40,14 @@ lease-checker-progress.`,
 				}
 				stateDir = dir
 			}
-			return runStatus(cmd.Context(), e, stateDir, asJSON)
+			if err := config.CheckLeaseDB(config.FlagKeys, leasedbFlag); err != nil {
+				return usageErr(err)
+			}
+			return runStatus(cmd.Context(), e, stateDir, leasedbFlag, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory of the crawl (default ./sharestore-state, or else the demo's ./sharestore-data/state)")
+	cmd.Flags().StringVar(&leasedbFlag, "leasedb", "", leasedbFlagUsage)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -59,9 +64,9 @@ type bucketStatus struct {
 	Progress crawler.Progress `json:"progress"`
 }
 
-func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
+func runStatus(ctx context.Context, e *env, dir, leasedbFlag string, asJSON bool) error {
 	now := time.Now()
-	out, err := readStatus(ctx, dir, now)
+	out, err := readStatus(ctx, dir, leasedbFlag, now)
 	if err != nil {
 		return err
 	}
@@ -74,8 +79,9 @@ func runStatus(ctx context.Context, e *env, dir string, asJSON bool) error {
 	return nil
 }
 
-// readStatus reads the state directory dir as of now.
-func readStatus(ctx context.Context, dir string, now time.Time) (statusJSON, error) {
+// readStatus reads the state directory dir, and the lease database that
+// leasedbFlag names (see leasedbURL), as of now.
+func readStatus(ctx context.Context, dir, leasedbFlag string, now time.Time) (statusJSON, error) {
 	if err := checkStateDir(dir); err != nil {
 		return statusJSON{}, err
 	}
@@ -95,7 +101,7 @@ func readStatus(ctx context.Context, dir string, now time.Time) (statusJSON, err
 		src.buckets = &bs
 	}
 	if aok {
-		db, err := leasedb.Open(ctx, filepath.Join(dir, leasedbFile), leasedb.Options{})
+		db, err := leasedb.OpenURL(ctx, leasedbURL(dir, leasedbFlag), leasedb.Options{})
 		if err != nil {
 			return statusJSON{}, err
 		}

@@ -105,6 +105,10 @@ type Settings struct {
 	// StateDir holds the crawler state files and the lease database
 	// [DefaultStateDir].
 	StateDir string
+	// LeaseDB is the lease database: sqlite:PATH or a postgres:// URL
+	// (see leasedb.OpenURL). Empty is the SQLite file leasedb.sqlite in
+	// StateDir.
+	LeaseDB string
 	// Crawler is which crawlers run: "accounting", "buckets" or "all".
 	Crawler string
 	// Fast turns the duty cycle and the slow start off.
@@ -178,6 +182,9 @@ func (s Settings) Validate(k Keys, now time.Time) error {
 		return err
 	}
 	if err := s.checkBackend(k); err != nil {
+		return err
+	}
+	if err := CheckLeaseDB(k, s.LeaseDB); err != nil {
 		return err
 	}
 	p, err := s.Policy(k)

@@ -65,6 +65,7 @@ type (
 	}
 	fileCrawl struct {
 		StateDir         string  `toml:"state_dir"`
+		LeaseDB          string  `toml:"leasedb,omitempty"`
 		Crawler          string  `toml:"crawler"`
 		Fast             bool    `toml:"fast"`
 		DryRun           bool    `toml:"dry_run"`
@@ -113,7 +114,7 @@ func toFile(s Settings) fileSchema {
 	return fileSchema{
 		Backend: fileBackend{URL: s.Backend, Enabled: s.StorageEnabled, ReadOnly: s.ReadOnly, ReservedSpace: s.ReservedSpace},
 		Plugin:  filePlugin{Path: s.Plugin.Path, SHA256: s.Plugin.SHA256, Options: s.Plugin.Options, Config: s.Plugin.ConfigFile},
-		Crawl: fileCrawl{StateDir: s.StateDir, Crawler: s.Crawler, Fast: s.Fast, DryRun: s.DryRun,
+		Crawl: fileCrawl{StateDir: s.StateDir, LeaseDB: s.LeaseDB, Crawler: s.Crawler, Fast: s.Fast, DryRun: s.DryRun,
 			PrefixesInFlight: s.PrefixesInFlight, RateLimit: s.RateLimit},
 		Expire: fileExpire{Mode: s.ExpireMode, Override: s.ExpireOverride, CutoffDate: s.ExpireCutoffDate},
 		Delete: fileDelete{MaxDelete: s.MaxDelete, MaxDeletePercent: s.MaxDeletePercent,
@@ -128,7 +129,7 @@ func (f fileSchema) settings() Settings {
 	return Settings{
 		Backend: f.Backend.URL, StorageEnabled: f.Backend.Enabled, ReadOnly: f.Backend.ReadOnly, ReservedSpace: f.Backend.ReservedSpace,
 		Plugin:   Plugin{Path: f.Plugin.Path, SHA256: f.Plugin.SHA256, Options: f.Plugin.Options, ConfigFile: f.Plugin.Config},
-		StateDir: f.Crawl.StateDir, Crawler: f.Crawl.Crawler, Fast: f.Crawl.Fast, DryRun: f.Crawl.DryRun,
+		StateDir: f.Crawl.StateDir, LeaseDB: f.Crawl.LeaseDB, Crawler: f.Crawl.Crawler, Fast: f.Crawl.Fast, DryRun: f.Crawl.DryRun,
 		PrefixesInFlight: f.Crawl.PrefixesInFlight, RateLimit: f.Crawl.RateLimit,
 		ExpireMode: f.Expire.Mode, ExpireOverride: f.Expire.Override, ExpireCutoffDate: f.Expire.CutoffDate,
 		MaxDelete: f.Delete.MaxDelete, MaxDeletePercent: f.Delete.MaxDeletePercent,
@@ -140,7 +141,7 @@ func (f fileSchema) settings() Settings {
 
 // Load reads the TOML configuration file at path over Defaults and
 // validates it (Settings.Validate with TOMLKeys, against the current
-// time). Relative paths in it (crawl.state_dir, a disk: backend.url,
+// time). Relative paths in it (crawl.state_dir, a sqlite: crawl.leasedb, a disk: backend.url,
 // plugin.path and plugin.config) are relative to the file's directory,
 // and so is the default state directory, DefaultStateDir.
 // The file holds no secrets: cloud credentials come from the
@@ -171,6 +172,10 @@ func Load(path string) (Settings, error) {
 	if !s.StorageEnabled {
 		return Settings{}, fileErr(path, "backend.enabled = false: storage is not enabled in this file")
 	}
+	if LeaseDBPassword(s.LeaseDB) {
+		return Settings{}, fileErr(path, "crawl.leasedb holds a password, and a configuration file holds no secrets: "+
+			"give it in the environment (PGPASSWORD) or in a password file (~/.pgpass, or the file PGPASSFILE names)")
+	}
 	s.resolve(filepath.Dir(path))
 	if err := s.Validate(TOMLKeys, time.Now()); err != nil {
 		return Settings{}, fileErr(path, err.Error())
@@ -187,6 +192,9 @@ func (s *Settings) resolve(dir string) {
 		return filepath.Join(dir, p)
 	}
 	s.StateDir = abs(s.StateDir)
+	if p, ok := strings.CutPrefix(s.LeaseDB, "sqlite:"); ok && p != "" {
+		s.LeaseDB = "sqlite:" + abs(p)
+	}
 	s.Plugin.Path = abs(s.Plugin.Path)
 	s.Plugin.ConfigFile = abs(s.Plugin.ConfigFile)
 	if p, ok := strings.CutPrefix(s.Backend, "disk:"); ok && p != "" {

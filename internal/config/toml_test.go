@@ -27,6 +27,7 @@ func fullSettings() Settings {
 		Backend:           "s3://bkt/srv1?endpoint=http://127.0.0.1:9000&region=us-east-1&path_style=true",
 		Plugin:            Plugin{Path: "/usr/lib/sharestore-backend-s3", SHA256: strings.Repeat("ab", 32), Options: []string{"a=1", "b=2"}, ConfigFile: "/etc/sharestore/plugin.toml"},
 		StateDir:          "/var/lib/sharestore",
+		LeaseDB:           "postgres://sharestore@db.example:5432/leases?sslmode=verify-full",
 		Crawler:           "accounting",
 		Fast:              true,
 		DryRun:            true,
@@ -153,6 +154,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad scheme", "[backend]\nurl = \"ftp://x\"\n", `backend.url "ftp://x": want disk:PATH`},
 		{"bad cloud URL", "[backend]\nurl = \"s3://b?bogus=1\"\n", `backend.url: backend URL: unknown option "bogus"`},
 		{"credentials in URL", "[backend]\nurl = \"s3://KEY:topsecret@b\"\n", "credentials do not belong in the URL"},
+		{"leasedb scheme", "[crawl]\nleasedb = \"mysql://h/db\"\n", `crawl.leasedb "mysql://h/db": want sqlite:PATH or postgres://`},
+		{"leasedb empty path", "[crawl]\nleasedb = \"sqlite:\"\n", `crawl.leasedb "sqlite:": sqlite: needs the path`},
+		{"leasedb password", "[crawl]\nleasedb = \"postgres://u:topsecret@h/db\"\n", "crawl.leasedb holds a password, and a configuration file holds no secrets"},
+		{"leasedb password parameter", "[crawl]\nleasedb = \"postgres://u@h/db?password=topsecret\"\n", "crawl.leasedb holds a password"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeFile(t, "bad.toml", tc.text)
@@ -163,9 +168,30 @@ func TestLoadErrors(t *testing.T) {
 			if msg := err.Error(); !strings.HasPrefix(msg, p+": ") || !strings.Contains(msg, tc.want) {
 				t.Errorf("Load: %q\nwant it to start with the file and say %q", msg, tc.want)
 			}
+			if strings.Contains(err.Error(), "topsecret") {
+				t.Errorf("Load: %q shows the secret", err)
+			}
 		})
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "none.toml")); !errors.Is(err, sharestore.ErrInvalidArgument) || !strings.Contains(err.Error(), "none.toml") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// A relative sqlite: crawl.leasedb is relative to the file's directory;
+// a PostgreSQL URL is kept as it is.
+func TestLoadLeaseDB(t *testing.T) {
+	p := writeFile(t, "c.toml", "[crawl]\nleasedb = \"sqlite:db/l.sqlite\"\n")
+	s, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sqlite:" + filepath.Join(filepath.Dir(p), "db", "l.sqlite"); s.LeaseDB != want {
+		t.Fatalf("LeaseDB %q, want %q", s.LeaseDB, want)
+	}
+	u := "postgres://sharestore@db.example/leases?sslmode=require"
+	s, err = Load(writeFile(t, "c.toml", "[crawl]\nleasedb = \""+u+"\"\n"))
+	if err != nil || s.LeaseDB != u {
+		t.Fatalf("LeaseDB %q (%v), want %q", s.LeaseDB, err, u)
 	}
 }

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 	"time"
 
@@ -25,6 +27,7 @@ type Keys struct {
 	MaxDelete, MaxDeletePercent, AllowFutureCutoff string
 	DryRun                                         string
 	LogFormat, LogLevel, Listen, Schedule, Backend string
+	LeaseDB                                        string
 }
 
 // FlagKeys are the names of the settings as command-line flags.
@@ -33,7 +36,7 @@ var FlagKeys = Keys{
 	ExpireMode: "--expire-mode", ExpireOverride: "--expire-override", ExpireCutoff: "--expire-cutoff-date",
 	MaxDelete: "--max-delete", MaxDeletePercent: "--max-delete-percent", AllowFutureCutoff: "--allow-future-cutoff", DryRun: "--dry-run",
 	LogFormat: "--log-format", LogLevel: "--log-level", Listen: "--listen", Schedule: "schedule",
-	Backend: "--backend",
+	Backend: "--backend", LeaseDB: "--leasedb",
 }
 
 // TOMLKeys are the names of the settings in a configuration file read by
@@ -43,7 +46,48 @@ var TOMLKeys = Keys{
 	ExpireMode: "expire.mode", ExpireOverride: "expire.override", ExpireCutoff: "expire.cutoff_date",
 	MaxDelete: "delete.max_delete", MaxDeletePercent: "delete.max_delete_percent", AllowFutureCutoff: "delete.allow_future_cutoff", DryRun: "crawl.dry_run",
 	LogFormat: "log.format", LogLevel: "log.level", Listen: "http.listen", Schedule: "schedule",
-	Backend: "backend.url",
+	Backend: "backend.url", LeaseDB: "crawl.leasedb",
+}
+
+// CheckLeaseDB validates the lease database's URL, named by k: empty
+// (the SQLite file in the state directory), sqlite:PATH with a path, or
+// a postgres:// or postgresql:// URL.
+func CheckLeaseDB(k Keys, u string) error {
+	switch {
+	case u == "":
+		return nil
+	case strings.HasPrefix(u, "sqlite:"):
+		if strings.TrimPrefix(u, "sqlite:") == "" {
+			return fmt.Errorf("%s %q: sqlite: needs the path of the database file", k.LeaseDB, u)
+		}
+		return nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if _, err := url.Parse(u); err != nil {
+			return fmt.Errorf("%s: not a PostgreSQL URL: %v", k.LeaseDB, redactedErr(err))
+		}
+		return nil
+	}
+	return fmt.Errorf("%s %q: want sqlite:PATH or postgres://USER@HOST/DATABASE", k.LeaseDB, leasedb.RedactURL(u))
+}
+
+// LeaseDBPassword reports whether the lease database's URL carries a
+// password (in its user part or as a password parameter).
+func LeaseDBPassword(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return strings.Contains(u, "password")
+	}
+	_, has := p.User.Password()
+	return has || p.Query().Has("password")
+}
+
+// redactedErr is a url.Parse error without the URL it quotes.
+func redactedErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // CheckCrawl validates the crawler selection, the rate limit (requests
