@@ -63,7 +63,7 @@ func TestLeaseDBOnPostgres(t *testing.T) {
 	}
 	if got := dumpWithoutTimes(t, u); !reflect.DeepEqual(got, sqliteDump) {
 		for _, part := range []struct {
-			name     string
+			name      string
 			got, want any
 		}{{"accounts", got.Accounts, sqliteDump.Accounts}, {"shares", got.Shares, sqliteDump.Shares},
 			{"leases", got.Leases, sqliteDump.Leases}, {"history", got.History, sqliteDump.History}} {
