@@ -33,6 +33,8 @@ type engine interface {
 	classify(db *DB, err error, op string) error
 	// isForeignKey reports whether err is a foreign key violation.
 	isForeignKey(err error) bool
+	// afterCopy runs at the end of Copy's transaction into the database.
+	afterCopy(ctx context.Context, tx *sql.Tx) error
 	// damaged returns the ErrCorrupt error for a database that is not a
 	// lease database this package can open, saying what and how to
 	// recover.

@@ -52,35 +52,45 @@ func pgExec(t *testing.T, u, sql string, args ...any) {
 	}
 }
 
+// fillDB writes the same rows into db whatever its engine: COMING and
+// STABLE shares, leases that expire and one that never does, a GOING
+// share, a history entry and a prefix result.
+func fillDB(t *testing.T, db *DB) {
+	t.Helper()
+	for i := 0; i < 40; i++ {
+		si := mkSI(byte(i%4), i)
+		update(t, db, func(tx *Tx) error {
+			if i%3 == 0 {
+				if err := tx.AddNewShare(bg, si, 0, int64(100+i), 1, t0); err != nil {
+					return err
+				}
+			} else if err := tx.AddDiscoveredShare(bg, si, 0, int64(100+i), 0); err != nil {
+				return err
+			}
+			exp := t0.Add(time.Duration(i) * time.Hour)
+			if i%5 == 0 {
+				exp = time.Time{}
+			}
+			return tx.AddOrRenewLease(bg, si, 0, AccountAnonymous, t0, exp)
+		})
+	}
+	update(t, db, func(tx *Tx) error { return tx.MarkGoing(bg, mkSI(1, 1), 0) })
+	update(t, db, func(tx *Tx) error {
+		if err := tx.AddHistoryEntry(bg, 7, json.RawMessage(`{"b": 2, "a": [1]}`), 3); err != nil {
+			return err
+		}
+		return tx.PutPrefixResult(bg, "accounting", "cycle-7", "aa", json.RawMessage(`{"n":3}`))
+	})
+}
+
 // The same operations give the same dump on SQLite and on PostgreSQL,
 // and a PostgreSQL database reopened holds what was written.
 func TestPostgresDumpEqualsSQLite(t *testing.T) {
 	u := pgDatabase(t)
-	ops := func(db *DB) {
-		for i := 0; i < 40; i++ {
-			si := mkSI(byte(i%4), i)
-			update(t, db, func(tx *Tx) error {
-				if i%3 == 0 {
-					if err := tx.AddNewShare(bg, si, 0, int64(100+i), 1, t0); err != nil {
-						return err
-					}
-				} else if err := tx.AddDiscoveredShare(bg, si, 0, int64(100+i), 0); err != nil {
-					return err
-				}
-				exp := t0.Add(time.Duration(i) * time.Hour)
-				if i%5 == 0 {
-					exp = time.Time{}
-				}
-				return tx.AddOrRenewLease(bg, si, 0, AccountAnonymous, t0, exp)
-			})
-		}
-		update(t, db, func(tx *Tx) error { return tx.MarkGoing(bg, mkSI(1, 1), 0) })
-		update(t, db, func(tx *Tx) error { return tx.AddHistoryEntry(bg, 7, json.RawMessage(`{"b": 2, "a": [1]}`), 3) })
-	}
 	sq := openAt(t, filepath.Join(t.TempDir(), "leasedb.sqlite"))
 	pg := openURL(t, u, Options{})
-	ops(sq)
-	ops(pg)
+	fillDB(t, sq)
+	fillDB(t, pg)
 	want, err := sq.Dump(bg)
 	must(t, err)
 	got, err := pg.Dump(bg)
@@ -241,5 +251,55 @@ func TestRedactURL(t *testing.T) {
 		if _, err := url.Parse(got); err != nil || !strings.Contains(got, "h") {
 			t.Errorf("RedactURL(%q) = %q: not the URL any more", raw, got)
 		}
+	}
+}
+
+// Copy moves a lease database from SQLite to PostgreSQL and back with
+// every row: the dumps and the prefix results are identical, and so is
+// what a crawler would next do. A destination that holds data is refused
+// and left as it was.
+func TestCopyRoundTrip(t *testing.T) {
+	u := pgDatabase(t)
+	src := openAt(t, filepath.Join(t.TempDir(), "src.sqlite"))
+	fillDB(t, src)
+	pg := openURL(t, u, Options{})
+	n, err := Copy(bg, pg, src)
+	must(t, err)
+	if n["shares"] != 40 || n["leases"] < 40 || n["share_coming"] == 0 || n["crawler_history"] != 1 || n["crawler_prefix_results"] != 1 {
+		t.Fatalf("copied %v", n)
+	}
+	back := openAt(t, filepath.Join(t.TempDir(), "back.sqlite"))
+	_, err = Copy(bg, back, pg)
+	must(t, err)
+	want, err := src.Dump(bg)
+	must(t, err)
+	for name, db := range map[string]*DB{"PostgreSQL": pg, "SQLite again": back} {
+		got, err := db.Dump(bg)
+		must(t, err)
+		if !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Fatalf("%s after the copy:\n%s\nwant\n%s", name, g, w)
+		}
+		var res map[sharestore.Prefix]json.RawMessage
+		must(t, db.View(bg, func(tx *Tx) error {
+			var err error
+			res, err = tx.PrefixResults(bg, "accounting", "cycle-7")
+			return err
+		}))
+		if string(res["aa"]) != `{"n":3}` {
+			t.Fatalf("%s after the copy: prefix results %v", name, res)
+		}
+	}
+	// Copying again into a destination that now holds data is refused.
+	before, err := back.Dump(bg)
+	must(t, err)
+	if _, err := Copy(bg, back, src); !errors.Is(err, sharestore.ErrConflict) || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("copy into a full database: %v, want ErrConflict", err)
+	}
+	after, err := back.Dump(bg)
+	must(t, err)
+	if !reflect.DeepEqual(before, after) {
+		t.Fatal("the refused copy changed the destination")
 	}
 }

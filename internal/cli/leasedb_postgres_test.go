@@ -118,3 +118,55 @@ func TestLeaseDBFlagErrors(t *testing.T) {
 		t.Fatalf("ls --leasedb without --state-dir: exit %d: %s", code, errOut)
 	}
 }
+
+// leasedb migrate moves a crawl's lease database from SQLite to
+// PostgreSQL and back with every row (the dumps are identical), the crawl
+// goes on on PostgreSQL with nothing new to find, and a destination that
+// holds data is refused.
+func TestLeasedbMigrate(t *testing.T) {
+	u := emulators.GetPostgres(t).NewDatabase(t)
+	t.Chdir(t.TempDir())
+	crawlJSON(t, "--demo")
+	from := "sqlite:" + filepath.Join("sharestore-data", "state", leasedbFile)
+	code, out, errOut := run(t, "leasedb", "migrate", "--from", from, "--to", u, "--json")
+	if code != 0 {
+		t.Fatalf("migrate to PostgreSQL: exit %d: %s", code, errOut)
+	}
+	var rep migrateReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Rows["shares"] == 0 || rep.Rows["leases"] == 0 || rep.Rows["crawler_history"] != 1 {
+		t.Fatalf("report %s (%v)", out, err)
+	}
+	back := "sqlite:" + filepath.Join(t.TempDir(), "back.sqlite")
+	if code, _, errOut := run(t, "leasedb", "migrate", "--from", u, "--to", back); code != 0 {
+		t.Fatalf("migrate back: exit %d: %s", code, errOut)
+	}
+	dump := func(u string) *leasedb.Dump {
+		db, err := leasedb.OpenURL(context.Background(), u, leasedb.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		d, err := db.Dump(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	want := dump(from)
+	if !reflect.DeepEqual(dump(u), want) || !reflect.DeepEqual(dump(back), want) {
+		t.Fatal("the migrated lease databases differ from the original")
+	}
+	r, _ := crawlJSON(t, "--demo", "--leasedb", u)
+	if r.Accounting.Added != 0 || r.Accounting.Removed != 0 || r.Accounting.Shares["total"] != int64(len(want.Shares)) {
+		t.Fatalf("crawl on the migrated database: %+v", r.Accounting)
+	}
+	code, _, errOut = run(t, "leasedb", "migrate", "--from", from, "--to", u)
+	if code == 0 || !strings.Contains(errOut, "the destination is not empty") {
+		t.Fatalf("migrate into a full database: exit %d: %s", code, errOut)
+	}
+	for _, args := range [][]string{{"--from", from}, {"--from", from, "--to", from}, {"--from", "mysql://x/y", "--to", u}} {
+		if code, _, errOut := run(t, append([]string{"leasedb", "migrate"}, args...)...); code != exitUsage {
+			t.Errorf("leasedb migrate %v: exit %d: %s", args, code, errOut)
+		}
+	}
+}

@@ -230,6 +230,7 @@ with what is stored, and reports their state.
 	root.AddCommand(newMkbucketCmd(e))
 	root.AddCommand(newCopyCmd(e))
 	root.AddCommand(newMaintenanceCmd(e))
+	root.AddCommand(newLeasedbCmd(e))
 	root.AddCommand(newConformanceCmd(e))
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newVersionCmd(e))
