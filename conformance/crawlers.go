@@ -73,7 +73,14 @@ var crawlScenarios = []crawlScenario{
 // legitimately differ between backends (used space, and the disk-bytes
 // counters derived from it) are left out of the comparison.
 func RunCrawlers(t *testing.T, h Harness) {
-	runGo(t, CrawlerTests(h, Options{Short: testing.Short()}), "Crawlers")
+	RunCrawlersWith(t, h, Options{Short: testing.Short()})
+}
+
+// RunCrawlersWith is RunCrawlers with options: o.LeaseDB runs the
+// scenarios on another lease database, which must give the same golden
+// results.
+func RunCrawlersWith(t *testing.T, h Harness, o Options) {
+	runGo(t, CrawlerTests(h, o), "Crawlers")
 }
 
 func fixtureSI(name string) sharestore.StorageIndex {
@@ -176,7 +183,7 @@ func plantCrawlFixture(ctx context.Context, t TB, b sharestore.Backend, db *leas
 	}
 }
 
-func runCrawlScenario(t TB, h Harness, sc crawlScenario) {
+func runCrawlScenario(t TB, h Harness, sc crawlScenario, o Options) {
 	ctx := t.Context()
 	b, err := h.NewBackend(ctx, t)
 	if err != nil {
@@ -184,7 +191,11 @@ func runCrawlScenario(t TB, h Harness, sc crawlScenario) {
 	}
 	t.Cleanup(func() { b.Close() })
 	dir := t.TempDir()
-	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
+	dbURL := "sqlite:" + filepath.Join(dir, "leasedb.sqlite")
+	if o.LeaseDB != nil {
+		dbURL = o.LeaseDB(t)
+	}
+	db, err := leasedb.OpenURL(ctx, dbURL, leasedb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,12 @@ type Options struct {
 	// Short samples the 1024 prefixes instead of walking them all, as go
 	// test's -short flag does for RunBackend.
 	Short bool
+	// LeaseDB, if set, returns the URL (as leasedb.OpenURL takes it) of
+	// a new, empty lease database for one crawler scenario, such as a
+	// fresh PostgreSQL database; the scenarios then run on it and must
+	// give the same golden results. Nil is a SQLite file in the
+	// scenario's temporary directory.
+	LeaseDB func(t TB) string
 }
 
 // Test is one test of the suite. Group is the slash-separated group it
@@ -101,7 +107,7 @@ func CrawlerTests(h Harness, o Options) []Test {
 	var out []Test
 	for _, sc := range crawlScenarios {
 		sc := sc
-		out = append(out, Test{Group: "Crawlers", Name: sc.name, Run: func(t T) { runCrawlScenario(t, h, sc) }})
+		out = append(out, Test{Group: "Crawlers", Name: sc.name, Run: func(t T) { runCrawlScenario(t, h, sc, o) }})
 	}
 	return out
 }
