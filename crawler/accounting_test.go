@@ -37,6 +37,13 @@ func siOf(b byte) sharestore.StorageIndex {
 // plus a starter lease on 0x01… and 0x03….
 func newAcctFixture(t *testing.T) *acctFixture {
 	t.Helper()
+	return newAcctFixtureOn(t, "")
+}
+
+// newAcctFixtureOn is newAcctFixture with the lease database at dbURL
+// (as leasedb.OpenURL takes it), or in the fixture's directory if "".
+func newAcctFixtureOn(t *testing.T, dbURL string) *acctFixture {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	b, err := disk.Open(filepath.Join(dir, "store"), disk.Options{Create: true})
@@ -47,7 +54,10 @@ func newAcctFixture(t *testing.T) *acctFixture {
 	if b == nil {
 		t.Fatal(err)
 	}
-	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(dir, "leasedb.sqlite")
+	}
+	db, err := leasedb.OpenURL(ctx, dbURL, leasedb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
