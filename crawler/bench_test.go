@@ -14,6 +14,7 @@ import (
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/backends/disk"
 	"github.com/sharestore/sharestore/internal/benchstore"
+	"github.com/sharestore/sharestore/internal/emulators"
 	"github.com/sharestore/sharestore/leasedb"
 )
 
@@ -128,29 +129,55 @@ func BenchmarkCycle(b *testing.B) {
 	})
 	// The first accounting cycle over a store the lease database has
 	// never seen: every share's header is read and recorded.
-	b.Run("accounting-first", func(b *testing.B) {
-		stop := peakHeap()
-		for i := 0; i < b.N; i++ {
-			runAccounting(b, backend, b.TempDir(), quietCfg, n)
+	// With SHARESTORE_BENCH_POSTGRES=1 the two accounting cycles run a
+	// second time with the lease database on the test PostgreSQL
+	// cluster (a new database for each first cycle).
+	engines := []string{""}
+	if os.Getenv("SHARESTORE_BENCH_POSTGRES") == "1" {
+		engines = append(engines, "postgres")
+	}
+	for _, eng := range engines {
+		suffix := ""
+		if eng != "" {
+			suffix = "-" + eng
 		}
-		b.ReportMetric(stop(), "peak-heap-MiB")
-	})
-	// A steady-state cycle: every share is known, so none is read.
-	b.Run("accounting-steady", func(b *testing.B) {
-		dir := b.TempDir()
-		runAccounting(b, backend, dir, quietCfg, n)
-		stop := peakHeap()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			runAccounting(b, backend, dir, quietCfg, n)
+		newDB := func(b *testing.B, dir string) string {
+			if eng == "postgres" {
+				return emulators.GetPostgres(b).NewDatabase(b)
+			}
+			return "sqlite:" + filepath.Join(dir, "leasedb.sqlite")
 		}
-		b.ReportMetric(stop(), "peak-heap-MiB")
-	})
+		b.Run("accounting-first"+suffix, func(b *testing.B) {
+			stop := peakHeap()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := b.TempDir()
+				u := newDB(b, dir)
+				b.StartTimer()
+				runAccounting(b, backend, dir, u, quietCfg, n)
+			}
+			b.ReportMetric(stop(), "peak-heap-MiB")
+		})
+		// A steady-state cycle: every share is known, so none is read.
+		b.Run("accounting-steady"+suffix, func(b *testing.B) {
+			dir := b.TempDir()
+			u := newDB(b, dir)
+			runAccounting(b, backend, dir, u, quietCfg, n)
+			stop := peakHeap()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				runAccounting(b, backend, dir, u, quietCfg, n)
+			}
+			b.ReportMetric(stop(), "peak-heap-MiB")
+		})
+	}
 }
 
-func runAccounting(b *testing.B, backend sharestore.Backend, dir string, cfg Config, n int) {
+// runAccounting runs one accounting cycle over backend with the lease
+// database at dbURL and the crawler's state file in dir.
+func runAccounting(b *testing.B, backend sharestore.Backend, dir, dbURL string, cfg Config, n int) {
 	ctx := context.Background()
-	db, err := leasedb.Open(ctx, filepath.Join(dir, "leasedb.sqlite"), leasedb.Options{})
+	db, err := leasedb.OpenURL(ctx, dbURL, leasedb.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
