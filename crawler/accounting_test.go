@@ -443,10 +443,18 @@ func TestAccountingFailedDeleteAndDryRun(t *testing.T) {
 // lease is re-checked under the SI lock just before the delete.
 func TestAccountingLeaseRecheck(t *testing.T) {
 	f := newAcctFixture(t)
+	checkLeaseRecheck(t, f, f.db)
+}
+
+// checkLeaseRecheck runs an expiring cycle over f in which server adds a
+// lease just before each delete, and checks that both expired shares are
+// rescued: still stored, and STABLE in f's lease database.
+func checkLeaseRecheck(t *testing.T, f *acctFixture, server *leasedb.DB) {
+	t.Helper()
 	backdate(t, f, "age")
 	ctx := context.Background()
 	p := leasedb.ExpirationPolicy{Enabled: true, Mode: "age", Override: 2000 * time.Second}
-	rb := &renewBeforeDelete{Backend: f.b, db: f.db, t: t}
+	rb := &renewBeforeDelete{Backend: f.b, db: server, t: t}
 	f.b = rb
 	e, a := f.engine(t, AccountingConfig{Policy: p}, Hooks{})
 	if err := e.Run(ctx); err != nil {
@@ -459,6 +467,10 @@ func TestAccountingLeaseRecheck(t *testing.T) {
 	for _, si := range f.sis {
 		if _, err := rb.Backend.Shareset(si).Share(ctx, 0); err != nil {
 			t.Fatalf("%s deleted despite a new lease", si)
+		}
+		sh, err := f.db.LookupShare(ctx, si, 0)
+		if err != nil || sh.State != leasedb.StateStable {
+			t.Fatalf("%s after the rescue: %+v, %v (want a STABLE row)", si, sh, err)
 		}
 	}
 }

@@ -270,7 +270,7 @@ func (e *postgresEngine) init(ctx context.Context, db *DB) error {
 // inspect is checkVersion with the catalog of the connection's current
 // schema.
 func (*postgresEngine) inspect(ctx context.Context, db *DB, tx *sql.Tx) (int, error) {
-	c := catalog{tables: map[string]bool{}}
+	var c catalog
 	var n int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace").Scan(&n); err != nil {
 		return 0, db.classify(err, "read schema")
@@ -280,16 +280,8 @@ func (*postgresEngine) inspect(ctx context.Context, db *DB, tx *sql.Tx) (int, er
 	if err != nil {
 		return 0, db.classify(err, "read schema")
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return 0, db.classify(err, "read schema")
-		}
-		c.tables[name] = true
-	}
-	if err := rows.Err(); err != nil {
-		return 0, db.classify(err, "read schema")
+	if c.tables, err = db.tableNames(rows); err != nil {
+		return 0, err
 	}
 	return db.checkVersion(ctx, tx, c)
 }

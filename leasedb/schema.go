@@ -93,6 +93,21 @@ type catalog struct {
 	tables map[string]bool
 }
 
+// tableNames reads a catalog query's rows of table names, and closes
+// them.
+func (db *DB) tableNames(rows *sql.Rows) (map[string]bool, error) {
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, db.classify(err, "read schema")
+		}
+		names[name] = true
+	}
+	return names, db.classify(rows.Err(), "read schema")
+}
+
 // checkVersion returns 0 for an empty database, or the schema version of
 // a lease database this package can open (1..SchemaVersion), given the
 // database's catalog. It returns an ErrCorrupt error for anything else.

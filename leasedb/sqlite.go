@@ -102,7 +102,7 @@ func (sqliteEngine) inspect(ctx context.Context, db *DB, q interface {
 	queryRower
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }) (int, error) {
-	c := catalog{tables: map[string]bool{}}
+	var c catalog
 	var n int
 	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
 		return 0, db.classify(err, "read schema")
@@ -112,16 +112,8 @@ func (sqliteEngine) inspect(ctx context.Context, db *DB, q interface {
 	if err != nil {
 		return 0, db.classify(err, "read schema")
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return 0, db.classify(err, "read schema")
-		}
-		c.tables[name] = true
-	}
-	if err := rows.Err(); err != nil {
-		return 0, db.classify(err, "read schema")
+	if c.tables, err = db.tableNames(rows); err != nil {
+		return 0, err
 	}
 	return db.checkVersion(ctx, q, c)
 }

@@ -13,10 +13,8 @@ import (
 	"github.com/sharestore/sharestore/leasedb"
 )
 
-// dumpWithoutTimes is the dump of the lease database at u with the
-// lease times and the cycles' start and finish times cleared: two crawls
-// at different moments differ in those, and in nothing else.
-func dumpWithoutTimes(t *testing.T, u string) *leasedb.Dump {
+// dumpOf is the dump of the lease database at u.
+func dumpOf(t *testing.T, u string) *leasedb.Dump {
 	t.Helper()
 	db, err := leasedb.OpenURL(context.Background(), u, leasedb.Options{})
 	if err != nil {
@@ -27,6 +25,16 @@ func dumpWithoutTimes(t *testing.T, u string) *leasedb.Dump {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// dumpWithoutTimes is dumpOf with the lease times and the cycles' start
+// and finish times cleared: two crawls at different moments differ in
+// those, and in nothing else.
+func dumpWithoutTimes(t *testing.T, u string) *leasedb.Dump {
+	t.Helper()
+	d := dumpOf(t, u)
+	var err error
 	for i := range d.Leases {
 		d.Leases[i].RenewalTime, d.Leases[i].ExpirationTime = 0, nil
 	}
@@ -140,20 +148,8 @@ func TestLeasedbMigrate(t *testing.T) {
 	if code, _, errOut := run(t, "leasedb", "migrate", "--from", u, "--to", back); code != 0 {
 		t.Fatalf("migrate back: exit %d: %s", code, errOut)
 	}
-	dump := func(u string) *leasedb.Dump {
-		db, err := leasedb.OpenURL(context.Background(), u, leasedb.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		d, err := db.Dump(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	want := dump(from)
-	if !reflect.DeepEqual(dump(u), want) || !reflect.DeepEqual(dump(back), want) {
+	want := dumpOf(t, from)
+	if !reflect.DeepEqual(dumpOf(t, u), want) || !reflect.DeepEqual(dumpOf(t, back), want) {
 		t.Fatal("the migrated lease databases differ from the original")
 	}
 	r, _ := crawlJSON(t, "--demo", "--leasedb", u)
