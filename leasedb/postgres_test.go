@@ -303,3 +303,37 @@ func TestCopyRoundTrip(t *testing.T) {
 		t.Fatal("the refused copy changed the destination")
 	}
 }
+
+// NewPostgresSchema gives a lease database of its own in a schema of one
+// database, apart from the others, and its drop removes it.
+func TestNewPostgresSchema(t *testing.T) {
+	base := pgDatabase(t)
+	a, dropA, err := NewPostgresSchema(bg, base, "scenario_a")
+	must(t, err)
+	b, dropB, err := NewPostgresSchema(bg, base, "scenario_b")
+	must(t, err)
+	da, db := openURL(t, a, Options{}), openURL(t, b, Options{})
+	update(t, da, func(tx *Tx) error { return tx.AddDiscoveredShare(bg, mkSI(0, 1), 0, 10, 0) })
+	if _, err := db.LookupShare(bg, mkSI(0, 1), 0); !errors.Is(err, sharestore.ErrNotFound) {
+		t.Fatalf("the other schema sees the share: %v", err)
+	}
+	if _, err := da.LookupShare(bg, mkSI(0, 1), 0); err != nil {
+		t.Fatal(err)
+	}
+	da.Close()
+	db.Close()
+	must(t, dropA(bg))
+	must(t, dropB(bg))
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, base)
+	must(t, err)
+	defer c.Close(ctx)
+	var n int
+	must(t, c.QueryRow(ctx, "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'scenario_%'").Scan(&n))
+	if n != 0 {
+		t.Fatalf("%d schemas left after the drops", n)
+	}
+	if _, _, err := NewPostgresSchema(bg, base, "scenario_a"); err != nil {
+		t.Fatalf("the name is free again: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 	"github.com/sharestore/sharestore/internal/backendurl/redact"
 	"github.com/sharestore/sharestore/internal/conformance/report"
 	"github.com/sharestore/sharestore/internal/conformance/runner"
+	"github.com/sharestore/sharestore/leasedb"
 )
 
 // conformanceFlags are the flags of sharestore conformance.
@@ -31,6 +33,7 @@ type conformanceFlags struct {
 	parallel int
 	timeout  time.Duration
 	verbose  bool
+	leasedb  string // --leasedb: a PostgreSQL database for the crawler scenarios
 }
 
 func newConformanceCmd(e *env) *cobra.Command {
@@ -98,7 +101,29 @@ Examples:
 	fs.IntVar(&f.parallel, "parallel", 1, "run `N` tests side by side")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "stop the run after `D`; the tests left are reported not run and the exit status is 1")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print every test's result as it finishes, not only failures")
+	fs.StringVar(&f.leasedb, "leasedb", "", "run the crawler scenarios with their lease databases on this PostgreSQL database (postgres://…), each in a new schema that is dropped after it")
 	return cmd
+}
+
+// scenarioSchemas gives each crawler scenario a lease database of its
+// own in a new schema of the PostgreSQL database base, dropped when the
+// scenario ends; the names carry the process ID and a counter, so
+// parallel scenarios and concurrent runs keep apart.
+func scenarioSchemas(base string) func(t conformance.TB) string {
+	var n atomic.Int64
+	return func(t conformance.TB) string {
+		name := fmt.Sprintf("sharestore_conformance_%d_%d", os.Getpid(), n.Add(1))
+		u, drop, err := leasedb.NewPostgresSchema(t.Context(), base, name)
+		if err != nil {
+			t.Fatalf("--leasedb: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := drop(context.Background()); err != nil {
+				t.Errorf("--leasedb: %v", err)
+			}
+		})
+		return u
+	}
 }
 
 // conformanceRun is what a run tests: the harness, what to call it in
@@ -124,6 +149,9 @@ func runConformance(ctx context.Context, e *env, f *conformanceFlags) error {
 	if f.timeout <= 0 {
 		return usageErr(fmt.Errorf("--timeout %v: want a positive duration", f.timeout))
 	}
+	if f.leasedb != "" && !strings.HasPrefix(f.leasedb, "postgres://") && !strings.HasPrefix(f.leasedb, "postgresql://") {
+		return usageErr(fmt.Errorf("--leasedb %q: want a postgres:// URL (without --leasedb each crawler scenario has a new SQLite file)", leasedb.RedactURL(f.leasedb)))
+	}
 	known, err := readKnownFailures(f.known)
 	if err != nil {
 		return err
@@ -143,6 +171,9 @@ func runConformance(ctx context.Context, e *env, f *conformanceFlags) error {
 	}
 
 	o := conformance.Options{Short: f.short}
+	if f.leasedb != "" {
+		o.LeaseDB = scenarioSchemas(f.leasedb)
+	}
 	tests := append(conformance.BackendTests(cr.h, o), conformance.CrawlerTests(cr.h, o)...)
 	runCtx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()

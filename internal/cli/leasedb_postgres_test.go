@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sharestore/sharestore/internal/emulators"
 	"github.com/sharestore/sharestore/leasedb"
 )
@@ -164,5 +166,48 @@ func TestLeasedbMigrate(t *testing.T) {
 		if code, _, errOut := run(t, append([]string{"leasedb", "migrate"}, args...)...); code != exitUsage {
 			t.Errorf("leasedb migrate %v: exit %d: %s", args, code, errOut)
 		}
+	}
+}
+
+// conformance --leasedb postgres://… runs the crawler scenarios with
+// their lease databases in new schemas of that database, all of which are
+// dropped when the run ends; anything but a postgres:// URL is bad usage.
+func TestConformanceLeaseDBOnPostgres(t *testing.T) {
+	u := emulators.GetPostgres(t).NewDatabase(t)
+	out := t.TempDir()
+	js := filepath.Join(out, "results.json")
+	code, stdout, stderr := run(t, "conformance", "--backend", "disk:"+t.TempDir(), "--short", "--parallel", "2",
+		"--run", "^Crawlers/", "--leasedb", u, "--json", js)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	passed := 0
+	for _, l := range readJSONLines(t, js) {
+		if l["group"] == "Crawlers" && l["status"] == "passed" {
+			passed++
+		}
+	}
+	if passed < 8 {
+		t.Fatalf("%d crawler scenarios passed on PostgreSQL, want 8\n%s", passed, stdout)
+	}
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var left int
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'sharestore_conformance_%'").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d scenario schemas left behind (%v)", left, err)
+	}
+	// The scenarios do run on --leasedb: on a database that does not
+	// exist, every one fails.
+	missing := strings.Replace(emulators.GetPostgres(t).URL, "/postgres?", "/nonexistent?", 1)
+	code, stdout, _ = run(t, "conformance", "--backend", "disk:"+t.TempDir(), "--short", "--run", "^Crawlers/basic$", "--leasedb", missing)
+	if code != exitFailure || !strings.Contains(stdout, "nonexistent") {
+		t.Fatalf("--leasedb naming a missing database: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := run(t, "conformance", "--backend", "disk:"+t.TempDir(), "--leasedb", "sqlite:x"); code != exitUsage || !strings.Contains(stderr, "want a postgres:// URL") {
+		t.Fatalf("--leasedb sqlite:x: exit %d: %s", code, stderr)
 	}
 }
