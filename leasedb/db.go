@@ -63,7 +63,8 @@ func (s State) String() string {
 	return "state(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Options tunes Open. The zero value gives sensible defaults.
+// Options tunes Open and OpenURL. The zero value gives sensible
+// defaults. CacheSizeKiB applies to SQLite only.
 type Options struct {
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// process before it fails with sharestore.ErrUnavailable. Zero means 5s.
@@ -261,7 +262,9 @@ func damaged(path, what string) error {
 			"and the accounting crawler will rebuild it with starter leases", path, what, path, path)
 }
 
-// Path returns the file name the database was opened with.
+// Path returns the file name a SQLite database was opened with, or the
+// URL of a PostgreSQL one without its password (as RedactURL gives it):
+// the name messages use.
 func (db *DB) Path() string { return db.path }
 
 // Close closes both connection pools. Open transactions must be finished
