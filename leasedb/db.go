@@ -452,7 +452,7 @@ func (tx *Tx) execGuarded(ctx context.Context, query string, args ...any) (sql.R
 	if err != nil {
 		return nil, err
 	}
-	if _, pg := tx.db.eng.(*postgresEngine); !pg {
+	if !tx.db.eng.failureAbortsTx() {
 		return s.ExecContext(ctx, args...)
 	}
 	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT leasedb_guard"); err != nil {

@@ -31,6 +31,10 @@ type engine interface {
 	// classify returns the vocabulary's error for a driver error the
 	// engine recognises, and nil for any other.
 	classify(db *DB, err error, op string) error
+	// failureAbortsTx reports whether a failed statement aborts the
+	// whole transaction (PostgreSQL), rather than undoing only itself
+	// (SQLite).
+	failureAbortsTx() bool
 	// isForeignKey reports whether err is a foreign key violation.
 	isForeignKey(err error) bool
 	// afterCopy runs at the end of Copy's transaction into the database.

@@ -54,6 +54,8 @@ func (*postgresEngine) readOptions() *sql.TxOptions {
 	return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 }
 
+func (*postgresEngine) failureAbortsTx() bool { return true }
+
 func (*postgresEngine) isForeignKey(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23503"

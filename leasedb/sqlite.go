@@ -44,6 +44,8 @@ func (sqliteEngine) classify(db *DB, err error, op string) error {
 	return nil
 }
 
+func (sqliteEngine) failureAbortsTx() bool { return false }
+
 func (sqliteEngine) isForeignKey(err error) bool {
 	var le *sqlite.Error
 	return errors.As(err, &le) && le.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
