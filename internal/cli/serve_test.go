@@ -172,15 +172,7 @@ func accountingDone(n int) func(statusJSON) bool {
 // the times that differ from run to run.
 func leaseRows(t *testing.T, path string) ([]leasedb.DumpShare, map[string]int) {
 	t.Helper()
-	db, err := leasedb.Open(context.Background(), path, leasedb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	d, err := db.Dump(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := dumpOf(t, "sqlite:"+path)
 	leases := map[string]int{}
 	for _, l := range d.Leases {
 		leases[fmt.Sprintf("%s/%d", l.StorageIndex, l.Shnum)]++
