@@ -32,7 +32,7 @@ var contractTests = []string{
 	"TestLeaseAgesForPrefix", "TestNegativeShnumRefused", "TestContextCanceled",
 	"TestAddDiscoveredSharesBulk", "TestReaderDuringWriter", "TestViewSnapshot",
 	"TestUpdateRollsBack", "TestDumpCanonical", "TestConcurrentWritersAndReaders",
-	"TestCancelDuringTransaction", "TestOnTxReportsEveryTransaction",
+	"TestCancelDuringTransaction", "TestOnTxReportsEveryTransaction", "TestSharedCycleClaims", "TestReopenClaims",
 }
 
 // The contract holds on PostgreSQL: the contract tests pass there as they

@@ -343,6 +343,29 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	return &Tx{db: db, ctx: ctx, tx: tx, start: time.Now()}, nil
 }
 
+// updateRows is Update without the database's write lock on an engine
+// that has row locks (PostgreSQL): fn's statements must lock the rows
+// they change (see engine.rowLock), so that transactions on different
+// rows run side by side. On SQLite it is Update.
+func (db *DB) updateRows(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return db.classify(err, "begin")
+	}
+	t := &Tx{db: db, ctx: ctx, tx: tx, start: time.Now()}
+	defer func() {
+		if p := recover(); p != nil {
+			t.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(t); err != nil {
+		t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
+
 // beginRead starts a read-only snapshot transaction on the reader pool.
 func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
 	tx, err := db.r.BeginTx(ctx, db.eng.readOptions())

@@ -26,6 +26,11 @@ type engine interface {
 	init(ctx context.Context, db *DB) error
 	// startWrite runs first in every write transaction.
 	startWrite(ctx context.Context, tx *sql.Tx) error
+	// rowLock is the clause a SELECT ends with to lock the rows it
+	// reads until the transaction ends, skipping rows another
+	// transaction has locked if skip is set; "" on an engine that locks
+	// the whole database for a write transaction anyway.
+	rowLock(skip bool) string
 	// readOptions are the options of View's read-only snapshots.
 	readOptions() *sql.TxOptions
 	// classify returns the vocabulary's error for a driver error the

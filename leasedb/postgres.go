@@ -49,6 +49,13 @@ func (*postgresEngine) startWrite(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
+func (*postgresEngine) rowLock(skip bool) string {
+	if skip {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return " FOR UPDATE"
+}
+
 // readOptions gives View one snapshot for all its statements.
 func (*postgresEngine) readOptions() *sql.TxOptions {
 	return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}

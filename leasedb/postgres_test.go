@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,4 +338,96 @@ func TestNewPostgresSchema(t *testing.T) {
 	if _, _, err := NewPostgresSchema(bg, base, "scenario_a"); err != nil {
 		t.Fatalf("the name is free again: %v", err)
 	}
+}
+
+// Workers in several processes (here, connections) that claim at once
+// split the prefixes: each is claimed once, and a claimer never waits for
+// a row another transaction holds (SKIP LOCKED).
+func TestPostgresClaimsSplit(t *testing.T) {
+	ctx := context.Background()
+	u := pgDatabase(t)
+	dbs := []*DB{openURL(t, u, Options{}), openURL(t, u, Options{}), openURL(t, u, Options{})}
+	c := SharedCycle{ID: "0@1", Start: claimT0, Holder: "w0", Deadline: claimT0.Add(time.Minute), Store: "s"}
+	if _, err := dbs[0].TakeCycleStart(ctx, "acct", "", c, claimT0); err != nil {
+		t.Fatal(err)
+	}
+	if err := dbs[0].OpenCycle(ctx, "acct", "0@1", "w0", sharestore.Prefixes()); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		got = map[sharestore.Prefix]int{}
+		wg  sync.WaitGroup
+	)
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			holder := fmt.Sprintf("w%d", i)
+			for {
+				ps, err := db.ClaimPrefixes(ctx, "acct", "0@1", holder, claimT0, claimT0.Add(time.Hour), 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ps) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, p := range ps {
+					got[p]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != sharestore.NumPrefixes {
+		t.Fatalf("%d prefixes claimed, want %d", len(got), sharestore.NumPrefixes)
+	}
+	for p, n := range got {
+		if n != 1 {
+			t.Errorf("prefix %s claimed %d times", p, n)
+		}
+	}
+
+	// A claim locked by a transaction that commits a prefix's work
+	// (CheckClaim) is skipped by a claimer, even after its deadline,
+	// which takes the next free prefix at once instead of waiting.
+	later := claimT0.Add(2 * time.Hour)
+	held := make(chan struct{})
+	release := make(chan struct{})
+	owner := slices.Min(sharestore.Prefixes()) // the first a claimer would take
+	holder := holderOf(t, dbs[0], owner)
+	go func() {
+		dbs[0].Update(ctx, func(tx *Tx) error {
+			if err := tx.CheckClaim(ctx, "acct", "0@1", owner, holder); err != nil {
+				t.Error(err)
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	ps, err := dbs[1].ClaimPrefixes(ctx, "acct", "0@1", "w1", later, later.Add(time.Hour), 1)
+	close(release)
+	if err != nil || len(ps) != 1 || ps[0] == owner {
+		t.Fatalf("claim beside a locked claim = %v, %v; want one prefix other than %s", ps, err, owner)
+	}
+}
+
+func holderOf(t *testing.T, db *DB, p sharestore.Prefix) string {
+	t.Helper()
+	claims, err := db.Claims(context.Background(), "acct", "0@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range claims {
+		if c.Prefix == p {
+			return c.Holder
+		}
+	}
+	t.Fatalf("no claim of %s", p)
+	return ""
 }

@@ -11,9 +11,10 @@ import (
 
 // SchemaVersion is the schema version this package writes and the newest it
 // reads. Version 1 is Tahoe's leasedb V1; version 2 adds the share_coming
-// side table; version 3 adds crawler_prefix_results. Open migrates older
-// versions up to this one.
-const SchemaVersion = 3
+// side table; version 3 adds crawler_prefix_results; version 4 adds
+// crawler_cycles and crawler_claims, through which workers share a cycle.
+// Open migrates older versions up to this one.
+const SchemaVersion = 4
 
 // schemaV1 is Tahoe-LAFS's LEASE_SCHEMA_V1 (src/allmydata/storage/leasedb.py
 // on the 1819-cloud-merge branch), statement for statement, so that the SQL
@@ -78,6 +79,19 @@ var migrations = []migration{
 		stmt: []string{
 			"CREATE TABLE `crawler_prefix_results`\n(\n `crawler` VARCHAR(32) not null,\n `prefix` VARCHAR(2) not null,\n" +
 				" `cycle_id` VARCHAR(64) not null,\n `json` TEXT not null,\n PRIMARY KEY (`crawler`, `prefix`)\n)",
+		},
+	},
+	{
+		from: 3,
+		name: "crawler_cycles and crawler_claims: one cycle shared by several workers",
+		stmt: []string{
+			"CREATE TABLE `crawler_cycles`\n(\n `crawler` VARCHAR(32) not null PRIMARY KEY,\n `cycle` INTEGER not null,\n" +
+				" `cycle_id` VARCHAR(64) not null,\n `start_ns` INTEGER not null,\n `state` INTEGER not null, -- 1 starting, 2 running, 3 finishing, 4 finished\n" +
+				" `holder` VARCHAR(128), -- the worker starting or finishing it\n `deadline_ns` INTEGER,\n `end_ns` INTEGER,\n" +
+				" `store` TEXT not null,\n `extra` TEXT\n)",
+			"CREATE TABLE `crawler_claims`\n(\n `crawler` VARCHAR(32) not null,\n `prefix` VARCHAR(2) not null,\n `cycle_id` VARCHAR(64) not null,\n" +
+				" `holder` VARCHAR(128),\n `deadline_ns` INTEGER,\n `done` INTEGER not null,\n `attempts` INTEGER not null,\n" +
+				" `failure` TEXT,\n `result` TEXT,\n PRIMARY KEY (`crawler`, `prefix`)\n)",
 		},
 	},
 }

@@ -217,7 +217,7 @@ func TestCreateHasTahoeV1Schema(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	wantTables := []string{"account_attributes", "accounts", "crawler_history", "crawler_prefix_memos", "crawler_prefix_results", "leases", "prefix_changes", "share_coming", "shares", "sqlite_sequence", "version"}
+	wantTables := []string{"account_attributes", "accounts", "crawler_claims", "crawler_cycles", "crawler_history", "crawler_prefix_memos", "crawler_prefix_results", "leases", "prefix_changes", "share_coming", "shares", "sqlite_sequence", "version"}
 	if !reflect.DeepEqual(names, wantTables) {
 		t.Errorf("tables = %v, want %v", names, wantTables)
 	}

@@ -24,6 +24,9 @@ func (sqliteEngine) ddl(s string) string { return s }
 
 func (sqliteEngine) startWrite(context.Context, *sql.Tx) error { return nil }
 
+// rowLock is empty: a write transaction holds the whole file.
+func (sqliteEngine) rowLock(bool) string { return "" }
+
 func (sqliteEngine) readOptions() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
 
 func (sqliteEngine) classify(db *DB, err error, op string) error {

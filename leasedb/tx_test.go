@@ -165,7 +165,7 @@ func TestDumpCanonical(t *testing.T) {
 	if again := dump(build(true)); again != got {
 		t.Errorf("dump depends on insertion order:\n%s\n%s", got, again)
 	}
-	const want = `{"schema_version":3,` +
+	const want = `{"schema_version":4,` +
 		`"accounts":[{"id":0,"pubkey_vs":"anonymous","creation_time":0},{"id":1,"pubkey_vs":"starter","creation_time":0}],` +
 		`"shares":[{"storage_index":"aaaaaaaaaaaaaaaaaaaaaaaaae","shnum":0,"used_space":200,"sharetype":0,"state":0,"coming_since":1700000000},` +
 		`{"storage_index":"aaaaaaaaaaaaaaaaaaaaaaaaae","shnum":1,"used_space":100,"sharetype":1,"state":1},` +
@@ -178,7 +178,7 @@ func TestDumpCanonical(t *testing.T) {
 		t.Errorf("dump:\n got %s\nwant %s", got, want)
 	}
 	empty := dump(openTest(t))
-	if empty != `{"schema_version":3,"accounts":[{"id":0,"pubkey_vs":"anonymous","creation_time":0},{"id":1,"pubkey_vs":"starter","creation_time":0}],"shares":[],"leases":[],"history":[]}` {
+	if empty != `{"schema_version":4,"accounts":[{"id":0,"pubkey_vs":"anonymous","creation_time":0},{"id":1,"pubkey_vs":"starter","creation_time":0}],"shares":[],"leases":[],"history":[]}` {
 		t.Errorf("empty dump = %s", empty)
 	}
 }
