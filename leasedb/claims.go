@@ -393,29 +393,35 @@ func (tx *Tx) remaining(ctx context.Context, crawler, id string) (int, error) {
 	return n, tx.db.classify(rows.Err(), "count claims")
 }
 
-// ReleaseClaim gives up holder's claim of prefix in crawler's cycle id
-// after a failed attempt: the prefix may be claimed again, by any worker,
-// after notBefore. It returns the failed attempts so far, this one
-// included, and held false (and changes nothing) if holder no longer
-// held the prefix.
-func (db *DB) ReleaseClaim(ctx context.Context, crawler, id string, prefix sharestore.Prefix, holder string, notBefore time.Time) (attempts int, held bool, err error) {
+// FailClaim records a failed attempt at prefix, which holder holds in
+// crawler's cycle id. Once the prefix has failed maxAttempts times, it
+// is done, with failure as its record, and done is true; until then it
+// is released, to be claimed again, by any worker, after notBefore. It
+// returns the failed attempts so far, this one included, and held false
+// (changing nothing) if holder no longer held the prefix.
+func (db *DB) FailClaim(ctx context.Context, crawler, id string, prefix sharestore.Prefix, holder string, failure json.RawMessage, maxAttempts int, notBefore time.Time) (attempts int, done, held bool, err error) {
 	err = db.updateRows(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, "release claim",
-			"UPDATE `crawler_claims` SET `holder` = NULL, `deadline_ns` = ?, `attempts` = `attempts` + 1"+
-				" WHERE `crawler` = ? AND `prefix` = ? AND `cycle_id` = ? AND `holder` = ? AND `done` = 0 RETURNING `attempts`",
-			notBefore.UnixNano(), crawler, string(prefix), id, holder)
+		rows, err := tx.query(ctx, "fail claim",
+			"UPDATE `crawler_claims` SET `holder` = NULL, `attempts` = `attempts` + 1,"+
+				" `done` = CASE WHEN `attempts` + 1 >= CAST(? AS BIGINT) THEN 1 ELSE 0 END,"+
+				" `deadline_ns` = CASE WHEN `attempts` + 1 >= CAST(? AS BIGINT) THEN NULL ELSE CAST(? AS BIGINT) END,"+
+				" `failure` = CASE WHEN `attempts` + 1 >= CAST(? AS BIGINT) THEN CAST(? AS TEXT) ELSE NULL END"+
+				" WHERE `crawler` = ? AND `prefix` = ? AND `cycle_id` = ? AND `holder` = ? AND `done` = 0 RETURNING `attempts`, `done`",
+			maxAttempts, maxAttempts, notBefore.UnixNano(), maxAttempts, nullJSON(failure), crawler, string(prefix), id, holder)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		if held = rows.Next(); held {
-			if err := rows.Scan(&attempts); err != nil {
-				return tx.db.classify(err, "release claim")
+			var d int
+			if err := rows.Scan(&attempts, &d); err != nil {
+				return tx.db.classify(err, "fail claim")
 			}
+			done = d != 0
 		}
-		return tx.db.classify(rows.Err(), "release claim")
+		return tx.db.classify(rows.Err(), "fail claim")
 	})
-	return attempts, held, err
+	return attempts, done, held, err
 }
 
 // ReopenClaims makes prefixes of crawler's cycle id not done and

@@ -90,11 +90,11 @@ func TestSharedCycleClaims(t *testing.T) {
 	}
 
 	// A failed attempt releases the prefix until its pause is over.
-	if n, held, err := db.ReleaseClaim(ctx, "acct", "0@1", "ab", "w3", later.Add(time.Hour)); err != nil || !held || n != 1 {
-		t.Fatalf("ReleaseClaim = %d, %v, %v", n, held, err)
+	if n, done, held, err := db.FailClaim(ctx, "acct", "0@1", "ab", "w3", json.RawMessage(`{}`), 3, later.Add(time.Hour)); err != nil || !held || done || n != 1 {
+		t.Fatalf("FailClaim = %d, %v, %v, %v", n, done, held, err)
 	}
-	if _, held, err := db.ReleaseClaim(ctx, "acct", "0@1", "ab", "w3", later); err != nil || held {
-		t.Fatalf("second release of a released prefix = %v, %v", held, err)
+	if _, _, held, err := db.FailClaim(ctx, "acct", "0@1", "ab", "w3", nil, 3, later); err != nil || held {
+		t.Fatalf("second failure of a released prefix = %v, %v", held, err)
 	}
 	mustClaim(t, db, "0@1", "w1", later.Add(time.Second), 5)
 
@@ -177,14 +177,20 @@ func TestReopenClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustClaim(t, db, "0@1", "w1", claimT0, 2, "aa", "ab")
-	if _, _, err := db.CompleteClaims(ctx, "acct", "0@1", "w1", []ClaimOutcome{{Prefix: "aa", Failure: json.RawMessage(`{}`)}, {Prefix: "ab", Failure: json.RawMessage(`{}`)}}); err != nil {
-		t.Fatal(err)
+	for _, p := range []sharestore.Prefix{"aa", "ab"} {
+		if n, done, held, err := db.FailClaim(ctx, "acct", "0@1", p, "w1", json.RawMessage(`{"class":"PERMISSION_DENIED"}`), 1, claimT0); err != nil || !held || !done || n != 1 {
+			t.Fatalf("FailClaim(%s) = %d, %v, %v, %v", p, n, done, held, err)
+		}
+	}
+	claims, _ := db.Claims(ctx, "acct", "0@1")
+	if string(claims[0].Failure) != `{"class":"PERMISSION_DENIED"}` || !claims[0].Done || !claims[0].Deadline.IsZero() {
+		t.Fatalf("claim failed for good = %+v", claims[0])
 	}
 	if err := db.ReopenClaims(ctx, "acct", "0@1", prefixesOf("ab")); err != nil {
 		t.Fatal(err)
 	}
 	mustClaim(t, db, "0@1", "w2", claimT0, 2, "ab")
-	claims, _ := db.Claims(ctx, "acct", "0@1")
+	claims, _ = db.Claims(ctx, "acct", "0@1")
 	if claims[1].Failure != nil || claims[1].Done || claims[1].Attempts != 0 {
 		t.Fatalf("reopened claim = %+v", claims[1])
 	}
