@@ -416,6 +416,9 @@ func (a *Accounting) reconcile(ctx context.Context, cycle Cycle, p sharestore.Pr
 	firstAttempt := true
 	res := &PrefixResult{Counters: newCounters(), Histogram: map[int]int64{}}
 	reconcile := func(tx *leasedb.Tx) error {
+		if err := CheckClaim(ctx, tx, p); err != nil {
+			return err
+		}
 		res.Counters, res.Histogram, res.Corrupt, res.Pending, res.Deletions = newCounters(), map[int]int64{}, nil, nil, nil
 		rows, err := tx.SharesForPrefix(ctx, p)
 		if err != nil {
@@ -836,6 +839,12 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 		case err == nil:
 			a.cfg.Logger.Info("deleted share", "si", d.SI.String(), "shnum", d.Shnum, "type", d.Type.String(), "size", d.Size, "reason", d.Why.Why())
 			outs = append(outs, outcome{d, deleteDone})
+		case errors.Is(err, sharestore.ErrNotFound) && inSharedCycle(ctx):
+			// Another worker of the shared cycle, whose claim of the
+			// prefix then ran out, deleted it: its settlement did not
+			// commit, so this one records the delete.
+			a.cfg.Logger.Info("share already deleted by another worker of the cycle", "si", d.SI.String(), "shnum", d.Shnum)
+			outs = append(outs, outcome{d, deleteDone})
 		case errors.Is(err, errLeased):
 			outs = append(outs, outcome{d, deleteRescued})
 		case errors.Is(err, errChanged), errors.Is(err, sharestore.ErrConflict):
@@ -851,6 +860,9 @@ func (a *Accounting) settle(ctx context.Context, cycle Cycle, p sharestore.Prefi
 		}
 	}
 	return a.db.Update(ctx, func(tx *leasedb.Tx) error {
+		if err := CheckClaim(ctx, tx, p); err != nil {
+			return err
+		}
 		actual := bucketSet{}
 		for _, o := range outs {
 			if o.kind == deleteDone {

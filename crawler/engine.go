@@ -120,6 +120,10 @@ type Config struct {
 	// user of the same Backend makes at the same time (another engine
 	// run side by side) are counted in both.
 	Requests func(context.Context) (sharestore.StoreRequests, bool, error)
+	// Shared, if set, makes the engine one worker of cycles shared by
+	// several engines through a lease database (see Sharing). The state
+	// file then keeps this worker's view of the shared cycle.
+	Shared *Sharing
 }
 
 func (c Config) withDefaults() Config {
@@ -143,6 +147,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPermanentRun <= 0 {
 		c.MaxPermanentRun = 8
+	}
+	if c.Shared != nil {
+		c.Shared = c.Shared.withDefaults()
 	}
 	return c
 }
@@ -178,6 +185,9 @@ type Engine struct {
 	floor int
 	// reqs tracks the backend's request counts (Config.Requests).
 	reqs requestTally
+	// permRun is the run of consecutive permanent failures of one class
+	// this worker of a shared cycle met (see sharedFailed).
+	permRun []PrefixFailure
 }
 
 // recentPrefixes is how many prefix intervals an older state file may
@@ -193,6 +203,9 @@ const recentPrefixes = 16
 // are returned.
 func New(c Crawler, statePath string, clock Clock, cfg Config, hooks Hooks) (*Engine, error) {
 	cfg = cfg.withDefaults()
+	if sh := cfg.Shared; sh != nil && (sh.DB == nil || sh.Store == "") {
+		return nil, sharestore.Errorf(sharestore.ErrInvalidArgument, "crawler %s: a shared cycle needs a lease database and the name of its store", c.Name())
+	}
 	e := &Engine{c: c, statePath: statePath, clock: clock, cfg: cfg, hooks: hooks}
 	st, err := LoadState(statePath, c.Name(), clock.Now())
 	if err != nil {
@@ -327,6 +340,7 @@ func (e *Engine) setNextWake(d time.Duration) {
 // in the crawler is returned as an error wrapping sharestore.ErrInternal.
 func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bool, err error) {
 	start := e.clock.Now()
+	var wait time.Duration // for the other workers of a shared cycle
 	defer func() {
 		if serr := e.Save(); serr != nil && err == nil {
 			err = serr
@@ -334,11 +348,15 @@ func (e *Engine) RunSlice(ctx context.Context) (sleep time.Duration, finished bo
 		elapsed := e.clock.Now().Sub(start)
 		p := e.cfg.AllowedCPUProportion
 		sleep = time.Duration(float64(elapsed)/p) - elapsed
-		sleep = min(max(sleep, 0), e.cfg.MaxSleep)
+		sleep = max(min(max(sleep, 0), e.cfg.MaxSleep), wait)
 		if finished {
 			sleep = max(sleep, e.cfg.MinimumCycleTime)
 		}
 	}()
+	if e.cfg.Shared != nil {
+		wait, finished, err = e.sharedSlice(ctx, start)
+		return 0, finished, err
+	}
 	if err := e.startCycleIfNeeded(ctx, start); err != nil {
 		return 0, false, err
 	}
@@ -506,10 +524,21 @@ func (e *Engine) nextPrefix() int {
 // processWindow runs ProcessPrefix for prefixes [first, first+n)
 // concurrently and returns their results in order.
 func (e *Engine) processWindow(ctx context.Context, cycle Cycle, first, n int) ([]json.RawMessage, []error) {
+	ps := make([]sharestore.Prefix, n)
+	for i := range ps {
+		ps[i] = sharestore.PrefixAt(first + i)
+	}
+	return e.processPrefixes(ctx, cycle, ps)
+}
+
+// processPrefixes runs ProcessPrefix for ps concurrently and returns
+// their results in order.
+func (e *Engine) processPrefixes(ctx context.Context, cycle Cycle, ps []sharestore.Prefix) ([]json.RawMessage, []error) {
+	n := len(ps)
 	results := make([]json.RawMessage, n)
 	errs := make([]error, n)
 	process := func(i int) {
-		p := sharestore.PrefixAt(first + i)
+		p := ps[i]
 		errs[i] = e.call("ProcessPrefix("+string(p)+")", func() (err error) {
 			results[i], err = e.c.ProcessPrefix(ctx, cycle, p)
 			return err
