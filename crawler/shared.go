@@ -151,9 +151,10 @@ func (e *Engine) sharedSlice(ctx context.Context, start time.Time) (wait time.Du
 		case ok && rec.State == leasedb.CycleFinished && e.inCycle():
 			// Another worker finished the cycle this one worked on.
 			return 0, true, e.adoptShared(rec)
-		case ok && rec.State == leasedb.CycleFinished && now.Before(rec.End.Add(e.cfg.MinimumCycleTime)):
-			return rec.End.Add(e.cfg.MinimumCycleTime).Sub(now), false, nil
 		}
+		// As for one engine, MinimumCycleTime is the pause of the
+		// workers that took part in a cycle, after it; a worker that
+		// did not, just started, starts the next cycle at once.
 		if err := e.startShared(ctx, rec, ok, now); err != nil {
 			return 0, false, err
 		}

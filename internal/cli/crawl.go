@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,10 @@ type crawlFlags struct {
 	expireCutoff               string
 	inFlight                   int
 	rateLimit                  float64
+	// claimLease and worker are a shared cycle's (--leasedb
+	// postgres://…): see crawler.Sharing.
+	claimLease time.Duration
+	worker     string
 	progress                   string
 	del                        deleteFlags
 	// schedules[0] is the accounting crawler's, [1] the bucket
@@ -109,11 +114,19 @@ func addCrawlerFlags(fl *pflag.FlagSet, f *crawlFlags, e *env) {
 	fl.StringVar(&f.expireCutoff, "expire-cutoff-date", "", "with --expire-mode cutoff-date: leases renewed before this UTC date expire (YYYY-MM-DD)")
 	fl.IntVar(&f.inFlight, "prefixes-in-flight", 1, "prefixes processed at once (more hides cloud latency)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "maximum backend requests per second (0: unlimited)")
+	fl.DurationVar(&f.claimLease, "claim-lease", 2*time.Minute, "with a PostgreSQL --leasedb: how long a worker's claim of a prefix lasts unless renewed (a dead worker's prefixes wait this long)")
+	fl.StringVar(&f.worker, "worker", "", "with a PostgreSQL --leasedb: this worker's name among the workers that share the cycle (default HOST:PID:START)")
 	f.del.add(fl)
 }
 
 // leasedbFlagUsage is the help of --leasedb, the same for every command.
 const leasedbFlagUsage = "lease database: sqlite:PATH, or postgres://USER@HOST/DATABASE with the password in PGPASSWORD or ~/.pgpass (default sqlite:STATE-DIR/" + leasedbFile + ")"
+
+// sharedLeaseDB reports whether the lease database u is one that several
+// processes share (PostgreSQL): their crawls then split each cycle.
+func sharedLeaseDB(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
 
 // leasedbURL is the lease database that --leasedb names, or else the
 // SQLite file in the state directory.

@@ -19,6 +19,7 @@ import (
 // directory, the lease database and the engines, ready to run.
 type crawlSetup struct {
 	b       sharestore.Backend
+	id      string // the store's identity (backendIdentity)
 	run     crawlRun
 	rep     *crawlReport
 	listed  atomic.Int64 // shares listed, for the progress display
@@ -105,6 +106,7 @@ func setupCrawl(ctx context.Context, e *env, f crawlFlags, command string, opts 
 		options = set.options
 	}
 	id, legacy := backendIdentity(b, spec, options)
+	set.id = id
 	if err := prepareStateDir(f.stateDir, id, legacy); err != nil {
 		return nil, err
 	}
@@ -155,14 +157,24 @@ func (set *crawlSetup) buildEngines(ctx context.Context, e *env, f crawlFlags, p
 		cfg.AllowedCPUProportion = 1
 	}
 	run := &set.run
-	if f.which != "buckets" {
-		db, err := leasedb.OpenURL(ctx, leasedbURL(f.stateDir, f.leasedb), leasedb.Options{OnTx: opts.leasedbTx})
+	dbURL := leasedbURL(f.stateDir, f.leasedb)
+	shared := sharedLeaseDB(dbURL)
+	if f.which != "buckets" || shared {
+		db, err := leasedb.OpenURL(ctx, dbURL, leasedb.Options{OnTx: opts.leasedbTx})
 		if err != nil {
 			return err
 		}
 		set.closers = append(set.closers, func() { db.Close() })
 		run.db = db
-		mayDelete, own, err := f.del.ownership(ctx, b, f.stateDir, !f.dryRun && !b.Capabilities().ReadOnly)
+	}
+	if shared {
+		// Every crawl on this lease database takes part in its cycles.
+		cfg.Shared = &crawler.Sharing{DB: run.db, Store: set.id, ClaimLease: f.claimLease, Worker: f.worker}
+	}
+	if f.which != "buckets" {
+		db := run.db
+		owner := ownerOf(f.stateDir, dbURL, shared)
+		mayDelete, own, err := f.del.ownership(ctx, b, owner, !f.dryRun && !b.Capabilities().ReadOnly)
 		if err != nil {
 			return usageErr(err)
 		}

@@ -54,14 +54,17 @@ func (d *deleteFlags) checkCutoff(p leasedb.ExpirationPolicy, now time.Time) err
 // ownership checks, and for a crawl that may delete claims, the store's
 // ownership marker. It returns the crawler's MayDelete (which checks the
 // marker again at every cycle) and the ownership found.
-func (d *deleteFlags) ownership(ctx context.Context, b sharestore.Backend, stateDir string, mayClaim bool) (func(context.Context) error, statedir.Ownership, error) {
-	o, err := statedir.CheckOwner(ctx, b, statedir.OwnerCheck{StateDir: stateDir, Claim: mayClaim, Take: d.takeOwnership && mayClaim, Now: time.Now()})
+func (d *deleteFlags) ownership(ctx context.Context, b sharestore.Backend, owner statedir.OwnerCheck, mayClaim bool) (func(context.Context) error, statedir.Ownership, error) {
+	first := owner
+	first.Claim, first.Take, first.Now = mayClaim, d.takeOwnership && mayClaim, time.Now()
+	o, err := statedir.CheckOwner(ctx, b, first)
 	if err != nil {
 		return nil, o, err
 	}
 	// A take-over happens once; a backend without markers needs the
 	// operator's word at every check.
-	again := statedir.OwnerCheck{StateDir: stateDir, Claim: mayClaim, Take: o.Unchecked}
+	again := owner
+	again.Claim, again.Take = mayClaim, o.Unchecked
 	may := func(ctx context.Context) error {
 		again.Now = time.Now()
 		o, err := statedir.CheckOwner(ctx, b, again)
@@ -74,6 +77,16 @@ func (d *deleteFlags) ownership(ctx context.Context, b sharestore.Backend, state
 		return nil
 	}
 	return may, o, nil
+}
+
+// ownerOf is who may own the store for a crawl: the state directory, or,
+// for the workers that share a lease database, that database.
+func ownerOf(stateDir, leasedbURL string, shared bool) statedir.OwnerCheck {
+	c := statedir.OwnerCheck{StateDir: stateDir}
+	if shared {
+		c.Owner, c.OwnerName = statedir.SharedOwner(leasedbURL)
+	}
+	return c
 }
 
 // deletionsReport is the part of crawl's report that explains deletion.

@@ -3,6 +3,7 @@ package statedir
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sharestore/sharestore"
 	"github.com/sharestore/sharestore/crawler"
+	"github.com/sharestore/sharestore/leasedb"
 )
 
 // OwnerMarkerName is the MetaStore record that names a store's owner.
@@ -71,6 +73,16 @@ func OwnerID(dir string) (string, error) {
 	return id, nil
 }
 
+// SharedOwner returns the owner ID and name of the store for the workers
+// that share the lease database leasedbURL (a PostgreSQL URL): the
+// first 32 hex digits of the SHA-256 of its redacted form, so that every
+// worker given the same URL, whatever its password, is the same owner.
+func SharedOwner(leasedbURL string) (id, name string) {
+	r := leasedb.RedactURL(leasedbURL)
+	h := sha256.Sum256([]byte("sharestore shared lease database " + r))
+	return hex.EncodeToString(h[:16]), "lease database " + r
+}
+
 // Ownership is what CheckOwner found.
 type Ownership struct {
 	// Owned reports that the state directory may delete from the store.
@@ -90,6 +102,11 @@ type Ownership struct {
 type OwnerCheck struct {
 	// StateDir is the state directory; its owner ID comes from OwnerID.
 	StateDir string
+	// Owner, if set, is the owner ID to check and claim with instead of
+	// the state directory's, and OwnerName names that owner in the
+	// marker: the workers that share a lease database (see
+	// SharedOwner) own a store together.
+	Owner, OwnerName string
 	// Claim writes a marker naming StateDir when the store has none.
 	Claim bool
 	// Take overwrites a marker that names another owner, or accepts a
@@ -99,7 +116,7 @@ type OwnerCheck struct {
 	Now time.Time
 }
 
-// CheckOwner decides whether c.StateDir owns the store b. It never
+// CheckOwner decides whether c.StateDir (or c.Owner) owns the store b. It never
 // deletes or changes anything but the marker, and it changes that only
 // as c allows. An error means the marker could not be checked at all
 // (the owner ID file is damaged, say); a store owned by someone else is
@@ -109,9 +126,13 @@ func CheckOwner(ctx context.Context, b sharestore.Backend, c OwnerCheck) (Owners
 	if err != nil {
 		return Ownership{}, err
 	}
-	id, err := OwnerID(dir)
-	if err != nil {
-		return Ownership{}, err
+	id := c.Owner
+	if id == "" {
+		if id, err = OwnerID(dir); err != nil {
+			return Ownership{}, err
+		}
+	} else {
+		dir = c.OwnerName
 	}
 	ms, ok := sharestore.MetaStoreOf(b)
 	if !ok {
