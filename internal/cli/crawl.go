@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,8 +47,8 @@ type crawlFlags struct {
 	// postgres://…): see crawler.Sharing.
 	claimLease time.Duration
 	worker     string
-	progress                   string
-	del                        deleteFlags
+	progress   string
+	del        deleteFlags
 	// schedules[0] is the accounting crawler's, [1] the bucket
 	// counter's.
 	schedules [2]schedule

@@ -176,5 +176,3 @@ func waitTimeout(cmd *exec.Cmd, d time.Duration) error {
 		return fmt.Errorf("still running after %s", d)
 	}
 }
-
-
