@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,7 +215,7 @@ func runCrawlScenario(t TB, h Harness, sc crawlScenario, o Options) {
 	clock := crawler.NewFakeClock(crawlT0)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := crawler.Config{CPUSlice: 1000 * time.Hour, OneShot: true, Logger: quiet}
-	rewritten := rewriteDeletes{Backend: b, t: t, done: map[sharestore.ShareID][]byte{}}
+	rewritten := rewriteDeletes{Backend: b, t: t, mu: &sync.Mutex{}, done: map[sharestore.ShareID][]byte{}}
 	for cycle := 0; cycle < sc.cycles; cycle++ {
 		cb := b
 		if sc.failDeletes && cycle == 0 {
@@ -223,9 +224,14 @@ func runCrawlScenario(t TB, h Harness, sc crawlScenario, o Options) {
 		if sc.rewrite && cycle == 0 {
 			cb = rewritten
 		}
-		acct, err := crawler.NewAccounting(cb, db, clock, crawler.AccountingConfig{Policy: sc.policy, DryRun: sc.dryRun, RetainedHistory: sc.retained, Logger: quiet, Prefetch: true})
+		acct, err := crawler.NewAccounting(cb, db, clock, acctCfg(sc))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.Workers > 1 {
+			runWorkers(t, cb, dbURL, dir, clock, cfg, acctCfg(sc), o.Workers, cycle)
+			clock.Advance(24 * time.Hour)
+			continue
 		}
 		for _, c := range []crawler.Crawler{acct, crawler.NewBuckets(cb)} {
 			e, err := crawler.New(c, filepath.Join(dir, c.Name()+".json"), clock, cfg, crawler.Hooks{})
@@ -275,6 +281,61 @@ func runCrawlScenario(t TB, h Harness, sc crawlScenario, o Options) {
 	compareGolden(t, sc.name, got)
 }
 
+// acctCfg is the accounting crawler's configuration in scenario sc.
+func acctCfg(sc crawlScenario) crawler.AccountingConfig {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return crawler.AccountingConfig{Policy: sc.policy, DryRun: sc.dryRun, RetainedHistory: sc.retained, Logger: quiet, Prefetch: true}
+}
+
+// runWorkers runs one cycle of each crawler on n engines that share it
+// through the lease database at dbURL, each with a connection of its
+// own, as n processes would. Worker 0 keeps its state where one engine
+// would (dir), for the golden comparison; the others in dir/worker-i.
+func runWorkers(t TB, b sharestore.Backend, dbURL, dir string, clock *crawler.FakeClock, cfg crawler.Config, acfg crawler.AccountingConfig, n, cycle int) {
+	ctx := t.Context()
+	for _, name := range []string{crawler.AccountingName, crawler.BucketsName} {
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for w := 0; w < n; w++ {
+			db, err := leasedb.OpenURL(ctx, dbURL, leasedb.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			var c crawler.Crawler = crawler.NewBuckets(b)
+			if name == crawler.AccountingName {
+				if c, err = crawler.NewAccounting(b, db, clock, acfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wdir := dir
+			if w > 0 {
+				wdir = filepath.Join(dir, fmt.Sprintf("worker-%d", w))
+				if err := os.MkdirAll(wdir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wcfg := cfg
+			wcfg.Shared = &crawler.Sharing{DB: db, Worker: fmt.Sprintf("worker-%d", w), Store: "conformance", ClaimLease: time.Hour}
+			e, err := crawler.New(c, filepath.Join(wdir, name+".json"), clock.Yielding(), wcfg, crawler.Hooks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[w] = e.Run(ctx)
+			}()
+		}
+		wg.Wait()
+		for w, err := range errs {
+			if err != nil {
+				t.Fatalf("cycle %d, %s, worker %d of %d: %v", cycle, name, w, n, err)
+			}
+		}
+	}
+}
+
 // failDeletes makes every delete fail with ErrUnavailable.
 type failDeletes struct{ sharestore.Backend }
 
@@ -294,6 +355,7 @@ func (failDeletesSet) DeleteShare(ctx context.Context, shnum int, g sharestore.G
 type rewriteDeletes struct {
 	sharestore.Backend
 	t    TB
+	mu   *sync.Mutex // guards done: the workers of a shared cycle delete at once
 	done map[sharestore.ShareID][]byte
 }
 
@@ -312,7 +374,9 @@ func (s rewriteDeletesSet) DeleteShare(ctx context.Context, shnum int, g sharest
 	if err := s.PutRaw(ctx, shnum, bytes.NewReader(c), int64(len(c))); err != nil {
 		s.r.t.Fatalf("rewrite %s/%d: %v", id.SI, shnum, err)
 	}
+	s.r.mu.Lock()
 	s.r.done[id] = c
+	s.r.mu.Unlock()
 	return s.Shareset.DeleteShare(ctx, shnum, g)
 }
 

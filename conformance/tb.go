@@ -55,6 +55,12 @@ type Options struct {
 	// give the same golden results. Nil is a SQLite file in the
 	// scenario's temporary directory.
 	LeaseDB func(t TB) string
+	// Workers, if above 1, runs each crawler cycle of the scenarios on
+	// that many engines that share it through the lease database (see
+	// crawler.Sharing), which must then be one that several connections
+	// share (LeaseDB, on PostgreSQL). They must give the same golden
+	// results as one engine.
+	Workers int
 }
 
 // Test is one test of the suite. Group is the slash-separated group it

@@ -98,3 +98,27 @@ func (c *FakeClock) Sleeps() []time.Duration {
 	defer c.mu.Unlock()
 	return append([]time.Duration(nil), c.sleeps...)
 }
+
+// Yielding returns a Clock that tells c's time but whose Sleep does not
+// move it: it only lets the other goroutines run, for about a
+// millisecond of real time, or until ctx ends. It is the clock of the
+// workers of a shared cycle (see Sharing) in a test, whose polls while
+// they wait for each other must not age the leases the cycle judges.
+// Time moves only by c.Advance.
+func (c *FakeClock) Yielding() Clock { return yieldingClock{c} }
+
+type yieldingClock struct{ *FakeClock }
+
+func (c yieldingClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := sharestore.CtxErr(ctx); err != nil {
+		return err
+	}
+	t := time.NewTimer(time.Millisecond) // a yield, not a measure of time
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return sharestore.CtxErr(ctx)
+	}
+}

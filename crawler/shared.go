@@ -27,6 +27,7 @@ type Coordinator interface {
 	TakeCycleFinish(ctx context.Context, crawler, id, holder string, now, deadline time.Time) (bool, error)
 	EndCycle(ctx context.Context, crawler, id, holder string, end time.Time, extra json.RawMessage) error
 	Claims(ctx context.Context, crawler, id string) ([]leasedb.Claim, error)
+	ClaimProgress(ctx context.Context, crawler, id string) (done int, failed []leasedb.Claim, err error)
 }
 
 // Sharing makes an engine one worker of cycles that several engines, in
@@ -430,11 +431,11 @@ func (e *Engine) sharedFailed(ctx context.Context, cycle Cycle, p sharestore.Pre
 // prefixes are done (LastCompletePrefix is that number minus one) and
 // which failed.
 func (e *Engine) refreshShared(ctx context.Context, id string) error {
-	claims, err := e.cfg.Shared.DB.Claims(ctx, e.c.Name(), id)
+	done, fclaims, err := e.cfg.Shared.DB.ClaimProgress(ctx, e.c.Name(), id)
 	if err != nil {
 		return err
 	}
-	done, failed, _, err := sharedOutcomes(claims)
+	_, failed, _, err := sharedOutcomes(fclaims)
 	if err != nil {
 		return err
 	}
@@ -528,11 +529,11 @@ func (e *Engine) finishShared(ctx context.Context, rec leasedb.SharedCycle) (tim
 // adoptShared records rec, finished by another worker, as the last
 // finished cycle, as if this worker had finished it.
 func (e *Engine) adoptShared(rec leasedb.SharedCycle) error {
-	claims, err := e.cfg.Shared.DB.Claims(context.Background(), e.c.Name(), rec.ID)
+	_, fclaims, err := e.cfg.Shared.DB.ClaimProgress(context.Background(), e.c.Name(), rec.ID)
 	if err != nil {
 		return err
 	}
-	_, failed, _, err := sharedOutcomes(claims)
+	_, failed, _, err := sharedOutcomes(fclaims)
 	if err != nil {
 		return err
 	}

@@ -23,26 +23,6 @@ import (
 	"github.com/sharestore/sharestore/leasedb"
 )
 
-// yieldClock is a FakeClock whose Sleep lets the other goroutines run
-// instead of moving the time: the workers of a shared cycle that wait
-// for each other poll, and their polls must not age the leases the
-// cycle judges. Time moves only by Advance.
-type yieldClock struct{ *FakeClock }
-
-func (c yieldClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := sharestore.CtxErr(ctx); err != nil {
-		return err
-	}
-	t := time.NewTimer(time.Millisecond) // a yield, not a measure of time
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return sharestore.CtxErr(ctx)
-	}
-}
-
 const (
 	sharedShares = 240
 	sharedLease  = 10 * time.Minute
@@ -183,7 +163,7 @@ func (r sharedRun) cycle(n int, policy leasedb.ExpirationPolicy) {
 		var clock Clock = r.clock
 		if r.workers > 0 {
 			cfg.Shared = &Sharing{DB: db, Worker: fmt.Sprintf("w%d", w), Store: "disk:fixture", ClaimLease: sharedLease}
-			clock = yieldClock{r.clock}
+			clock = r.clock.Yielding()
 		}
 		var hooks Hooks
 		if zombie && w == 0 {

@@ -499,11 +499,53 @@ func (db *DB) EndCycle(ctx context.Context, crawler, id, holder string, end time
 // Claims returns every claim of crawler's cycle id, in prefix order, in
 // one snapshot.
 func (db *DB) Claims(ctx context.Context, crawler, id string) ([]Claim, error) {
+	return db.claims(ctx, crawler, id, "")
+}
+
+// ClaimProgress returns, in one snapshot, how many prefixes of
+// crawler's cycle id are done, and the claims of those that failed for
+// good, in prefix order: what a worker shows of the whole cycle, without
+// reading every claim.
+func (db *DB) ClaimProgress(ctx context.Context, crawler, id string) (done int, failed []Claim, err error) {
+	err = db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, "count claims", "SELECT count(*) FROM `crawler_claims` WHERE `crawler` = ? AND `cycle_id` = ? AND `done` = 1", crawler, id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := rows.Scan(&done); err != nil {
+				rows.Close()
+				return tx.db.classify(err, "count claims")
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return tx.db.classify(err, "count claims")
+		}
+		failed, err = tx.claims(ctx, crawler, id, " AND `failure` IS NOT NULL")
+		return err
+	})
+	return done, failed, err
+}
+
+func (db *DB) claims(ctx context.Context, crawler, id, where string) ([]Claim, error) {
 	var out []Claim
 	err := db.View(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.claims(ctx, crawler, id, where)
+		return err
+	})
+	return out, err
+}
+
+// claims reads crawler's claims of cycle id that match the extra
+// condition where ("" for all), in prefix order.
+func (tx *Tx) claims(ctx context.Context, crawler, id, where string) ([]Claim, error) {
+	var out []Claim
+	err := func() error {
 		rows, err := tx.query(ctx, "read claims",
 			"SELECT `prefix`, `holder`, `deadline_ns`, `done`, `attempts`, `failure`, `result` FROM `crawler_claims`"+
-				" WHERE `crawler` = ? AND `cycle_id` = ? ORDER BY `prefix`", crawler, id)
+				" WHERE `crawler` = ? AND `cycle_id` = ?"+where+" ORDER BY `prefix`", crawler, id)
 		if err != nil {
 			return err
 		}
@@ -529,6 +571,6 @@ func (db *DB) Claims(ctx context.Context, crawler, id string) ([]Claim, error) {
 			out = append(out, c)
 		}
 		return tx.db.classify(rows.Err(), "read claims")
-	})
+	}()
 	return out, err
 }

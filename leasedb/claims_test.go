@@ -122,6 +122,10 @@ func TestSharedCycleClaims(t *testing.T) {
 		t.Fatalf("Claims = %+v", claims)
 	}
 
+	if done, failed, err := db.ClaimProgress(ctx, "acct", "0@1"); err != nil || done != 4 || len(failed) != 1 || failed[0].Prefix != "ad" {
+		t.Fatalf("ClaimProgress = %d, %+v, %v", done, failed, err)
+	}
+
 	end := later.Add(3 * time.Hour)
 	if ok, err := db.TakeCycleFinish(ctx, "acct", "0@1", "w2", end, end.Add(time.Minute)); err != nil || !ok {
 		t.Fatalf("TakeCycleFinish = %v, %v", ok, err)

@@ -19,3 +19,14 @@ func TestCrawlersOnPostgres(t *testing.T) {
 		LeaseDB: func(t conformance.TB) string { return emulators.GetPostgres(t).NewDatabase(t) },
 	})
 }
+
+// TestCrawlersWithWorkers runs the crawler scenarios with every cycle
+// shared by three workers on PostgreSQL: the golden results are those of
+// one engine on SQLite.
+func TestCrawlersWithWorkers(t *testing.T) {
+	conformance.RunCrawlersWith(t, harness{}, conformance.Options{
+		Short:   testing.Short(),
+		LeaseDB: func(t conformance.TB) string { return emulators.GetPostgres(t).NewDatabase(t) },
+		Workers: 3,
+	})
+}

@@ -34,6 +34,7 @@ type conformanceFlags struct {
 	timeout  time.Duration
 	verbose  bool
 	leasedb  string // --leasedb: a PostgreSQL database for the crawler scenarios
+	workers  int    // --workers: engines that share each crawler cycle
 }
 
 func newConformanceCmd(e *env) *cobra.Command {
@@ -101,6 +102,7 @@ Examples:
 	fs.IntVar(&f.parallel, "parallel", 1, "run `N` tests side by side")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "stop the run after `D`; the tests left are reported not run and the exit status is 1")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print every test's result as it finishes, not only failures")
+	fs.IntVar(&f.workers, "workers", 1, "with --leasedb: run each crawler cycle of the scenarios on this many workers that share it, as that many crawl processes on one lease database would")
 	fs.StringVar(&f.leasedb, "leasedb", "", "run the crawler scenarios with their lease databases on this PostgreSQL database (postgres://…), each in a new schema that is dropped after it")
 	return cmd
 }
@@ -152,6 +154,9 @@ func runConformance(ctx context.Context, e *env, f *conformanceFlags) error {
 	if f.leasedb != "" && !strings.HasPrefix(f.leasedb, "postgres://") && !strings.HasPrefix(f.leasedb, "postgresql://") {
 		return usageErr(fmt.Errorf("--leasedb %q: want a postgres:// URL (without --leasedb each crawler scenario has a new SQLite file)", leasedb.RedactURL(f.leasedb)))
 	}
+	if f.workers < 1 || (f.workers > 1 && f.leasedb == "") {
+		return usageErr(fmt.Errorf("--workers %d: want 1, or more with --leasedb postgres://… (workers share a cycle through a lease database on PostgreSQL)", f.workers))
+	}
 	known, err := readKnownFailures(f.known)
 	if err != nil {
 		return err
@@ -170,7 +175,7 @@ func runConformance(ctx context.Context, e *env, f *conformanceFlags) error {
 		return err
 	}
 
-	o := conformance.Options{Short: f.short}
+	o := conformance.Options{Short: f.short, Workers: f.workers}
 	if f.leasedb != "" {
 		o.LeaseDB = scenarioSchemas(f.leasedb)
 	}
