@@ -150,4 +150,3 @@ func benchDump(t *testing.T, u string) *leasedb.Dump {
 	d.History = nil
 	return d
 }
-
