@@ -427,15 +427,9 @@ func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error 
 		n = max(n, *e.st.LastCycleFinished+1)
 	}
 	e.mu.Unlock()
-	if r, ok := e.c.(CycleRecorder); ok {
-		var next int
-		if err := e.call("NextCycleNumber", func() (err error) {
-			next, err = r.NextCycleNumber(ctx)
-			return err
-		}); err != nil {
-			return err
-		}
-		n = max(n, next)
+	n, err := e.recordedFloor(ctx, n)
+	if err != nil {
+		return err
 	}
 	e.mu.Lock()
 	e.clearCycleLocked()
@@ -454,6 +448,23 @@ func (e *Engine) startCycleIfNeeded(ctx context.Context, start time.Time) error 
 		return err
 	}
 	return e.Save()
+}
+
+// recordedFloor returns n, or the next cycle number the crawler's own
+// records name (CycleRecorder) if that is higher.
+func (e *Engine) recordedFloor(ctx context.Context, n int) (int, error) {
+	r, ok := e.c.(CycleRecorder)
+	if !ok {
+		return n, nil
+	}
+	var next int
+	if err := e.call("NextCycleNumber", func() (err error) {
+		next, err = r.NextCycleNumber(ctx)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	return max(n, next), nil
 }
 
 // clearCycleLocked resets the fields of the cycle in progress, leaving

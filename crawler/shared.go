@@ -189,15 +189,9 @@ func (e *Engine) startShared(ctx context.Context, rec leasedb.SharedCycle, ok bo
 			n = max(n, rec.Number) // a start whose worker died: it never ran
 		}
 	}
-	if r, ok := e.c.(CycleRecorder); ok {
-		var next int
-		if err := e.call("NextCycleNumber", func() (err error) {
-			next, err = r.NextCycleNumber(ctx)
-			return err
-		}); err != nil {
-			return err
-		}
-		n = max(n, next)
+	n, err := e.recordedFloor(ctx, n)
+	if err != nil {
+		return err
 	}
 	next := leasedb.SharedCycle{Number: n, ID: cycleID(n, now), Start: now, Holder: sh.Worker, Deadline: now.Add(sh.ClaimLease), Store: sh.Store}
 	taken, err := sh.DB.TakeCycleStart(ctx, name, prev, next, now)
