@@ -114,7 +114,7 @@ func addCrawlerFlags(fl *pflag.FlagSet, f *crawlFlags, e *env) {
 	fl.StringVar(&f.expireCutoff, "expire-cutoff-date", "", "with --expire-mode cutoff-date: leases renewed before this UTC date expire (YYYY-MM-DD)")
 	fl.IntVar(&f.inFlight, "prefixes-in-flight", 1, "prefixes processed at once (more hides cloud latency)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 0, "maximum backend requests per second (0: unlimited)")
-	fl.DurationVar(&f.claimLease, "claim-lease", 2*time.Minute, "with a PostgreSQL --leasedb: how long a worker's claim of a prefix lasts unless renewed (a dead worker's prefixes wait this long)")
+	fl.DurationVar(&f.claimLease, "claim-lease", config.DefaultClaimLease, "with a PostgreSQL --leasedb: how long a worker's claim of a prefix lasts unless renewed (a dead worker's prefixes wait this long)")
 	fl.StringVar(&f.worker, "worker", "", "with a PostgreSQL --leasedb: this worker's name among the workers that share the cycle (default HOST:PID:START)")
 	f.del.add(fl)
 }
@@ -164,6 +164,9 @@ func checkCrawlFlags(f crawlFlags) (leasedb.ExpirationPolicy, crawler.DeleteLimi
 		return fail(err)
 	}
 	if err := config.CheckLeaseDB(config.FlagKeys, f.leasedb); err != nil {
+		return fail(err)
+	}
+	if err := config.CheckSharing(config.FlagKeys, f.claimLease, f.worker); err != nil {
 		return fail(err)
 	}
 	return policy, limits, nil

@@ -117,6 +117,8 @@ func TestCrawlErrors(t *testing.T) {
 		{[]string{"--backend", "s4://x"}, "unknown scheme"},
 		{[]string{"--backend", "disk:" + other, "--state-dir", state}, "belongs to backend"},
 		{[]string{"--prefixes-in-flight", "0"}, "want 1 to 256"},
+		{[]string{"--claim-lease", "10ms"}, "--claim-lease 10ms: want 1s to 24h0m0s"},
+		{[]string{"--worker", "a\nb"}, `--worker "a\nb": want printable text`},
 		{[]string{"--rate-limit", "-3"}, "--rate-limit -3: want a number of requests per second, 0 or more"},
 		{[]string{"--rate-limit", "NaN"}, "--rate-limit NaN: want a number"},
 		{[]string{"extra"}, `sharestore crawl takes no arguments, got "extra"`},

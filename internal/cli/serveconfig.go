@@ -79,7 +79,7 @@ func (f serveFlags) loadSpec() (serveSpec, config.Settings, error) {
 // specOf turns settings into what serve runs.
 func specOf(s config.Settings) serveSpec {
 	c := crawlFlags{
-		backend: s.Backend, stateDir: s.StateDir, leasedb: s.LeaseDB, which: s.Crawler,
+		backend: s.Backend, stateDir: s.StateDir, leasedb: s.LeaseDB, claimLease: s.ClaimLease, worker: s.Worker, which: s.Crawler,
 		fast: s.Fast, dryRun: s.DryRun,
 		expireMode: s.ExpireMode, expireOverride: s.ExpireOverride, expireCutoff: s.ExpireCutoffDate,
 		inFlight: s.PrefixesInFlight, rateLimit: s.RateLimit,

@@ -109,6 +109,13 @@ type Settings struct {
 	// (see leasedb.OpenURL). Empty is the SQLite file leasedb.sqlite in
 	// StateDir.
 	LeaseDB string
+	// ClaimLease, with a PostgreSQL LeaseDB, is how long a worker's
+	// claim of a prefix lasts unless renewed: how long a dead worker's
+	// prefixes wait (0: DefaultClaimLease; see CheckSharing).
+	ClaimLease time.Duration
+	// Worker, with a PostgreSQL LeaseDB, names this worker among those
+	// that share the cycles ("": HOST:PID:START).
+	Worker string
 	// Crawler is which crawlers run: "accounting", "buckets" or "all".
 	Crawler string
 	// Fast turns the duty cycle and the slow start off.
@@ -165,7 +172,7 @@ type Settings struct {
 // defaults, loopback HTTP, text logs at info, and Tahoe's schedules.
 func Defaults() Settings {
 	return Settings{
-		StateDir: DefaultStateDir, Crawler: "all", PrefixesInFlight: 1,
+		StateDir: DefaultStateDir, Crawler: "all", PrefixesInFlight: 1, ClaimLease: DefaultClaimLease,
 		Listen: DefaultListen, LogFormat: "text", LogLevel: "info",
 		Accounting:     Schedule{MinimumCycleTime: 12 * time.Hour, AllowedCPUProportion: 0.1, CPUSlice: time.Second, SlowStart: 10 * time.Minute},
 		Buckets:        Schedule{MinimumCycleTime: time.Hour, AllowedCPUProportion: 0.1, CPUSlice: time.Second, SlowStart: 5 * time.Minute},
@@ -185,6 +192,9 @@ func (s Settings) Validate(k Keys, now time.Time) error {
 		return err
 	}
 	if err := CheckLeaseDB(k, s.LeaseDB); err != nil {
+		return err
+	}
+	if err := CheckSharing(k, s.ClaimLease, s.Worker); err != nil {
 		return err
 	}
 	p, err := s.Policy(k)

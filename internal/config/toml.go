@@ -64,13 +64,15 @@ type (
 		Config  string   `toml:"config,omitempty"`
 	}
 	fileCrawl struct {
-		StateDir         string  `toml:"state_dir"`
-		LeaseDB          string  `toml:"leasedb,omitempty"`
-		Crawler          string  `toml:"crawler"`
-		Fast             bool    `toml:"fast"`
-		DryRun           bool    `toml:"dry_run"`
-		PrefixesInFlight int     `toml:"prefixes_in_flight"`
-		RateLimit        float64 `toml:"rate_limit"`
+		StateDir         string   `toml:"state_dir"`
+		LeaseDB          string   `toml:"leasedb,omitempty"`
+		ClaimLease       Duration `toml:"claim_lease,omitzero"`
+		Worker           string   `toml:"worker,omitempty"`
+		Crawler          string   `toml:"crawler"`
+		Fast             bool     `toml:"fast"`
+		DryRun           bool     `toml:"dry_run"`
+		PrefixesInFlight int      `toml:"prefixes_in_flight"`
+		RateLimit        float64  `toml:"rate_limit"`
 	}
 	fileExpire struct {
 		Mode       string `toml:"mode"`
@@ -114,7 +116,7 @@ func toFile(s Settings) fileSchema {
 	return fileSchema{
 		Backend: fileBackend{URL: s.Backend, Enabled: s.StorageEnabled, ReadOnly: s.ReadOnly, ReservedSpace: s.ReservedSpace},
 		Plugin:  filePlugin{Path: s.Plugin.Path, SHA256: s.Plugin.SHA256, Options: s.Plugin.Options, Config: s.Plugin.ConfigFile},
-		Crawl: fileCrawl{StateDir: s.StateDir, LeaseDB: s.LeaseDB, Crawler: s.Crawler, Fast: s.Fast, DryRun: s.DryRun,
+		Crawl: fileCrawl{StateDir: s.StateDir, LeaseDB: s.LeaseDB, ClaimLease: Duration(s.ClaimLease), Worker: s.Worker, Crawler: s.Crawler, Fast: s.Fast, DryRun: s.DryRun,
 			PrefixesInFlight: s.PrefixesInFlight, RateLimit: s.RateLimit},
 		Expire: fileExpire{Mode: s.ExpireMode, Override: s.ExpireOverride, CutoffDate: s.ExpireCutoffDate},
 		Delete: fileDelete{MaxDelete: s.MaxDelete, MaxDeletePercent: s.MaxDeletePercent,
@@ -129,7 +131,7 @@ func (f fileSchema) settings() Settings {
 	return Settings{
 		Backend: f.Backend.URL, StorageEnabled: f.Backend.Enabled, ReadOnly: f.Backend.ReadOnly, ReservedSpace: f.Backend.ReservedSpace,
 		Plugin:   Plugin{Path: f.Plugin.Path, SHA256: f.Plugin.SHA256, Options: f.Plugin.Options, ConfigFile: f.Plugin.Config},
-		StateDir: f.Crawl.StateDir, LeaseDB: f.Crawl.LeaseDB, Crawler: f.Crawl.Crawler, Fast: f.Crawl.Fast, DryRun: f.Crawl.DryRun,
+		StateDir: f.Crawl.StateDir, LeaseDB: f.Crawl.LeaseDB, ClaimLease: time.Duration(f.Crawl.ClaimLease), Worker: f.Crawl.Worker, Crawler: f.Crawl.Crawler, Fast: f.Crawl.Fast, DryRun: f.Crawl.DryRun,
 		PrefixesInFlight: f.Crawl.PrefixesInFlight, RateLimit: f.Crawl.RateLimit,
 		ExpireMode: f.Expire.Mode, ExpireOverride: f.Expire.Override, ExpireCutoffDate: f.Expire.CutoffDate,
 		MaxDelete: f.Delete.MaxDelete, MaxDeletePercent: f.Delete.MaxDeletePercent,

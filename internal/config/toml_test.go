@@ -32,6 +32,8 @@ func fullSettings() Settings {
 		Fast:              true,
 		DryRun:            true,
 		PrefixesInFlight:  8,
+		ClaimLease:        45 * time.Second,
+		Worker:            "worker-7",
 		RateLimit:         25.5,
 		ExpireMode:        "cutoff-date",
 		ExpireCutoffDate:  "2099-01-31",
@@ -157,6 +159,9 @@ func TestLoadErrors(t *testing.T) {
 		{"leasedb scheme", "[crawl]\nleasedb = \"mysql://h/db\"\n", `crawl.leasedb "mysql://h/db": want sqlite:PATH or postgres://`},
 		{"leasedb empty path", "[crawl]\nleasedb = \"sqlite:\"\n", `crawl.leasedb "sqlite:": sqlite: needs the path`},
 		{"leasedb password", "[crawl]\nleasedb = \"postgres://u:topsecret@h/db\"\n", "crawl.leasedb holds a password, and a configuration file holds no secrets"},
+		{"claim lease", "[crawl]\nclaim_lease = \"100ms\"\n", "crawl.claim_lease 100ms: want 1s to 24h0m0s"},
+		{"claim lease unit", "[crawl]\nclaim_lease = \"2 fortnights\"\n", `key crawl.claim_lease: duration "2 fortnights"`},
+		{"worker name", "[crawl]\nworker = \"a\\tb\"\n", `crawl.worker "a\tb": want printable text`},
 		{"leasedb password parameter", "[crawl]\nleasedb = \"postgres://u@h/db?password=topsecret\"\n", "crawl.leasedb holds a password"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sharestore/sharestore/crawler"
 	"github.com/sharestore/sharestore/leasedb"
@@ -27,7 +28,7 @@ type Keys struct {
 	MaxDelete, MaxDeletePercent, AllowFutureCutoff string
 	DryRun                                         string
 	LogFormat, LogLevel, Listen, Schedule, Backend string
-	LeaseDB                                        string
+	LeaseDB, ClaimLease, Worker                    string
 }
 
 // FlagKeys are the names of the settings as command-line flags.
@@ -36,7 +37,7 @@ var FlagKeys = Keys{
 	ExpireMode: "--expire-mode", ExpireOverride: "--expire-override", ExpireCutoff: "--expire-cutoff-date",
 	MaxDelete: "--max-delete", MaxDeletePercent: "--max-delete-percent", AllowFutureCutoff: "--allow-future-cutoff", DryRun: "--dry-run",
 	LogFormat: "--log-format", LogLevel: "--log-level", Listen: "--listen", Schedule: "schedule",
-	Backend: "--backend", LeaseDB: "--leasedb",
+	Backend: "--backend", LeaseDB: "--leasedb", ClaimLease: "--claim-lease", Worker: "--worker",
 }
 
 // TOMLKeys are the names of the settings in a configuration file read by
@@ -46,7 +47,7 @@ var TOMLKeys = Keys{
 	ExpireMode: "expire.mode", ExpireOverride: "expire.override", ExpireCutoff: "expire.cutoff_date",
 	MaxDelete: "delete.max_delete", MaxDeletePercent: "delete.max_delete_percent", AllowFutureCutoff: "delete.allow_future_cutoff", DryRun: "crawl.dry_run",
 	LogFormat: "log.format", LogLevel: "log.level", Listen: "http.listen", Schedule: "schedule",
-	Backend: "backend.url", LeaseDB: "crawl.leasedb",
+	Backend: "backend.url", LeaseDB: "crawl.leasedb", ClaimLease: "crawl.claim_lease", Worker: "crawl.worker",
 }
 
 // CheckLeaseDB validates the lease database's URL, named by k: empty
@@ -68,6 +69,36 @@ func CheckLeaseDB(k Keys, u string) error {
 		return nil
 	}
 	return fmt.Errorf("%s %q: want sqlite:PATH or postgres://USER@HOST/DATABASE", k.LeaseDB, leasedb.RedactURL(u))
+}
+
+// DefaultClaimLease is a shared cycle's claim lease unless set.
+// MinClaimLease and MaxClaimLease bound it (CheckSharing): a shorter
+// claim would run out between two renewals of a busy worker, and a
+// longer one holds up a dead worker's prefixes for more than a day.
+const (
+	DefaultClaimLease = 2 * time.Minute
+	MinClaimLease     = time.Second
+	MaxClaimLease     = 24 * time.Hour
+)
+
+// CheckSharing validates the settings of a worker of shared cycles,
+// named by k: the claim lease (0 is the default, or MinClaimLease to
+// MaxClaimLease) and the worker's name (empty is the default; at most
+// 200 bytes of printable text, as it is stored in every claim and shown
+// in logs).
+func CheckSharing(k Keys, claimLease time.Duration, worker string) error {
+	if claimLease != 0 && (claimLease < MinClaimLease || claimLease > MaxClaimLease) {
+		return fmt.Errorf("%s %v: want %v to %v (0: the default, %v)", k.ClaimLease, claimLease, MinClaimLease, MaxClaimLease, DefaultClaimLease)
+	}
+	if len(worker) > 200 {
+		return fmt.Errorf("%s: %d bytes: want at most 200", k.Worker, len(worker))
+	}
+	for _, r := range worker {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%s %q: want printable text, without control characters", k.Worker, worker)
+		}
+	}
+	return nil
 }
 
 // LeaseDBPassword reports whether the lease database's URL carries a
