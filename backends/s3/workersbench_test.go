@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -25,9 +26,12 @@ import (
 // shares, with SHARESTORE_WORKERS_BENCH_DELAY (default 20ms) added to
 // every request, on one worker and on three that share the lease
 // database on PostgreSQL, each worker with the same settings (its own
-// client, prefix plan, 8 prefixes in flight). The runs take turns; it
-// prints the medians and their ratio, and checks that the shared lease
-// database ends as one SQLite engine's does (lease times aside).
+// client, prefix plan, SHARESTORE_WORKERS_BENCH_IN_FLIGHT prefixes in
+// flight, default 8). The runs take turns; it prints the medians and
+// their ratio, the CPU time each cycle cost MinIO, PostgreSQL and this
+// process (read from /proc), and so the shortest cycle the machine's
+// cores allow, and checks that the shared lease database ends as one
+// SQLite engine's does (lease times aside).
 func TestWorkersBenchmark(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SHARESTORE_WORKERS_BENCH_SHARES"))
 	if n <= 0 {
@@ -41,7 +45,10 @@ func TestWorkersBenchmark(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("SHARESTORE_WORKERS_BENCH_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	const inFlight = 8
+	inFlight := 8
+	if v, err := strconv.Atoi(os.Getenv("SHARESTORE_WORKERS_BENCH_IN_FLIGHT")); err == nil && v > 0 {
+		inFlight = v
+	}
 	ctx := context.Background()
 	c := minio(t)
 	proxy, endpoint := newDelayProxy(t, c.Endpoint)
@@ -100,23 +107,30 @@ func TestWorkersBenchmark(t *testing.T) {
 	}
 	proxy.delay.Store(int64(delay))
 	secs := map[int][]float64{}
+	cpus := map[int][]float64{}
 	for r := 0; r < rounds; r++ {
 		order := []int{1, 3}
 		if r%2 == 1 {
 			slices.Reverse(order)
 		}
 		for _, w := range order {
-			start := time.Now()
+			start, c0 := time.Now(), sampleCPU()
 			if err := cycle(w); err != nil {
 				t.Fatalf("%d workers: %v", w, err)
 			}
-			secs[w] = append(secs[w], time.Since(start).Seconds())
+			wall, used := time.Since(start).Seconds(), sampleCPU().sub(c0)
+			secs[w] = append(secs[w], wall)
+			cpus[w] = append(cpus[w], used.total())
+			fmt.Printf("BENCH round %d, %d worker(s): %.3f s, CPU %v\n", r+1, w, wall, used)
 		}
 	}
 	one, three := median(secs[1]), median(secs[3])
 	fmt.Printf("BENCH shares=%d delay=%v in-flight=%d rounds=%d (medians; per round 1: %v, 3: %v)\n", n, delay, inFlight, rounds, secs[1], secs[3])
 	fmt.Printf("BENCH %-22s %9.3f s\n", "steady, 1 worker", one)
 	fmt.Printf("BENCH %-22s %9.3f s  %.2fx faster\n", "steady, 3 workers", three, one/three)
+	cores := float64(runtime.NumCPU())
+	fmt.Printf("BENCH CPU per cycle (MinIO, PostgreSQL, test) %.2f s with 1 worker, %.2f s with 3; on %v cores no cycle can be shorter than %.2f s\n",
+		median(cpus[1]), median(cpus[3]), cores, median(cpus[3])/cores)
 
 	// One engine on SQLite over the same bucket ends with the same
 	// database, lease times aside.
