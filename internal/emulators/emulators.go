@@ -213,7 +213,12 @@ func startOnce(kind Kind, bin string) (*Server, error) {
 		args = []string{"server", "--quiet", "--address", host, "--console-address", fmt.Sprintf("127.0.0.1:%d", cport), filepath.Join(dir, "data")}
 		env = append(env, "MINIO_ROOT_USER="+MinIOUser, "MINIO_ROOT_PASSWORD="+MinIOPassword,
 			"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
-		ready = func() bool { return httpStatus(s.Endpoint+"/minio/health/ready") == 200 }
+		// The health check can pass before the object layer is up, when
+		// S3 requests still fail with 503 XMinioServerNotInitialized; an
+		// anonymous ListBuckets is refused (403) only once it is.
+		ready = func() bool {
+			return httpStatus(s.Endpoint+"/minio/health/ready") == 200 && httpStatus(s.Endpoint+"/") == http.StatusForbidden
+		}
 	case FakeGCS:
 		args = []string{"-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(port),
 			"-backend", "filesystem", "-filesystem-root", filepath.Join(dir, "data"),
