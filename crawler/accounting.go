@@ -120,7 +120,7 @@ type Accounting struct {
 	noMemo   bool
 	// settled holds the results of prefixes settled from memos that
 	// are not committed yet (see begin).
-	settled []settledResult
+	settled []leasedb.PrefixResultRow
 	// held is why the cycle heldCycle may not delete, or "".
 	held, heldCycle string
 	// lastCycleID is the ID of the last cycle this crawler finished.

@@ -201,13 +201,6 @@ func (m *prefixMemo) result(now time.Time) *PrefixResult {
 // one transaction.
 const memoBatch = 64
 
-// settledResult is a prefix result from a memo, not yet committed.
-type settledResult struct {
-	cycle string
-	p     sharestore.Prefix
-	js    json.RawMessage
-}
-
 // begin starts p's work in cycle. In one read-only snapshot it reads
 // p's result of this cycle, committed before a restart (prior: done, or
 // between its two transactions), and, if there is none, p's memo: when
@@ -253,7 +246,7 @@ func (a *Accounting) begin(ctx context.Context, cycle Cycle, p sharestore.Prefix
 	}
 	a.mu.Lock()
 	a.memoHits++
-	a.settled = append(a.settled, settledResult{cycle.ID, p, js})
+	a.settled = append(a.settled, leasedb.PrefixResultRow{Cycle: cycle.ID, Prefix: p, Result: js})
 	full := len(a.settled) >= memoBatch
 	a.mu.Unlock()
 	if full {
@@ -266,8 +259,11 @@ func (a *Accounting) begin(ctx context.Context, cycle Cycle, p sharestore.Prefix
 // not committed yet. The engine calls it before it saves its state.
 func (a *Accounting) Flush() error { return a.flushSettled(context.Background()) }
 
-// flushSettled commits the settled results in one transaction. If that
-// fails they stay pending, for the next try.
+// flushSettled commits the settled results in one transaction, which
+// locks only their rows (leasedb.DB.PutPrefixResults): their prefixes'
+// work is done, so workers sharing a cycle need not queue for the
+// database's write lock to store them. If that fails they stay pending,
+// for the next try.
 func (a *Accounting) flushSettled(ctx context.Context) error {
 	a.mu.Lock()
 	batch := a.settled
@@ -276,14 +272,7 @@ func (a *Accounting) flushSettled(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	err := a.db.Update(ctx, func(tx *leasedb.Tx) error {
-		for _, r := range batch {
-			if err := tx.PutPrefixResult(ctx, AccountingName, r.cycle, r.p, r.js); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := a.db.PutPrefixResults(ctx, AccountingName, batch)
 	if err != nil {
 		a.mu.Lock()
 		a.settled = append(batch, a.settled...)

@@ -140,6 +140,31 @@ func TestPostgresWritersSerialized(t *testing.T) {
 	}
 }
 
+// PutPrefixResults locks only its rows: it stores a batch while another
+// process holds the database's write lock, where a write transaction
+// (Update) would wait for it and, after BusyTimeout, fail.
+func TestPostgresPrefixResultsBesideWriter(t *testing.T) {
+	u := pgDatabase(t)
+	a := openURL(t, u, Options{})
+	b := openURL(t, u, Options{BusyTimeout: 300 * time.Millisecond})
+	tx, err := a.Begin(bg)
+	must(t, err)
+	defer tx.Rollback()
+	must(t, tx.PutPrefixResult(bg, "acct", "c1", "aa", json.RawMessage(`{"a":1}`)))
+	rows := []PrefixResultRow{{Cycle: "c1", Prefix: "ab", Result: json.RawMessage(`{"b":1}`)}}
+	if err := b.PutPrefixResults(bg, "acct", rows); err != nil {
+		t.Fatalf("PutPrefixResults while another process holds the write lock: %v", err)
+	}
+	must(t, tx.Commit())
+	must(t, b.View(bg, func(tx *Tx) error {
+		all, err := tx.PrefixResults(bg, "acct", "c1")
+		if err != nil || string(all["aa"]) != `{"a":1}` || string(all["ab"]) != `{"b":1}` {
+			t.Fatalf("results after both writers: %v, %v", all, err)
+		}
+		return nil
+	}))
+}
+
 // A write by another program (here a plain SQL client) raises the
 // prefix's generation through the triggers, so a memo stored before it
 // is no longer valid.

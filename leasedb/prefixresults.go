@@ -1,10 +1,12 @@
 package leasedb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/sharestore/sharestore"
 )
@@ -27,6 +29,41 @@ func (tx *Tx) PutPrefixResult(ctx context.Context, crawler, cycleID string, pref
 	}
 	_, err := tx.exec(ctx, "put prefix result", sqlPutPrefixResult, crawler, string(prefix), cycleID, string(result))
 	return err
+}
+
+// PrefixResultRow is one prefix's result in one cycle, for
+// PutPrefixResults.
+type PrefixResultRow struct {
+	Cycle  string
+	Prefix sharestore.Prefix
+	Result json.RawMessage
+}
+
+// PutPrefixResults stores crawler's results rows in one transaction, as
+// PutPrefixResult does one at a time: each replaces the prefix's earlier
+// result, and either all are stored or, on error, none. It is for results
+// whose prefix's work committed before, such as prefixes settled from
+// their memos. It locks only the rows it writes: on PostgreSQL it does not
+// take the database's write lock, so workers storing results of different
+// prefixes, and a writer holding that lock, never wait for one another;
+// on SQLite it is one write transaction. rows is not modified.
+func (db *DB) PutPrefixResults(ctx context.Context, crawler string, rows []PrefixResultRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	// One order for every writer, so that two batches sharing prefixes
+	// cannot deadlock on their row locks.
+	sorted := slices.SortedFunc(slices.Values(rows), func(a, b PrefixResultRow) int {
+		return cmp.Or(cmp.Compare(a.Prefix, b.Prefix), cmp.Compare(a.Cycle, b.Cycle))
+	})
+	return db.updateRows(ctx, func(tx *Tx) error {
+		for _, r := range sorted {
+			if err := tx.PutPrefixResult(ctx, crawler, r.Cycle, r.Prefix, r.Result); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // PrefixResult returns crawler's result for prefix if it belongs to the

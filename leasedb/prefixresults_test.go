@@ -3,7 +3,11 @@ package leasedb
 import (
 	"context"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"testing"
+
+	"github.com/sharestore/sharestore"
 )
 
 func TestPrefixResults(t *testing.T) {
@@ -78,4 +82,38 @@ func TestCycleIDs(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// PutPrefixResults stores a batch as PutPrefixResult would, replacing
+// earlier results, and leaves its argument as it was.
+func TestPutPrefixResults(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	update(t, db, func(tx *Tx) error {
+		return tx.PutPrefixResult(ctx, "acct", "c1", "ab", json.RawMessage(`{"old":1}`))
+	})
+	rows := []PrefixResultRow{
+		{Cycle: "c1", Prefix: "zz", Result: json.RawMessage(`{"n":3}`)},
+		{Cycle: "c1", Prefix: "ab", Result: json.RawMessage(`{"n":1}`)},
+		{Cycle: "c1", Prefix: "aa", Result: json.RawMessage(`{"n":2}`)},
+	}
+	before := slices.Clone(rows)
+	must(t, db.PutPrefixResults(ctx, "acct", rows))
+	must(t, db.PutPrefixResults(ctx, "acct", nil))
+	if !reflect.DeepEqual(rows, before) {
+		t.Fatalf("PutPrefixResults reordered its argument: %v", rows)
+	}
+	must(t, db.View(ctx, func(tx *Tx) error {
+		all, err := tx.PrefixResults(ctx, "acct", "c1")
+		want := map[string]string{"aa": `{"n":2}`, "ab": `{"n":1}`, "zz": `{"n":3}`}
+		if err != nil || len(all) != len(want) {
+			t.Fatalf("results %v %v, want %v", all, err, want)
+		}
+		for p, js := range want {
+			if string(all[sharestore.Prefix(p)]) != js {
+				t.Errorf("result of %s: %s, want %s", p, all[sharestore.Prefix(p)], js)
+			}
+		}
+		return nil
+	}))
 }
