@@ -13,7 +13,10 @@ import (
 // and this test process. On a system without /proc it is all zeros.
 type cpuSample struct{ minio, postgres, self float64 }
 
-// sampleCPU reads utime+stime of every process from /proc.
+// sampleCPU reads utime+stime of every process from /proc. For
+// PostgreSQL it adds the CPU of reaped children (cutime+cstime), so a
+// backend process that exits between two samples still counts: the
+// postmaster inherits its time when it reaps it.
 func sampleCPU() cpuSample {
 	var s cpuSample
 	self := os.Getpid()
@@ -29,12 +32,14 @@ func sampleCPU() cpuSample {
 			continue
 		}
 		f := strings.Fields(line[j+2:])
-		if len(f) < 13 {
+		if len(f) < 15 {
 			continue
 		}
-		u, _ := strconv.ParseFloat(f[11], 64)
-		st, _ := strconv.ParseFloat(f[12], 64)
-		secs := (u + st) / 100 // USER_HZ is 100 on Linux
+		ticks := func(k int) float64 {
+			v, _ := strconv.ParseFloat(f[k], 64)
+			return v / 100 // USER_HZ is 100 on Linux
+		}
+		secs := ticks(11) + ticks(12)
 		pid, _ := strconv.Atoi(filepath.Base(d))
 		switch name := line[i+1 : j]; {
 		case pid == self:
@@ -42,7 +47,7 @@ func sampleCPU() cpuSample {
 		case name == "minio":
 			s.minio += secs
 		case name == "postgres":
-			s.postgres += secs
+			s.postgres += secs + ticks(13) + ticks(14)
 		}
 	}
 	return s
