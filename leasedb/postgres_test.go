@@ -117,7 +117,7 @@ func TestPostgresDumpEqualsSQLite(t *testing.T) {
 // A write transaction holds the database's write lock across processes
 // (two DBs are two connections): a second writer waits, and fails with
 // ErrUnavailable after its BusyTimeout, as on SQLite. A reader never
-// waits.
+// waits, nor does PutPrefixResults, which locks only its rows.
 func TestPostgresWritersSerialized(t *testing.T) {
 	u := pgDatabase(t)
 	a := openURL(t, u, Options{})
@@ -125,32 +125,13 @@ func TestPostgresWritersSerialized(t *testing.T) {
 	tx, err := a.Begin(bg)
 	must(t, err)
 	must(t, tx.AddDiscoveredShare(bg, mkSI(0, 1), 0, 10, 0))
+	must(t, tx.PutPrefixResult(bg, "acct", "c1", "aa", json.RawMessage(`{"a":1}`)))
 	if _, err := b.Begin(bg); !errors.Is(err, sharestore.ErrUnavailable) {
 		t.Fatalf("second writer while the first holds the lock: %v, want ErrUnavailable", err)
 	}
 	if _, err := b.LookupShare(bg, mkSI(0, 1), 0); !errors.Is(err, sharestore.ErrNotFound) {
 		t.Fatalf("reader during the write: %v, want ErrNotFound (the write is not committed)", err)
 	}
-	must(t, tx.Commit())
-	update(t, b, func(tx *Tx) error {
-		return tx.AddOrRenewLease(bg, mkSI(0, 1), 0, AccountAnonymous, t0, t0.Add(time.Hour))
-	})
-	if ls, err := a.Leases(bg, mkSI(0, 1)); err != nil || len(ls) != 1 || ls[0].Account != AccountAnonymous {
-		t.Fatalf("leases after both writers: %v, %v (want the anonymous lease)", ls, err)
-	}
-}
-
-// PutPrefixResults locks only its rows: it stores a batch while another
-// process holds the database's write lock, where a write transaction
-// (Update) would wait for it and, after BusyTimeout, fail.
-func TestPostgresPrefixResultsBesideWriter(t *testing.T) {
-	u := pgDatabase(t)
-	a := openURL(t, u, Options{})
-	b := openURL(t, u, Options{BusyTimeout: 300 * time.Millisecond})
-	tx, err := a.Begin(bg)
-	must(t, err)
-	defer tx.Rollback()
-	must(t, tx.PutPrefixResult(bg, "acct", "c1", "aa", json.RawMessage(`{"a":1}`)))
 	rows := []PrefixResultRow{{Cycle: "c1", Prefix: "ab", Result: json.RawMessage(`{"b":1}`)}}
 	if err := b.PutPrefixResults(bg, "acct", rows); err != nil {
 		t.Fatalf("PutPrefixResults while another process holds the write lock: %v", err)
@@ -163,6 +144,12 @@ func TestPostgresPrefixResultsBesideWriter(t *testing.T) {
 		}
 		return nil
 	}))
+	update(t, b, func(tx *Tx) error {
+		return tx.AddOrRenewLease(bg, mkSI(0, 1), 0, AccountAnonymous, t0, t0.Add(time.Hour))
+	})
+	if ls, err := a.Leases(bg, mkSI(0, 1)); err != nil || len(ls) != 1 || ls[0].Account != AccountAnonymous {
+		t.Fatalf("leases after both writers: %v, %v (want the anonymous lease)", ls, err)
+	}
 }
 
 // A write by another program (here a plain SQL client) raises the
