@@ -44,9 +44,10 @@ type PrefixResultRow struct {
 // result, and either all are stored or, on error, none. It is for results
 // whose prefix's work committed before, such as prefixes settled from
 // their memos. It locks only the rows it writes: on PostgreSQL it does not
-// take the database's write lock, so workers storing results of different
-// prefixes, and a writer holding that lock, never wait for one another;
-// on SQLite it is one write transaction. rows is not modified.
+// take the database's write lock, so it waits neither for a writer that
+// holds that lock nor for workers storing other prefixes' results, only
+// for a transaction that writes one of the same prefixes' results. On
+// SQLite it is one write transaction. rows is not modified.
 func (db *DB) PutPrefixResults(ctx context.Context, crawler string, rows []PrefixResultRow) error {
 	if len(rows) == 0 {
 		return nil
