@@ -32,7 +32,11 @@
 // (pg_advisory_xact_lock), so writes are serialized across every process
 // that shares the database, as SQLite's write lock serializes them on a
 // file; Options.BusyTimeout becomes the connection's lock_timeout, so a
-// writer that waits longer fails with sharestore.ErrUnavailable. View
+// writer that waits longer fails with sharestore.ErrUnavailable. The
+// exceptions are the claim methods of a shared cycle (ClaimPrefixes,
+// RenewClaims, CompleteClaims, FailClaim, ReopenClaims) and
+// PutPrefixResults: they lock only the rows they change, so workers that
+// share a cycle do not queue for one another there. View
 // runs in a REPEATABLE READ, read-only transaction: one snapshot. A
 // failed statement aborts a PostgreSQL transaction, where SQLite undoes
 // only the statement; the few statements whose failure a method handles
